@@ -1,0 +1,44 @@
+"""Normalising Vietnamese text as people type it: Unicode forms, tone marks, case."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining marks that carry a Vietnamese tone; the others (circumflex, breve, horn)
+# change the vowel itself and stay with it.
+TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_SPACES = re.compile(r"\s+")
+_PUNCTUATION = re.compile(r"[.,;:/\\()\[\]\"'’‘“”_-]+")
+
+
+def nfc(text: str) -> str:
+    """The text in Unicode NFC, with runs of white space folded to one space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+
+
+def _tone_key_word(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = "".join(ch for ch in decomposed if ch in TONE_MARKS)
+    bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)
+    return unicodedata.normalize("NFC", bare) + tones
+
+
+def tone_key(text: str) -> str:
+    """A key equal for spellings that differ only in case, Unicode form or tone-mark placement.
+
+    "Hoà" and "Hòa", "Thuỷ" and "Thủy" give the same key; "Sa Pa" and "Sa Pả" do not.
+    """
+    words = _SPACES.split(_PUNCTUATION.sub(" ", nfc(text).casefold()).strip())
+    return " ".join(_tone_key_word(w) for w in words if w)
+
+
+def ascii_key(text: str) -> str:
+    """A key that also ignores every diacritic ("Bảo Thắng" -> "bao thang")."""
+    decomposed = unicodedata.normalize("NFD", tone_key(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.replace("đ", "d")
+
+
+def has_diacritics(text: str) -> bool:
+    """Whether the text carries any Vietnamese diacritic or the letter đ."""
+    return ascii_key(text) != tone_key(text)
