@@ -4,5 +4,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
 # The repository's data/ folder; D8_DATA points elsewhere (another province, a test).
 DATA_DIR = Path(os.environ.get("D8_DATA", Path(__file__).resolve().parents[1] / "data"))
+
+
+def default_plan_path() -> Path:
+    """The plan named in ``data/config.yaml``."""
+    config = yaml.safe_load((DATA_DIR / "config.yaml").read_text(encoding="utf-8"))
+    return DATA_DIR / config["plan"]

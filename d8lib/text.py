@@ -26,14 +26,14 @@ def _tone_key_word(word: str) -> str:
 def tone_key(text: str) -> str:
     """A key equal for spellings that differ only in case, Unicode form or tone-mark placement.
 
-    "Hoà" and "Hòa", "Thuỷ" and "Thủy" give the same key; "Sa Pa" and "Sa Pả" do not.
+    "Hoà" and "Hòa", "Thuỷ" and "Thủy" give the same key; "Ba" and "Bả" do not.
     """
     words = _SPACES.split(_PUNCTUATION.sub(" ", nfc(text).casefold()).strip())
     return " ".join(_tone_key_word(w) for w in words if w)
 
 
 def ascii_key(text: str) -> str:
-    """A key that also ignores every diacritic ("Bảo Thắng" -> "bao thang")."""
+    """A key that also ignores every diacritic ("Đồng Hới" -> "dong hoi")."""
     decomposed = unicodedata.normalize("NFD", tone_key(text))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return bare.replace("đ", "d")

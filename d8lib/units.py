@@ -1,8 +1,8 @@
 """Organisational units: province, districts and communes with GSO codes, name
 resolution as people type names, and the crosswalk to the communes of 1/7/2025.
 
-The tables live in a folder of CSV files (default: ``data/units/10``, built by
-``scripts/build_units.py``): ``units.csv`` (levels ``province``, ``district``,
+The tables live in a folder of CSV files (default: the one the default plan names,
+built by ``scripts/build_units.py``): ``units.csv`` (levels ``province``, ``district``,
 ``commune``), ``communes_2025.csv`` (level ``commune_2025``) and
 ``crosswalk_2025.csv``.
 """
@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from d8lib.paths import DATA_DIR
 from d8lib.text import ascii_key, has_diacritics, nfc, tone_key
 
-DEFAULT_UNITS_DIR = DATA_DIR / "units" / "10"
 LEVELS = ("province", "district", "commune", "commune_2025")
 
 # What people write before a name, and the unit type it stands for. Matched on the
@@ -115,7 +113,7 @@ class Units:
 
         Accepts composed or decomposed Unicode, old- or new-style tone marks, any case,
         prefixes and abbreviations ("Huyện", "TX", "TP.", "Xã", ...), missing diacritics
-        and missing spaces ("Sapa"). A spelling with diacritics is matched exactly first; a
+        and missing spaces ("Hoabinh"). A spelling with diacritics is matched exactly first; a
         spelling without any is matched without diacritics, so where two units differ only
         by diacritics it is ambiguous. Without ``level`` the units before the reform are
         searched; post-reform communes only with ``level="commune_2025"``. ``within``
@@ -169,8 +167,15 @@ class Units:
 
 
 def load_units(directory: str | Path | None = None) -> Units:
-    """Read the unit tables of a province from a folder of CSV files (default: Lào Cai)."""
-    directory = Path(directory) if directory else DEFAULT_UNITS_DIR
+    """Read the unit tables of a province from a folder of CSV files.
+
+    Default: the folder that the default plan names.
+    """
+    if directory is None:
+        from d8lib.plan import load_plan  # the plan module reads units too
+
+        directory = load_plan().units_dir
+    directory = Path(directory)
     text_columns = dict.fromkeys(["code", "parent_code", "old_code", "old_district_code", "new_code"], str)
     table = pd.concat(
         [pd.read_csv(directory / f, dtype=text_columns, keep_default_na=False)
@@ -182,6 +187,7 @@ def load_units(directory: str | Path | None = None) -> Units:
     crosswalk = (pd.read_csv(crosswalk_file, dtype=text_columns, keep_default_na=False) if crosswalk_file.exists()
                  else pd.DataFrame(columns=["old_code", "old_name", "old_district_code", "new_code", "new_name",
                                             "new_spans_districts"]))
+    crosswalk["new_spans_districts"] = crosswalk["new_spans_districts"].astype(str).eq("True")
     return Units(table, crosswalk)
 
 

@@ -1,0 +1,307 @@
+"""The plan as data: indicators, targets by unit, timelines, and checks of consistency.
+
+A plan is one YAML file (default: the one named in ``data/config.yaml``); nothing
+about a particular province lives in this module. ``load_plan`` reads it into a ``Plan``
+whose tables are DataFrames; ``Plan.check`` returns ``Finding`` objects.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from d8lib.paths import default_plan_path
+from d8lib.text import nfc
+from d8lib.units import UnitError, Units, load_units
+
+MEASURES = ("count", "percent")
+AGGREGATIONS = ("cumulative", "additive")
+
+
+class PlanError(ValueError):
+    """A plan file that cannot be read as a plan."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of ``Plan.check``: ``severity`` is ``error`` or ``warning``."""
+
+    severity: str
+    message: str
+    message_en: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan read from its file. Every table is a DataFrame; codes are strings.
+
+    - ``indicators``: code, name_vi, name_en, measure, unit_vi, unit_en, higher_is_better,
+      aggregation, numerator, denominator, activity
+    - ``targets``: indicator, unit, target, comparator, start, complete, recurring, source,
+      timeline_source, timeline_text; the province row (unit = province code) for every
+      target and one row per district where the plan allocates it
+    - ``statements``: indicator, value, source, text: every place the plan states a target
+    - ``allocation``: indicator, unit, name, target, row, column (the district table)
+    - ``activities``, ``content_areas``, ``agencies``: code, names, source
+    - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
+    """
+
+    path: Path
+    meta: dict
+    indicators: pd.DataFrame
+    targets: pd.DataFrame
+    statements: pd.DataFrame
+    allocation: pd.DataFrame
+    allocation_totals: pd.DataFrame
+    content_areas: pd.DataFrame
+    activities: pd.DataFrame
+    agencies: pd.DataFrame
+    rounds: pd.DataFrame
+    units_dir: Path | None
+
+    @property
+    def province(self) -> str:
+        """The GSO code of the plan's province."""
+        return self.meta["province"]["code"]
+
+    @property
+    def phase(self) -> tuple[dt.date, dt.date]:
+        """First and last day of the plan's phase."""
+        return self.meta["phase"]["start"], self.meta["phase"]["end"]
+
+    @property
+    def districts(self) -> pd.DataFrame:
+        """The districts the plan allocates targets to: unit, name."""
+        return self.allocation[["unit", "name"]].drop_duplicates(ignore_index=True)
+
+    def units(self) -> Units | None:
+        """The unit tables the plan names, or None."""
+        return load_units(self.units_dir) if self.units_dir else None
+
+    def check(self) -> list[Finding]:
+        """Findings on the plan's consistency: errors first, then warnings."""
+        findings = (
+            _check_references(self)
+            + _check_allocation(self)
+            + _check_timelines(self)
+            + _check_units(self)
+            + _check_values(self)
+            + _contradictions(self)
+        )
+        return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PlanError(f"Không đọc được kế hoạch {path} / Cannot read plan {path}: {exc}") from exc
+    missing = [k for k in ("meta", "indicators", "targets") if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise PlanError(f"Kế hoạch {path} thiếu mục {missing} / Plan {path} lacks {missing}")
+    return data
+
+
+def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(records)
+    for column in columns:
+        if column not in frame:
+            frame[column] = None
+    return frame[columns]
+
+
+def _indicators(data: dict) -> pd.DataFrame:
+    columns = ["code", "name_vi", "name_en", "measure", "unit_vi", "unit_en", "higher_is_better", "aggregation",
+               "numerator", "denominator", "activity"]
+    frame = _frame(data["indicators"], columns)
+    frame["code"] = frame["code"].astype(str)
+    return frame
+
+
+def _statements(data: dict) -> pd.DataFrame:
+    rows = [dict(indicator=str(t["indicator"]), value=s["value"], source=nfc(s["source"]), text=s.get("text", ""))
+            for t in data["targets"] for s in t.get("statements", [])]
+    return _frame(rows, ["indicator", "value", "source", "text"])
+
+
+def _allocation(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    block = data.get("allocation") or {}
+    codes = [str(c) for c in block.get("indicators", [])]
+    source = block.get("source", "")
+    rows = [dict(indicator=code, unit=str(d["unit"]), name=nfc(d.get("name", "")), target=value, row=d.get("row"),
+                 column=k + 1, source=f"{source}, dòng {d.get('row')}, cột {k + 1}")
+            for d in block.get("districts", []) for k, (code, value) in enumerate(zip(codes, d["values"], strict=True))]
+    province = block.get("province") or {}
+    totals = [dict(indicator=code, target=value, column=k + 1, source=f"{source}, dòng “{province.get('row', '')}”, cột {k + 1}")
+              for k, (code, value) in enumerate(zip(codes, province.get("values", []), strict=True))]
+    return (_frame(rows, ["indicator", "unit", "name", "target", "row", "column", "source"]),
+            _frame(totals, ["indicator", "target", "column", "source"]))
+
+
+def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for t in data["targets"]:
+        timeline = t.get("timeline") or {}
+        statements = t.get("statements") or [{}]
+        base = dict(indicator=str(t["indicator"]), comparator=t.get("comparator", "="), headline=bool(t.get("headline")),
+                    start=timeline.get("start"), complete=timeline.get("complete"), recurring=timeline.get("recurring"),
+                    timeline_source=timeline.get("source", ""), timeline_text=timeline.get("text", ""))
+        rows.append(dict(base, unit=province, target=t["target"], source=statements[0].get("source", "")))
+        for a in allocation[allocation.indicator == base["indicator"]].itertuples(index=False):
+            rows.append(dict(base, unit=a.unit, target=a.target, source=a.source))
+    columns = ["indicator", "unit", "target", "comparator", "headline", "start", "complete", "recurring", "source",
+               "timeline_source", "timeline_text"]
+    frame = _frame(rows, columns)
+    for column in ("start", "complete"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def _rounds(data: dict) -> pd.DataFrame:
+    reporting = data.get("reporting") or {}
+    rows = []
+    for year in reporting.get("years", []):
+        for r in reporting.get("rounds", []):
+            d = r["deadline"]
+            rows.append(dict(period=str(year) if r["id"] == "annual" else f"{year}-{r['id']}", year=year, round=r["id"],
+                             deadline=dt.date(year + d.get("year_offset", 0), d["month"], d["day"]),
+                             label_vi=r.get("label_vi", ""), label_en=r.get("label_en", ""),
+                             source=reporting.get("source", "")))
+    return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])
+
+
+def load_plan(path: str | Path | None = None) -> Plan:
+    """Read a plan file (default: the plan of ``data/config.yaml``)."""
+    path = Path(path) if path else default_plan_path()
+    data = _read_yaml(path)
+    meta = data["meta"]
+    meta["province"]["code"] = str(meta["province"]["code"])
+    allocation, totals = _allocation(data)
+    areas = data.get("content_areas", [])
+    activities = [dict(a, content_area=c["code"]) for c in areas for a in c.get("activities", [])]
+    return Plan(
+        path=path,
+        meta=meta,
+        indicators=_indicators(data),
+        targets=_targets(data, meta["province"]["code"], allocation),
+        statements=_statements(data),
+        allocation=allocation,
+        allocation_totals=totals,
+        content_areas=_frame(areas, ["code", "name_vi", "name_en", "source"]),
+        activities=_frame(activities, ["code", "content_area", "name_vi", "name_en", "source"]),
+        agencies=_frame(data.get("agencies", []), ["code", "role", "name_vi", "name_en", "source"]),
+        rounds=_rounds(data),
+        units_dir=(path.parent / data["units"]).resolve() if data.get("units") else None,
+    )
+
+
+# --- checks ---------------------------------------------------------------------------
+
+
+def _error(message: str, message_en: str, source: str) -> Finding:
+    return Finding("error", message, message_en, source)
+
+
+def _check_references(plan: Plan) -> list[Finding]:
+    known = set(plan.indicators.code)
+    found = [_error(f"Chỉ tiêu gắn với chỉ số không có trong danh mục: {code}",
+                    f"Target refers to an indicator that is not declared: {code}", plan.path.name)
+             for code in sorted(set(plan.targets.indicator) - known)]
+    activities = set(plan.activities.code)
+    if activities:
+        found += [_error(f"Chỉ số {i.code} gắn với hoạt động không có trong kế hoạch: {i.activity}",
+                         f"Indicator {i.code} refers to an undeclared activity: {i.activity}", plan.path.name)
+                  for i in plan.indicators.itertuples() if i.activity and i.activity not in activities]
+    duplicated = plan.indicators.code[plan.indicators.code.duplicated()]
+    found += [_error(f"Mã chỉ số bị trùng: {c}", f"Duplicate indicator code: {c}", plan.path.name) for c in duplicated]
+    bad = plan.indicators[~plan.indicators.measure.isin(MEASURES) | ~plan.indicators.aggregation.isin(AGGREGATIONS)]
+    found += [_error(f"Chỉ số {i.code}: loại đo lường hoặc cách cộng dồn không hợp lệ ({i.measure}, {i.aggregation})",
+                     f"Indicator {i.code}: invalid measure or aggregation ({i.measure}, {i.aggregation})", plan.path.name)
+              for i in bad.itertuples()]
+    return found
+
+
+def _check_allocation(plan: Plan) -> list[Finding]:
+    found = []
+    sums = plan.allocation.groupby("indicator", sort=False).target.sum()
+    for total in plan.allocation_totals.itertuples():
+        allocated = sums.get(total.indicator, 0)
+        if allocated != total.target:
+            found.append(_error(
+                f"Phân bổ cho các huyện của chỉ tiêu {total.indicator} cộng lại bằng {allocated}, khác tổng {total.target}",
+                f"District allocations of {total.indicator} add up to {allocated}, not the total {total.target}",
+                total.source))
+    duplicated = plan.allocation[plan.allocation.duplicated(["indicator", "unit"])]
+    found += [_error(f"Huyện {d.unit} có hai dòng phân bổ", f"District {d.unit} has two allocation rows", d.source)
+              for d in duplicated.drop_duplicates("unit").itertuples()]
+    return found
+
+
+def _check_timelines(plan: Plan) -> list[Finding]:
+    start, end = plan.phase
+    found = []
+    province_rows = plan.targets[plan.targets.unit == plan.province]
+    for t in province_rows.itertuples():
+        if t.start is None or t.complete is None or pd.isna(t.start) or pd.isna(t.complete):
+            found.append(_error(f"Chỉ tiêu {t.indicator} không có thời gian thực hiện",
+                                f"Target {t.indicator} has no timeline", t.source))
+        elif not (start <= t.start <= t.complete <= end):
+            found.append(_error(
+                f"Thời gian của chỉ tiêu {t.indicator} ({t.start} – {t.complete}) nằm ngoài giai đoạn {start} – {end}",
+                f"Timeline of {t.indicator} ({t.start} to {t.complete}) falls outside the phase {start} to {end}",
+                t.timeline_source))
+    late = plan.rounds[plan.rounds.year.gt(end.year) | plan.rounds.year.lt(start.year)]
+    found += [_error(f"Kỳ báo cáo {r.period} nằm ngoài giai đoạn", f"Reporting round {r.period} falls outside the phase",
+                     r.source) for r in late.itertuples()]
+    return found
+
+
+def _check_units(plan: Plan) -> list[Finding]:
+    units = plan.units()
+    if units is None:
+        return []
+    found = []
+    for d in plan.districts.itertuples():
+        try:
+            code = units.resolve(d.name, level="district")
+        except UnitError as exc:
+            found.append(_error(str(exc).split(" / ")[0], str(exc).split(" / ")[-1], plan.allocation_totals.source.iloc[0]))
+            continue
+        if code != d.unit:
+            found.append(_error(f"Huyện «{d.name}» có mã {code}, không phải {d.unit}",
+                                f"District '{d.name}' has code {code}, not {d.unit}", plan.path.name))
+    return found
+
+
+def _check_values(plan: Plan) -> list[Finding]:
+    kinds = plan.indicators.set_index("code").measure
+    found = []
+    for t in plan.targets.itertuples():
+        bad_percent = kinds.get(t.indicator) == "percent" and not 0 <= t.target <= 100
+        if t.target < 0 or bad_percent:
+            found.append(_error(f"Giá trị chỉ tiêu {t.indicator} không hợp lệ: {t.target}",
+                                f"Invalid target value for {t.indicator}: {t.target}", t.source))
+    return found
+
+
+def _contradictions(plan: Plan) -> list[Finding]:
+    """Targets that the plan states with different values in different places."""
+    totals = plan.allocation_totals.assign(text="")[["indicator", "target", "source", "text"]].rename(
+        columns={"target": "value"})
+    statements = pd.concat([plan.statements, totals], ignore_index=True)
+    names = plan.indicators.set_index("code")
+    found = []
+    for indicator, group in statements.groupby("indicator", sort=False):
+        if group.value.nunique() < 2:
+            continue
+        listed = "; ".join(f"{v:g} ({s})" for v, s in zip(group.value, group.source))
+        found.append(Finding(
+            "warning",
+            f"Kế hoạch nêu chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) với các giá trị khác nhau: {listed}",
+            f"The plan states target {indicator} ({names.name_en.get(indicator, '')}) with different values: {listed}",
+            "; ".join(group.source)))
+    return found

@@ -1,0 +1,44 @@
+"""The d8 command as an operator runs it."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+from conftest import ROOT
+
+
+def d8(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_plan_check_prints_both_languages_and_exits_0_on_warnings():
+    result = d8("plan", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("CẢNH BÁO / WARNING") == 2
+    assert "The plan states target O3" in result.stdout and "Kế hoạch nêu chỉ tiêu O11" in result.stdout
+    assert "0 lỗi / errors, 2 cảnh báo / warnings" in result.stdout
+
+
+def test_plan_check_exits_1_on_an_error(tmp_path):
+    data = yaml.safe_load((ROOT / "data/plans/lao-cai-355.yaml").read_text(encoding="utf-8"))
+    data["allocation"]["districts"][8]["values"][5] = 4  # Thành phố Lào Cai dialogues: 3 in the plan
+    data["units"] = str(ROOT / "data/units/10")
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = d8("plan", "check", str(path))
+    assert result.returncode == 1
+    assert "LỖI / ERROR" in result.stdout and "211" in result.stdout and "cột 6" in result.stdout
+
+
+def test_plan_check_of_an_unreadable_file_exits_1(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    result = d8("plan", "check", str(path))
+    assert result.returncode == 1 and "empty.yaml" in result.stderr
+
+
+def test_console_script_is_installed():
+    assert shutil.which("d8", path=str(ROOT / ".venv" / "bin")) or shutil.which("d8")
