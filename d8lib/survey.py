@@ -39,6 +39,7 @@ variance of the other strata by H / (H - H1) (R's ``average``, Stata's ``scaled`
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +129,12 @@ class Design:
         if (fractions > 1).any() or np.isnan(fractions).any():
             raise DesignError(f"fpc «{self.fpc}» nhỏ hơn số đơn vị mẫu / fpc '{self.fpc}' is below the number of PSUs")
         return fractions
+
+    def assign(self, **columns) -> "Design":
+        """The same design over the data with added or replaced columns (same rows)."""
+        clone = copy.copy(self)
+        clone.data = self.data.assign(**columns)
+        return clone
 
     # --- public estimates ---------------------------------------------------------
 

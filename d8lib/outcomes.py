@@ -1,0 +1,71 @@
+"""Outcome indicators (H1-H10) over survey microdata, estimated through ``Design``.
+
+Definitions are data (default: ``data/indicators/outcomes.yaml``): each names its
+universe (who is asked: the denominator), its numerator, the answers it needs and
+whether higher is better. The universe is a domain of the full design, never a
+subset of rows, so standard errors stay design-based.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from d8lib.paths import DATA_DIR
+from d8lib.survey import Design
+
+DEFAULT_DEFINITIONS = DATA_DIR / "indicators" / "outcomes.yaml"
+AGE_GROUPS = [(15, 19), (20, 24), (25, 29), (30, 34), (35, 39), (40, 44), (45, 49)]
+_IN_UNIVERSE = "_in_universe"
+_ANSWER = "_answer"
+
+
+def load_definitions(path: str | Path | None = None) -> pd.DataFrame:
+    """Outcome indicator definitions, one row per indicator code."""
+    data = yaml.safe_load(Path(path or DEFAULT_DEFINITIONS).read_text(encoding="utf-8"))
+    frame = pd.DataFrame([dict(code=code, **spec) for code, spec in data.items()])
+    if "missing_when" not in frame:
+        frame["missing_when"] = None
+    return frame.set_index("code", drop=False)
+
+
+def age_group(age: pd.Series) -> pd.Series:
+    """Five-year age groups "15-19" ... "45-49"; other ages get no group."""
+    labels = [f"{low}-{high}" for low, high in AGE_GROUPS]
+    return pd.cut(age, bins=[14.5] + [high + 0.5 for _, high in AGE_GROUPS], labels=labels).astype("string")
+
+
+def indicator_columns(data: pd.DataFrame, spec: pd.Series) -> pd.DataFrame:
+    """The universe flag (1 or missing) and the 0/1 answer (missing where not known)."""
+    universe = data.eval(spec.universe).fillna(False).astype(bool)
+    answer = data.eval(spec.numerator).astype(float)
+    unknown = data[list(spec.variables)].isna().any(axis=1)
+    if isinstance(spec.missing_when, str):
+        unknown |= data.eval(spec.missing_when).fillna(False).astype(bool)
+    return pd.DataFrame({_IN_UNIVERSE: np.where(universe, 1.0, np.nan),
+                         _ANSWER: answer.mask(unknown | ~universe)}, index=data.index)
+
+
+def estimate(design: Design, codes: list[str] | None = None, by: str | list[str] | None = None,
+             definitions: pd.DataFrame | None = None, ci: str = "logit") -> pd.DataFrame:
+    """Estimate outcome indicators per domain.
+
+    Returns one row per indicator and domain: ``indicator``, the ``by`` columns, the
+    columns of ``Design.mean`` (``n`` counts women of the universe who answered,
+    ``n_missing`` those who did not), then ``higher_is_better``, ``name_vi``, ``name_en``.
+    """
+    definitions = load_definitions() if definitions is None else definitions
+    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    codes = list(definitions.index) if codes is None else codes
+    frames = []
+    for code in codes:
+        spec = definitions.loc[code]
+        columns = indicator_columns(design.data, spec)
+        result = design.assign(**columns).mean(_ANSWER, by=by + [_IN_UNIVERSE], ci=ci, missing="exclude")
+        result = result.drop(columns=_IN_UNIVERSE)
+        result.insert(0, "indicator", code)
+        frames.append(result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi,
+                                    name_en=spec.name_en))
+    return pd.concat(frames, ignore_index=True)
