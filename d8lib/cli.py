@@ -4,7 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import datetime as dt
+from pathlib import Path
+
 from d8lib import plan as plan_module
+from d8lib.paths import DATA_DIR
+
+DEFAULT_STORE = DATA_DIR / "store"
 
 
 def _plan_check(args: argparse.Namespace) -> int:
@@ -23,6 +29,40 @@ def _plan_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _template(args: argparse.Namespace) -> int:
+    from d8lib.forms import write_template
+
+    plan = plan_module.load_plan(args.plan)
+    units = plan.units()
+    district = args.district if args.district in set(plan.districts.unit) else units.resolve(args.district, "district")
+    out = args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx")
+    try:
+        path = write_template(plan, district, args.period, out)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Đã tạo biểu mẫu / Form written: {path}")
+    return 0
+
+
+def _intake(args: argparse.Namespace) -> int:
+    from d8lib.intake import intake
+    from d8lib.store import Store
+
+    plan = plan_module.load_plan(args.plan)
+    sent = dt.date.fromisoformat(args.sent) if args.sent else None
+    results = intake(args.files, Store(args.store), plan, plan.units(), sent_on=sent)
+    labels = {"accepted": "ĐÃ NHẬN / ACCEPTED", "rejected": "TỪ CHỐI / REJECTED",
+              "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED"}
+    for result in results:
+        print(f"{labels[result.status]}: {result.path}")
+        for problem in result.problems:
+            print(f"    {problem}")
+    rejected = sum(r.status == "rejected" for r in results)
+    print(f"{len(results) - rejected} tệp được nhận / files accepted, {rejected} bị từ chối / rejected")
+    return 1 if rejected else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="d8", description="Project 8 monitoring and evaluation workbench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     check = plan_commands.add_parser("check", help="check a plan file's consistency")
     check.add_argument("file", nargs="?", default=None, help="plan YAML (default: the plan of data/config.yaml)")
     check.set_defaults(func=_plan_check)
+
+    template = commands.add_parser("template", help="write the Excel report form of a district")
+    template.add_argument("--district", required=True, help="GSO code or name of the district")
+    template.add_argument("--period", required=True, help="reporting round: YYYY (due 10/9) or YYYY-final (due 25/01)")
+    template.add_argument("--out", type=Path, default=None)
+    template.add_argument("--plan", default=None)
+    template.set_defaults(func=_template)
+
+    intake = commands.add_parser("intake", help="validate and store district submissions")
+    intake.add_argument("files", nargs="+", type=Path)
+    intake.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
+    intake.add_argument("--sent", default=None, help="date the files were sent (YYYY-MM-DD), where a file does not say")
+    intake.add_argument("--plan", default=None)
+    intake.set_defaults(func=_intake)
     return parser
 
 

@@ -40,9 +40,9 @@ class Plan:
     """A plan read from its file. Every table is a DataFrame; codes are strings.
 
     - ``indicators``: code, name_vi, name_en, measure, unit_vi, unit_en, higher_is_better,
-      aggregation, numerator, denominator, activity
-    - ``targets``: indicator, unit, target, comparator, start, complete, recurring, source,
-      timeline_source, timeline_text; the province row (unit = province code) for every
+      aggregation, numerator, denominator, people, reported_by, activity
+    - ``targets``: indicator, unit, target, comparator, headline, start, complete, recurring,
+      milestones, source, timeline_source, timeline_text; the province row (unit = province code) for every
       target and one row per district where the plan allocates it
     - ``statements``: indicator, value, source, text: every place the plan states a target
     - ``allocation``: indicator, unit, name, target, row, column (the district table)
@@ -116,8 +116,9 @@ def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def _indicators(data: dict) -> pd.DataFrame:
     columns = ["code", "name_vi", "name_en", "measure", "unit_vi", "unit_en", "higher_is_better", "aggregation",
-               "numerator", "denominator", "activity"]
+               "numerator", "denominator", "people", "reported_by", "activity"]
     frame = _frame(data["indicators"], columns)
+    frame["reported_by"] = frame["reported_by"].fillna("district")
     frame["code"] = frame["code"].astype(str)
     return frame
 
@@ -149,12 +150,13 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
         statements = t.get("statements") or [{}]
         base = dict(indicator=str(t["indicator"]), comparator=t.get("comparator", "="), headline=bool(t.get("headline")),
                     start=timeline.get("start"), complete=timeline.get("complete"), recurring=timeline.get("recurring"),
+                    milestones=timeline.get("milestones"),
                     timeline_source=timeline.get("source", ""), timeline_text=timeline.get("text", ""))
         rows.append(dict(base, unit=province, target=t["target"], source=statements[0].get("source", "")))
         for a in allocation[allocation.indicator == base["indicator"]].itertuples(index=False):
             rows.append(dict(base, unit=a.unit, target=a.target, source=a.source))
-    columns = ["indicator", "unit", "target", "comparator", "headline", "start", "complete", "recurring", "source",
-               "timeline_source", "timeline_text"]
+    columns = ["indicator", "unit", "target", "comparator", "headline", "start", "complete", "recurring", "milestones",
+               "source", "timeline_source", "timeline_text"]
     frame = _frame(rows, columns)
     for column in ("start", "complete"):
         frame[column] = pd.to_datetime(frame[column]).dt.date

@@ -42,3 +42,25 @@ def test_plan_check_of_an_unreadable_file_exits_1(tmp_path):
 
 def test_console_script_is_installed():
     assert shutil.which("d8", path=str(ROOT / ".venv" / "bin")) or shutil.which("d8")
+
+
+def test_template_then_intake_with_exit_codes(tmp_path):
+    form = tmp_path / "form.xlsx"
+    result = d8("template", "--district", "Bát Xát", "--period", "2024", "--out", str(form))
+    assert result.returncode == 0 and form.exists(), result.stderr
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(form)
+    sheet = workbook["Báo cáo"]
+    assert sheet["D3"].value == "082" and sheet["B4"].value == "2024" and sheet["E8"].value == 68
+    sheet["F8"] = 30
+    workbook.save(form)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("district,period,indicator,value\nBát Xát,2024,O1,-1\n", encoding="utf-8")
+    store = tmp_path / "store"
+    result = d8("intake", str(form), str(bad), "--store", str(store), "--sent", "2024-09-09")
+    assert result.returncode == 1
+    assert "ĐÃ NHẬN / ACCEPTED" in result.stdout and "TỪ CHỐI / REJECTED" in result.stdout
+    assert "bad.csv › dòng/row 2 › cột/column value [-1]" in result.stdout
+    assert d8("intake", str(form), "--store", str(store)).returncode == 0  # the same file again: unchanged
+    assert d8("template", "--district", "082", "--period", "2031").returncode == 1

@@ -1,0 +1,362 @@
+"""Reading what districts submit: the Excel form of ``d8 template`` or a plain long
+table (CSV, or the first sheet of an XLSX) with the columns ``district, period,
+indicator, value`` (Vietnamese headers accepted). A file with an error is rejected
+whole and changes nothing; a file with warnings only is accepted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from d8lib import forms
+from d8lib.plan import Plan
+from d8lib.store import Store
+from d8lib.text import ascii_key, nfc, tone_key
+from d8lib.units import UnitError, Units
+from d8lib.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBER_COLUMNS + ["note"]
+REQUIRED_COLUMNS = ["district", "period", "indicator", "value"]
+# Header spellings accepted in long tables, compared without case, tone placement or
+# Unicode form; a header without diacritics is compared without them.
+HEADER_ALIASES = {
+    "district": ["district", "huyện", "tên huyện", "đơn vị", "huyện/thị xã/thành phố"],
+    "period": ["period", "kỳ", "kỳ báo cáo"],
+    "indicator": ["indicator", "chỉ số", "mã chỉ số", "mã"],
+    "commune": ["commune", "xã", "xã/phường", "tên xã"],
+    "value": ["value", "giá trị", "kết quả", "số lượng"],
+    "numerator": ["numerator", "tử số"],
+    "denominator": ["denominator", "mẫu số"],
+    "people": ["people", "persons", "số người", "tổng số người"],
+    "female": ["female", "nữ"],
+    "male": ["male", "nam"],
+    "ethnic_minority": ["ethnic_minority", "ethnic minority", "dtts", "người dtts", "dân tộc thiểu số"],
+    "note": ["note", "ghi chú"],
+}
+
+
+@dataclass
+class Submission:
+    """What one file holds once read: its rows, how its columns are labelled, problems."""
+
+    path: Path
+    sha256: str
+    sheet: str = ""
+    rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS))
+    labels: dict = field(default_factory=dict)
+    sent_on: dt.date | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def reported_rows(self) -> pd.DataFrame:
+        """Rows with at least one number: a blank row reports nothing."""
+        if self.rows.empty:
+            return self.rows
+        return self.rows[numbers(self.rows).notna().any(axis=1)]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def problem(self, code: str, message_vi: str, message_en: str, row: int | None = None, column: str = "",
+                value="", severity: str = "error") -> None:
+        self.problems.append(Problem(self.path.name, self.sheet, row, column, "" if value is None else str(value),
+                                     code, severity, message_vi, message_en))
+
+
+@dataclass
+class IntakeResult:
+    """The outcome for one file: ``status`` is accepted, rejected or unchanged."""
+
+    path: Path
+    status: str
+    problems: list[Problem]
+    submission_ids: list[int] = field(default_factory=list)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and pd.isna(value))
+
+
+def _cell(values, formulas, coordinate: str):
+    """A cell's computed value, or a ``Formula`` where it has a formula but no value."""
+    value = values[coordinate].value
+    formula = formulas[coordinate].value
+    if value is None and isinstance(formula, str) and formula.startswith("="):
+        return Formula(formula)
+    return nfc(value) if isinstance(value, str) else value
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and value.strip():
+        for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y"):
+            try:
+                return dt.datetime.strptime(value.strip(), pattern).date()
+            except ValueError:
+                continue
+    return None
+
+
+def _read_form(submission: Submission, values, formulas) -> None:
+    sheet_values, sheet_formulas = values[submission.sheet], formulas[submission.sheet]
+    district = _cell(sheet_values, sheet_formulas, forms.CODE_CELL)
+    district_name = _cell(sheet_values, sheet_formulas, forms.DISTRICT_CELL)
+    period = _cell(sheet_values, sheet_formulas, forms.PERIOD_CELL)
+    sent = _cell(sheet_values, sheet_formulas, forms.SENT_CELL)
+    submission.sent_on = _date(sent)
+    if not _blank(sent) and submission.sent_on is None:
+        submission.problem("bad_date", "Ngày gửi không đúng dạng dd/mm/yyyy", "The date sent is not dd/mm/yyyy",
+                           row=5, column="B", value=sent)
+    records = []
+    row = forms.HEADER_ROW + 1
+    while not _blank(sheet_values[f"A{row}"].value):
+        record = dict(district=district if not _blank(district) else district_name, period=period, commune=None,
+                      row=row, indicator=sheet_values[f"A{row}"].value)
+        for column in forms.COLUMNS:
+            if column.filled_by_district:
+                record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
+        records.append(record)
+        row += 1
+    if not records:
+        submission.problem("no_rows", "Biểu mẫu không có dòng chỉ số nào", "The form has no indicator rows",
+                           row=forms.HEADER_ROW + 1, column="A")
+    submission.rows = pd.DataFrame(records, columns=["row"] + TABLE_COLUMNS)
+    submission.labels = {c.key: c.letter for c in forms.COLUMNS} | {"district": forms.CODE_CELL,
+                                                                    "period": forms.PERIOD_CELL}
+
+
+def _header_key(header) -> str | None:
+    text = nfc(str(header)) if header is not None else ""
+    for key, aliases in HEADER_ALIASES.items():
+        if tone_key(text) in {tone_key(a) for a in aliases}:
+            return key
+    for key, aliases in HEADER_ALIASES.items():
+        if ascii_key(text) in {ascii_key(a) for a in aliases}:
+            return key
+    return None
+
+
+def _read_table(submission: Submission, table: pd.DataFrame, first_data_row: int) -> None:
+    headers = {}
+    for original in table.columns:
+        key = _header_key(original)
+        if key and key not in headers.values():
+            headers[original] = key
+    missing = [c for c in REQUIRED_COLUMNS if c not in headers.values()]
+    if missing:
+        found = ", ".join(str(c) for c in table.columns)
+        submission.problem("missing_columns", f"Thiếu cột {', '.join(missing)} (các cột có: {found})",
+                           f"Missing columns {', '.join(missing)} (columns found: {found})", row=1)
+        return
+    if table.empty:
+        submission.problem("no_rows", "Bảng không có dòng số liệu nào", "The table has no data rows", row=first_data_row)
+        return
+    rows = table.rename(columns=headers)[list(headers.values())]
+    for column in TABLE_COLUMNS:
+        if column not in rows:
+            rows[column] = None
+    rows = rows[TABLE_COLUMNS].astype(object).where(rows[TABLE_COLUMNS].notna(), None)
+    rows.insert(0, "row", range(first_data_row, first_data_row + len(rows)))
+    submission.rows = rows.map(lambda v: nfc(v) if isinstance(v, str) else v)
+    submission.labels = {key: str(original) for original, key in headers.items()}
+
+
+def _read_excel(submission: Submission) -> None:
+    try:
+        values = load_workbook(submission.path, data_only=True, read_only=False)
+        formulas = load_workbook(submission.path, data_only=False, read_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        submission.problem("unreadable_file", f"Không đọc được tệp Excel ({type(exc).__name__})",
+                           f"The Excel file cannot be read ({type(exc).__name__}); is it really an .xlsx file?")
+        return
+    report = next((name for name in values.sheetnames if ascii_key(name) in {ascii_key(forms.REPORT_SHEET), "report"}),
+                  None)
+    if report:
+        submission.sheet = report
+        _read_form(submission, values, formulas)
+        return
+    if any(ascii_key(name) == ascii_key(forms.INSTRUCTIONS_SHEET) for name in values.sheetnames):
+        submission.problem("missing_sheet", f"Biểu mẫu thiếu trang «{forms.REPORT_SHEET}»",
+                           f"The form lacks its '{forms.REPORT_SHEET}' sheet", value=", ".join(values.sheetnames))
+        return
+    submission.sheet = values.sheetnames[0]
+    sheet_values, sheet_formulas = values[submission.sheet], formulas[submission.sheet]
+    grid = [[_cell(sheet_values, sheet_formulas, c.coordinate) for c in line] for line in sheet_values.iter_rows()]
+    grid = [line for line in grid if not all(_blank(v) for v in line)]
+    if not grid:
+        submission.problem("empty_file", "Trang tính đầu tiên trống", "The first sheet is empty")
+        return
+    _read_table(submission, pd.DataFrame(grid[1:], columns=grid[0]), first_data_row=2)
+
+
+def _read_csv(submission: Submission) -> None:
+    raw = submission.path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1258"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        submission.problem("unreadable_file", "Không đọc được mã ký tự của tệp CSV", "Cannot decode the CSV file")
+        return
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        submission.problem("unreadable_file", f"Không đọc được tệp CSV ({exc})", f"The CSV file cannot be read ({exc})")
+        return
+    table = table.replace("", None)
+    _read_table(submission, table, first_data_row=2)
+
+
+def read_submission(path: str | Path) -> Submission:
+    """Read a file as received, before any name is resolved."""
+    path = Path(path)
+    if not path.is_file():
+        submission = Submission(path, "")
+        submission.problem("missing_file", "Không tìm thấy tệp", "File not found")
+        return submission
+    submission = Submission(path, sha256_of(path))
+    if path.stat().st_size == 0:
+        submission.problem("empty_file", "Tệp rỗng (0 byte)", "The file is empty (0 bytes)")
+    elif path.suffix.lower() in EXCEL_SUFFIXES:
+        _read_excel(submission)
+    elif path.suffix.lower() in {".csv", ".txt"}:
+        _read_csv(submission)
+    else:
+        submission.problem("wrong_file_type", f"Loại tệp không được nhận: «{path.suffix}»; hãy gửi .xlsx hoặc .csv",
+                           f"File type '{path.suffix}' is not accepted; send .xlsx or .csv", value=path.suffix)
+    return submission
+
+
+# --- resolving names and joining the plan ---------------------------------------------
+
+
+def _period(value) -> str | None:
+    if _blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = ascii_key(str(value)).replace(" ", "-").replace("_", "-")
+    return text
+
+
+def resolve(submission: Submission, plan: Plan, units: Units) -> None:
+    """Turn names into codes (district, commune, indicator, period) and join the plan."""
+    rows = submission.rows
+    if rows.empty:
+        return
+    labels = submission.labels
+    districts = set(plan.districts.unit)
+    periods = list(plan.rounds.period)
+    indicators = plan.indicators.set_index("code")
+    resolved = {"district": [], "commune": [], "indicator": [], "period": []}
+    for r in rows.itertuples():
+        district = None
+        if not _blank(r.district):
+            text = nfc(str(r.district))
+            try:
+                district = text if text in districts else units.resolve(text, level="district")
+            except UnitError as exc:
+                vi, en = str(exc).split(" / ", 1)
+                submission.problem("unknown_district", vi, en, row=r.row, column=labels.get("district", ""), value=text)
+            if district is not None and district not in districts:
+                submission.problem("district_outside_plan", f"Huyện {district} không có trong kế hoạch",
+                                   f"District {district} is not in the plan", r.row, labels.get("district", ""), text)
+        else:
+            submission.problem("district_missing", "Thiếu tên huyện", "The district is missing", r.row,
+                               labels.get("district", ""))
+        commune = None
+        if not _blank(r.commune) and district:
+            try:
+                commune = units.resolve(str(r.commune), level="commune", within=district)
+            except UnitError as exc:
+                vi, en = str(exc).split(" / ", 1)
+                submission.problem("unknown_commune", vi, en, r.row, labels.get("commune", ""), r.commune)
+        code = str(r.indicator).strip().upper() if not _blank(r.indicator) else None
+        if code not in indicators.index:
+            close = difflib.get_close_matches(code or "", list(indicators.index), n=3)
+            hint_vi, hint_en = (f" Có phải: {', '.join(close)}?", f" Did you mean: {', '.join(close)}?") if close else ("", "")
+            submission.problem("unknown_indicator", f"Mã chỉ số không có trong kế hoạch.{hint_vi}",
+                               f"Unknown indicator code.{hint_en}", r.row, labels.get("indicator", ""), r.indicator)
+            code = None
+        period = _period(r.period)
+        if period not in periods:
+            submission.problem("period_outside_plan", f"Kỳ báo cáo không có trong kế hoạch ({', '.join(periods)})",
+                               f"Period not in the plan ({', '.join(periods)})", r.row, labels.get("period", ""),
+                               r.period)
+            period = None
+        for key, value in (("district", district), ("commune", commune), ("indicator", code), ("period", period)):
+            resolved[key].append(value)
+    rows = rows.assign(**resolved)
+    targets = plan.targets.set_index(["indicator", "unit"]).target
+    rows["target"] = [targets.get((i, d)) for i, d in zip(rows.indicator, rows.district)]
+    rows["measure"] = rows.indicator.map(indicators.measure)
+    rows["aggregation"] = rows.indicator.map(indicators.aggregation)
+    rows["file"], rows["sheet"] = submission.path.name, submission.sheet
+    submission.rows = rows
+
+
+def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFrame) -> Submission:
+    """Resolve names and apply the validation rules; problems accumulate on the submission."""
+    if submission.errors or submission.rows.empty:
+        return submission
+    resolve(submission, plan, units)
+    context = {"periods": list(plan.rounds.period), "previous": previous[["district", "period", "indicator", "value"]]}
+    submission.problems += validate(submission.rows, submission.labels, context)
+    blank = submission.rows.index.difference(submission.reported_rows.index)
+    if len(blank) == len(submission.rows):
+        submission.problem("no_values", "Tệp không có số liệu nào", "The file reports no figure at all")
+    elif not submission.sheet or submission.sheet != forms.REPORT_SHEET:
+        for row in submission.rows.loc[blank, "row"]:
+            submission.problem("empty_row", "Dòng không có số liệu, không được lưu", "Row without any figure; nothing stored",
+                               int(row), submission.labels.get("value", ""), severity="warning")
+    return submission
+
+
+def intake(paths: list[str | Path], store: Store, plan: Plan, units: Units,
+           sent_on: dt.date | None = None) -> list[IntakeResult]:
+    """Validate each file and store those without errors, one transaction per file."""
+    results = []
+    for path in map(Path, paths):
+        submission = read_submission(path)
+        if submission.sha256 and store.has_file(submission.sha256):
+            results.append(IntakeResult(path, "unchanged", []))
+            continue
+        check(submission, plan, units, store.values())
+        if submission.errors:
+            results.append(IntakeResult(path, "rejected", submission.problems))
+            continue
+        ids = store.accept(path, submission.sha256, submission.reported_rows, submission.sent_on or sent_on,
+                           submission.warnings)
+        results.append(IntakeResult(path, "accepted", submission.problems, ids))
+    return results

@@ -1,0 +1,190 @@
+"""Progress against the plan as of a date, and the completeness and timeliness of reports.
+
+Which figures count as of a date: those of the reporting rounds whose deadline has
+passed by then (a round's figures stand for the state at its deadline). A district's
+achieved value of an indicator:
+
+- cumulative count (a stock, e.g. teams): the value of its latest round;
+- additive count (a flow, e.g. classes): per year the full-year update
+  (``YYYY-final``) where there is one, else the 10/9 report; the years added up;
+- percent: numerator and denominator of its latest round.
+
+The province adds up its districts' achieved counts, and computes percentages from
+the summed numerators and denominators, never by averaging percentages.
+
+The progress expected at a date follows the target's timeline: linear from its start
+to its completion for targets built up over time; the whole target from the start for
+standards to maintain (percent targets and recurring activities); milestone years for
+targets set as events in given years.
+
+Every district gets a row for each indicator it reports: where the plan allocates no
+district target, a percent target applies to each district as to the province, and a
+count has none (status ``no_target``).
+
+Status, in this order: ``no_target``; ``no_data`` when nothing was reported; ``completed`` when the
+achieved value reaches the target; ``not_due`` while nothing is expected yet;
+``on_track`` at 90% or more of the expected value (``ON_TRACK``); ``behind`` from 60%
+(``AT_RISK``) to 90%; ``at_risk`` below 60%.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from d8lib.plan import Plan
+
+ON_TRACK = 0.9
+AT_RISK = 0.6
+STATUS_LABELS = {
+    "no_data": ("Chưa có số liệu", "No data"),
+    "completed": ("Đã hoàn thành", "Completed"),
+    "not_due": ("Chưa đến hạn", "Not yet due"),
+    "on_track": ("Đúng tiến độ", "On track"),
+    "behind": ("Chậm tiến độ", "Behind schedule"),
+    "at_risk": ("Có nguy cơ không đạt", "At risk of missing the target"),
+    "no_target": ("Không có chỉ tiêu riêng", "No target of its own"),
+}
+_COUNTS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
+
+
+def rounds_due(plan: Plan, as_of: dt.date) -> pd.DataFrame:
+    """The reporting rounds whose deadline has passed by ``as_of``."""
+    return plan.rounds[plan.rounds.deadline <= as_of]
+
+
+def _district_totals(values: pd.DataFrame) -> pd.DataFrame:
+    """One row per district, period and indicator: commune rows added up."""
+    return values.groupby(["district", "period", "indicator"], as_index=False)[_COUNTS].sum(min_count=1)
+
+
+def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Each district's achieved value per indicator as of a date (see the module notes).
+
+    ``values`` are current stored values (``Store.values()``). Returns district,
+    indicator, value, numerator, denominator, people, female, male, ethnic_minority,
+    period (the latest round used).
+    """
+    due = rounds_due(plan, as_of)
+    order = {p: k for k, p in enumerate(plan.rounds.period)}
+    columns = ["district", "indicator", "period"] + _COUNTS
+    if values.empty or due.empty:
+        return pd.DataFrame(columns=columns)
+    rows = _district_totals(values[values.period.isin(due.period)])
+    rows = rows.merge(plan.rounds[["period", "year", "round"]], on="period")
+    rows["position"] = rows.period.map(order)
+    kinds = plan.indicators.set_index("code")
+    rows["flow"] = rows.indicator.map(kinds.aggregation).eq("additive") & rows.indicator.map(kinds.measure).eq("count")
+    stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
+    flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
+    flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(
+        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "last"})
+    return pd.concat([stocks[columns], flow_totals[columns]], ignore_index=True)
+
+
+def expected_share(target: pd.Series, measure: str, as_of: dt.date) -> float:
+    """Share of a target expected by ``as_of`` from its timeline (a row of ``plan.targets``)."""
+    start, complete = target["start"], target["complete"]
+    if as_of < start:
+        return 0.0
+    recurring = isinstance(target.get("recurring"), str)
+    if measure == "percent" or recurring:
+        return 1.0
+    milestones = target.get("milestones")
+    if isinstance(milestones, list) and milestones:
+        return sum(dt.date(y, 12, 31) <= as_of for y in milestones) / len(milestones)
+    span = (complete - start).days
+    return float(np.clip((as_of - start).days / span, 0, 1)) if span > 0 else 1.0
+
+
+def status(achieved_value: float, target: float, expected: float) -> str:
+    """The status code of a target (see the module notes)."""
+    if pd.isna(target):
+        return "no_target"
+    if pd.isna(achieved_value):
+        return "no_data"
+    if achieved_value >= target:
+        return "completed"
+    if expected <= 0:
+        return "not_due"
+    ratio = achieved_value / expected
+    return "on_track" if ratio >= ON_TRACK else "behind" if ratio >= AT_RISK else "at_risk"
+
+
+def targets_by_unit(plan: Plan) -> pd.DataFrame:
+    """``plan.targets`` with a row for every district and indicator it reports."""
+    district_indicators = plan.indicators[plan.indicators.reported_by == "district"]
+    province = plan.targets[plan.targets.unit == plan.province].set_index("indicator")
+    grid = district_indicators[["code"]].rename(columns={"code": "indicator"}).merge(
+        plan.districts[["unit"]], how="cross")
+    missing = grid.merge(plan.targets[["indicator", "unit"]], how="left", indicator=True)
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    added = missing.join(province.drop(columns="unit"), on="indicator")
+    percent = added.indicator.map(plan.indicators.set_index("code").measure).eq("percent")
+    added["target"] = added.target.where(percent)
+    added["source"] = added.source.where(percent, "")
+    return pd.concat([plan.targets, added[plan.targets.columns]], ignore_index=True)
+
+
+def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi") -> pd.DataFrame:
+    """Achieved against target and against what the timeline expects, per indicator and unit.
+
+    One row per target of the plan (the province and each district it is allocated
+    to): indicator, unit, period (latest round used), achieved, target,
+    percent_achieved, expected, expected_share, status, status_label, numerator,
+    denominator. Percent indicators give achieved in percent.
+    """
+    per_district = achieved(plan, values, as_of)
+    measures = plan.indicators.set_index("code").measure
+    province = plan.province
+    totals = per_district.groupby("indicator", as_index=False).agg(
+        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"}).assign(district=province)
+    everything = pd.concat([per_district, totals], ignore_index=True).rename(columns={"district": "unit"})
+    rows = targets_by_unit(plan).merge(everything, on=["indicator", "unit"], how="left")
+    percent = rows.indicator.map(measures).eq("percent")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["achieved"] = np.where(percent, 100 * rows.numerator / rows.denominator, rows.value)
+    rows["expected_share"] = [expected_share(t, measures[t["indicator"]], as_of) for _, t in rows.iterrows()]
+    rows["expected"] = rows.target * rows.expected_share
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["percent_achieved"] = 100 * rows.achieved / rows.target
+    rows["status"] = [status(a, t, e) for a, t, e in zip(rows.achieved, rows.target, rows.expected)]
+    rows["status_label"] = rows.status.map(lambda s: STATUS_LABELS[s][0 if lang == "vi" else 1])
+    return rows[["indicator", "unit", "period", "achieved", "target", "percent_achieved", "expected",
+                 "expected_share", "status", "status_label", "numerator", "denominator"]]
+
+
+def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Expected, received, on-time, late and missing reports per district and round.
+
+    ``submissions`` is ``Store.submissions()``. A report is on time when it was sent
+    (or, where the file does not say, received) on or before the round's deadline; the
+    first submission counts for timeliness, later ones are re-submissions. Returns
+    district, period, deadline, received (bool), sent_on, days_late, on_time,
+    resubmissions.
+    """
+    due = rounds_due(plan, as_of)
+    grid = plan.districts[["unit"]].rename(columns={"unit": "district"}).merge(due[["period", "deadline"]], how="cross")
+    if submissions.empty:
+        submissions = pd.DataFrame(columns=["district", "period", "sent_on", "received_at", "id"])
+    subs = submissions.copy()
+    subs["date"] = pd.to_datetime(subs.sent_on.fillna(subs.received_at.str[:10])).dt.date
+    first = subs.sort_values("id").groupby(["district", "period"], as_index=False).agg(
+        sent_on=("date", "first"), count=("id", "size"))
+    rows = grid.merge(first, on=["district", "period"], how="left")
+    rows["received"] = rows.sent_on.notna()
+    rows["days_late"] = [max((s - d).days, 0) if isinstance(s, dt.date) else np.nan
+                         for s, d in zip(rows.sent_on, rows.deadline)]
+    rows["on_time"] = rows.received & rows.days_late.eq(0)
+    rows["resubmissions"] = (rows["count"].fillna(1) - 1).astype(int)
+    return rows[["district", "period", "deadline", "received", "sent_on", "days_late", "on_time", "resubmissions"]]
+
+
+def completeness_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per round: expected, received, on time, late, missing, re-submitted, mean days late."""
+    return table.groupby("period", sort=False).agg(
+        expected=("district", "size"), received=("received", "sum"), on_time=("on_time", "sum"),
+        late=("days_late", lambda s: int((s > 0).sum())), missing=("received", lambda s: int((~s).sum())),
+        resubmitted=("resubmissions", lambda s: int((s > 0).sum())),
+        mean_days_late=("days_late", lambda s: s[s > 0].mean())).reset_index()

@@ -1,0 +1,47 @@
+"""Building submissions as districts make them: a filled form, a long table."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from d8lib.forms import COLUMN_BY_KEY, HEADER_ROW, REPORT_SHEET, write_template
+
+
+def filled_form(plan, district: str, period: str, path: Path, values: dict, sent: str | None = "") -> Path:
+    """Write the template and fill it in with openpyxl: ``values`` maps an indicator
+    code to {column key: cell value}; ``sent`` is the date sent (default 01/09 of the
+    period's year, None for none)."""
+    write_template(plan, district, period, path)
+    workbook = load_workbook(path)
+    sheet = workbook[REPORT_SHEET]
+    row = HEADER_ROW + 1
+    while sheet[f"A{row}"].value:
+        for key, value in values.get(sheet[f"A{row}"].value, {}).items():
+            sheet[f"{COLUMN_BY_KEY[key].letter}{row}"] = value
+        row += 1
+    if sent is not None:
+        sheet["B5"] = sent or f"01/09/{period[:4]}"
+    workbook.save(path)
+    return path
+
+
+def form_row(form: Path, code: str) -> int:
+    """The sheet row of an indicator in a form."""
+    sheet = load_workbook(form)[REPORT_SHEET]
+    row = HEADER_ROW + 1
+    while sheet[f"A{row}"].value != code:
+        row += 1
+    return row
+
+
+def long_table(path: Path, rows: list[dict], header: list[str] | None = None) -> Path:
+    """Write a CSV long table; ``header`` renames the columns as a district might."""
+    keys = list(dict.fromkeys(k for r in rows for k in r)) if rows else ["district", "period", "indicator", "value"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header or keys)
+        for r in rows:
+            writer.writerow([r.get(k, "") for k in keys])
+    return path

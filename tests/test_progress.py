@@ -1,0 +1,156 @@
+"""Progress, status, province aggregation, completeness and data quality, against
+figures worked out by hand."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from d8lib.intake import intake
+from d8lib.progress import completeness, completeness_summary, progress
+from d8lib.quality import modified_z, open_problems, outliers
+from d8lib.store import Store
+from helpers import filled_form, long_table
+
+D = dt.date
+
+
+def submit(store, plan, path, rows, sent):
+    path = long_table(path, rows)
+    result = intake([path], store, plan, plan.units(), sent_on=sent)[0]
+    assert result.status == "accepted", [str(p) for p in result.problems]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, plan):
+    """Bắc Hà (085) reports every round to 2024-final, re-submitting 2023; Si Ma Cai (084) reports 2023."""
+    folder = tmp_path_factory.mktemp("progress")
+    store = Store(folder / "store")
+
+    def rows(district, period, o1, o8, o4=None):
+        out = [dict(district=district, period=period, indicator="O1", value=o1),
+               dict(district=district, period=period, indicator="O8", value=o8)]
+        if o4:
+            out.append(dict(district=district, period=period, indicator="O4", numerator=o4[0], denominator=o4[1]))
+        return out
+
+    submit(store, plan, folder / "a.csv", rows("085", "2022", 10, 4), D(2022, 9, 5))
+    submit(store, plan, folder / "b.csv", rows("085", "2022-final", 20, 6), D(2023, 1, 20))
+    submit(store, plan, folder / "c.csv", rows("085", "2023", 30, 5, (10, 100)), D(2023, 9, 20))  # 10 days late
+    submit(store, plan, folder / "d.csv", rows("085", "2023", 35, 7, (12, 100)), D(2023, 10, 1))  # supersedes c
+    submit(store, plan, folder / "e.csv", rows("084", "2023", 10, 3, (5, 50)), D(2023, 9, 8))
+    submit(store, plan, folder / "f.csv", rows("085", "2024-final", 66, 12), D(2025, 1, 24))
+    return store
+
+
+def row(table, indicator, unit):
+    return table.set_index(["indicator", "unit"]).loc[(indicator, unit)]
+
+
+def share(start, end, as_of):
+    return min(max((as_of - start).days / (end - start).days, 0), 1)
+
+
+def test_2022_first_report_only(plan, store):
+    table = progress(plan, store.values(), D(2022, 12, 31))
+    teams = row(table, "O1", "085")
+    assert teams.achieved == 10 and teams.target == 66 and teams.period == "2022"
+    expected = 66 * share(D(2022, 1, 1), D(2024, 12, 31), D(2022, 12, 31))  # 21.94
+    assert teams.expected == pytest.approx(expected)
+    assert teams.status == "at_risk" and teams.status_label == "Có nguy cơ không đạt"  # 10 / 21.94 < 0.6
+    assert row(table, "O1", "084").status == "no_data"
+    assert row(table, "O2", "085").status == "no_data"
+    assert row(table, "O1", "10").achieved == 10  # the province so far: Bắc Hà alone
+
+
+def test_2023_resubmission_supersedes_and_flows_add_up_by_year(plan, store):
+    as_of = D(2023, 12, 31)
+    table = progress(plan, store.values(), as_of)
+    teams = row(table, "O1", "085")
+    assert teams.achieved == 35  # the re-submission, not 30
+    assert teams.expected == pytest.approx(66 * share(D(2022, 1, 1), D(2024, 12, 31), as_of))  # 43.94
+    assert teams.status == "behind"  # 35 / 43.94 = 0.80
+    dialogues = row(table, "O8", "085")
+    assert dialogues.achieved == 6 + 7  # 2022 full year (final update) + 2023
+    assert row(table, "O1", "10").achieved == 35 + 10 and row(table, "O8", "10").achieved == 13 + 3
+    finance = row(table, "O4", "10")
+    assert finance.achieved == pytest.approx(100 * (12 + 5) / (100 + 50))  # 11.33%, not the mean of 12% and 10%
+    assert finance.expected == 15 and finance.status == "behind"  # 11.33 / 15 = 0.76
+    assert row(table, "O4", "10").numerator == 17
+
+
+def test_2024_before_the_next_round_is_due(plan, store):
+    table = progress(plan, store.values(), D(2024, 6, 30))
+    assert row(table, "O1", "085").achieved == 35 and row(table, "O1", "085").period == "2023"
+    training = row(table, "O12.2", "085")
+    assert training.status == "no_data" and training.expected == 4  # due in full by end 2023
+
+
+def test_2025_completed_and_dialogues_behind(plan, store):
+    as_of = D(2025, 3, 1)
+    table = progress(plan, store.values(), as_of)
+    teams = row(table, "O1", "085")
+    assert teams.achieved == 66 and teams.status == "completed" and teams.percent_achieved == 100
+    dialogues = row(table, "O8", "085")
+    assert dialogues.achieved == 6 + 7 + 12
+    expected = 33 * share(D(2022, 1, 1), D(2025, 6, 30), as_of)  # 29.87
+    assert dialogues.expected == pytest.approx(expected) and dialogues.status == "behind"  # 25 / 29.87 = 0.84
+    assert row(table, "O1", "10").achieved == 66 + 10
+    assert row(table, "O1", "10").percent_achieved == pytest.approx(100 * 76 / 423)
+
+
+def test_statuses_on_track_and_not_due(plan):
+    from d8lib.progress import status
+
+    assert status(9, 10, 5) == "on_track" and status(4.6, 10, 5) == "on_track"
+    assert status(2.9, 10, 5) == "at_risk" and status(3, 10, 5) == "behind"
+    assert status(0, 10, 0) == "not_due" and status(float("nan"), 10, 5) == "no_data"
+
+
+def test_english_labels(plan, store):
+    table = progress(plan, store.values(), D(2025, 3, 1), lang="en")
+    assert row(table, "O1", "085").status_label == "Completed"
+
+
+def test_completeness_and_timeliness(plan, store):
+    table = completeness(plan, store.submissions(), D(2023, 12, 31))
+    assert len(table) == 9 * 3  # districts x rounds 2022, 2022-final, 2023
+    bac_ha = table[table.district == "085"].set_index("period")
+    assert bac_ha.on_time["2022"] and bac_ha.on_time["2022-final"]
+    assert bac_ha.days_late["2023"] == 10 and not bac_ha.on_time["2023"] and bac_ha.resubmissions["2023"] == 1
+    summary = completeness_summary(table).set_index("period")
+    assert summary.loc["2023", ["expected", "received", "on_time", "late", "missing", "resubmitted"]].tolist() == \
+        [9, 2, 1, 1, 7, 1]
+    assert summary.loc["2022", "missing"] == 8
+
+
+def test_template_filled_by_a_district_shows_up_in_progress(plan, tmp_path):
+    store = Store(tmp_path / "store")
+    form = filled_form(plan, "088", "2024", tmp_path / "sapa-2024.xlsx",
+                       {"O1": {"value": 40, "people": 400, "female": 250, "male": 150, "ethnic_minority": 380},
+                        "O2": {"value": 12, "people": 300, "female": 290, "male": 10, "ethnic_minority": 280},
+                        "O4": {"numerator": 30, "denominator": 300}})
+    assert intake([form], store, plan, plan.units())[0].status == "accepted"
+    table = progress(plan, store.values(), D(2024, 12, 31))
+    assert row(table, "O1", "088").achieved == 40 and row(table, "O4", "088").achieved == pytest.approx(10)
+    assert row(table, "O2", "088").target == 19
+    assert row(table, "O4", "088").target == 15  # a percent target holds in every district
+    assert row(table, "O1.1", "088").status == "no_target"  # classes are allocated only to the province
+    assert ("O13", "088") not in table.set_index(["indicator", "unit"]).index  # the province's own activity
+
+
+def test_modified_z_and_outliers(plan):
+    assert modified_z(pd.Series([1.0, 1, 1, 1])).eq(0).all()
+    z = modified_z(pd.Series([1.0, 2, 3, 4, 100]))
+    assert z.iloc[-1] == pytest.approx(0.6745 * 97 / 1)  # median 3, MAD 1
+    values = pd.DataFrame({"district": ["080", "082", "083", "084", "085", "086"], "period": "2024",
+                           "indicator": "O1", "value": [3, 40, 36, 17, 40, 300]})
+    far = outliers(plan, values)
+    assert far.district.tolist() == ["086"]  # 300 teams against a target of 25
+
+
+def test_open_problems_list_missing_reports_and_warnings(plan, store):
+    table = completeness(plan, store.submissions(), D(2023, 12, 31))
+    problems = open_problems(plan, store.warnings(), table, store.values())
+    assert (problems.kind == "missing_report").sum() == 27 - 4
