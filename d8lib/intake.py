@@ -42,6 +42,7 @@ HEADER_ALIASES = {
     "male": ["male", "nam"],
     "ethnic_minority": ["ethnic_minority", "ethnic minority", "dtts", "người dtts", "dân tộc thiểu số"],
     "note": ["note", "ghi chú"],
+    "sent_on": ["sent_on", "date sent", "ngày gửi"],
 }
 
 
@@ -181,6 +182,13 @@ def _read_table(submission: Submission, table: pd.DataFrame, first_data_row: int
         submission.problem("no_rows", "Bảng không có dòng số liệu nào", "The table has no data rows", row=first_data_row)
         return
     rows = table.rename(columns=headers)[list(headers.values())]
+    if "sent_on" in rows:
+        stated = [v for v in rows.sent_on if not _blank(v)]
+        submission.sent_on = _date(stated[0]) if stated else None
+        if stated and submission.sent_on is None:
+            submission.problem("bad_date", "Ngày gửi không đúng dạng dd/mm/yyyy", "The date sent is not dd/mm/yyyy",
+                               row=first_data_row, column=str(next(k for k, v in headers.items() if v == "sent_on")),
+                               value=stated[0])
     for column in TABLE_COLUMNS:
         if column not in rows:
             rows[column] = None

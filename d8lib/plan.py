@@ -165,12 +165,16 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
 
 def _rounds(data: dict) -> pd.DataFrame:
     reporting = data.get("reporting") or {}
+    issued = data["meta"]["date"]
     rows = []
     for year in reporting.get("years", []):
         for r in reporting.get("rounds", []):
             d = r["deadline"]
+            deadline = dt.date(year + d.get("year_offset", 0), d["month"], d["day"])
+            if deadline < issued:
+                continue  # a round due before the plan existed is not expected of anyone
             rows.append(dict(period=str(year) if r["id"] == "annual" else f"{year}-{r['id']}", year=year, round=r["id"],
-                             deadline=dt.date(year + d.get("year_offset", 0), d["month"], d["day"]),
+                             deadline=deadline,
                              label_vi=r.get("label_vi", ""), label_en=r.get("label_en", ""),
                              source=reporting.get("source", "")))
     return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])

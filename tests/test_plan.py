@@ -68,6 +68,7 @@ def test_metadata_structure_and_deadlines(plan):
     assert plan.content_areas.code.tolist() == ["ND1", "ND2", "ND3", "ND4"]
     assert len(plan.activities) == 14 and len(plan.agencies) == 12
     assert plan.agencies.role.eq("lead").sum() == 1
+    assert plan.rounds.period.tolist()[0] == "2022-final"  # 10/9/2022 came before the plan (24/10/2022)
     rounds = plan.rounds.set_index("period").deadline
     assert rounds["2023"].isoformat() == "2023-09-10" and rounds["2023-final"].isoformat() == "2024-01-25"
     indicators = plan.indicators.set_index("code")

@@ -24,7 +24,7 @@ def submit(store, plan, path, rows, sent):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, plan):
-    """Bắc Hà (085) reports every round to 2024-final, re-submitting 2023; Si Ma Cai (084) reports 2023."""
+    """Bắc Hà (085) reports 2022-final, 2023 (re-submitted) and 2024-final; Si Ma Cai (084) reports 2023."""
     folder = tmp_path_factory.mktemp("progress")
     store = Store(folder / "store")
 
@@ -35,7 +35,6 @@ def store(tmp_path_factory, plan):
             out.append(dict(district=district, period=period, indicator="O4", numerator=o4[0], denominator=o4[1]))
         return out
 
-    submit(store, plan, folder / "a.csv", rows("085", "2022", 10, 4), D(2022, 9, 5))
     submit(store, plan, folder / "b.csv", rows("085", "2022-final", 20, 6), D(2023, 1, 20))
     submit(store, plan, folder / "c.csv", rows("085", "2023", 30, 5, (10, 100)), D(2023, 9, 20))  # 10 days late
     submit(store, plan, folder / "d.csv", rows("085", "2023", 35, 7, (12, 100)), D(2023, 10, 1))  # supersedes c
@@ -52,16 +51,25 @@ def share(start, end, as_of):
     return min(max((as_of - start).days / (end - start).days, 0), 1)
 
 
-def test_2022_first_report_only(plan, store):
+def test_2022_nothing_due_yet(plan, store):
     table = progress(plan, store.values(), D(2022, 12, 31))
     teams = row(table, "O1", "085")
-    assert teams.achieved == 10 and teams.target == 66 and teams.period == "2022"
-    expected = 66 * share(D(2022, 1, 1), D(2024, 12, 31), D(2022, 12, 31))  # 21.94
-    assert teams.expected == pytest.approx(expected)
-    assert teams.status == "at_risk" and teams.status_label == "Có nguy cơ không đạt"  # 10 / 21.94 < 0.6
+    assert teams.status == "no_data" and teams.target == 66
+    assert teams.expected == pytest.approx(66 * share(D(2022, 1, 1), D(2024, 12, 31), D(2022, 12, 31)))  # 21.94
+    assert table[table.unit != "10"].status.isin(["no_data", "no_target"]).all()
+
+
+def test_2023_first_update_counts(plan, store):
+    table = progress(plan, store.values(), D(2023, 3, 1))
+    teams = row(table, "O1", "085")
+    assert teams.achieved == 20 and teams.period == "2022-final"
+    assert teams.expected == pytest.approx(66 * share(D(2022, 1, 1), D(2024, 12, 31), D(2023, 3, 1)))  # 25.55
+    assert teams.status == "behind"  # 20 / 25.55 = 0.78
+    dialogues = row(table, "O8", "085")
+    expected = 33 * share(D(2022, 1, 1), D(2025, 6, 30), D(2023, 3, 1))  # 10.96
+    assert dialogues.achieved == 6 and dialogues.status == "at_risk"  # 6 / 10.96 = 0.55
     assert row(table, "O1", "084").status == "no_data"
-    assert row(table, "O2", "085").status == "no_data"
-    assert row(table, "O1", "10").achieved == 10  # the province so far: Bắc Hà alone
+    assert row(table, "O1", "10").achieved == 20  # the province so far: Bắc Hà alone
 
 
 def test_2023_resubmission_supersedes_and_flows_add_up_by_year(plan, store):
@@ -115,14 +123,14 @@ def test_english_labels(plan, store):
 
 def test_completeness_and_timeliness(plan, store):
     table = completeness(plan, store.submissions(), D(2023, 12, 31))
-    assert len(table) == 9 * 3  # districts x rounds 2022, 2022-final, 2023
+    assert len(table) == 9 * 2  # districts x rounds 2022-final, 2023 (the 10/9/2022 round predates the plan)
     bac_ha = table[table.district == "085"].set_index("period")
-    assert bac_ha.on_time["2022"] and bac_ha.on_time["2022-final"]
+    assert bac_ha.on_time["2022-final"]
     assert bac_ha.days_late["2023"] == 10 and not bac_ha.on_time["2023"] and bac_ha.resubmissions["2023"] == 1
     summary = completeness_summary(table).set_index("period")
     assert summary.loc["2023", ["expected", "received", "on_time", "late", "missing", "resubmitted"]].tolist() == \
         [9, 2, 1, 1, 7, 1]
-    assert summary.loc["2022", "missing"] == 8
+    assert summary.loc["2022-final", "missing"] == 8
 
 
 def test_template_filled_by_a_district_shows_up_in_progress(plan, tmp_path):
@@ -153,4 +161,4 @@ def test_modified_z_and_outliers(plan):
 def test_open_problems_list_missing_reports_and_warnings(plan, store):
     table = completeness(plan, store.submissions(), D(2023, 12, 31))
     problems = open_problems(plan, store.warnings(), table, store.values())
-    assert (problems.kind == "missing_report").sum() == 27 - 4
+    assert (problems.kind == "missing_report").sum() == 18 - 3

@@ -1,0 +1,521 @@
+"""The deterministic synthetic dataset of Project 8 in a province: villages, registers,
+district submissions, surveys of women 15-49 and the truth they were drawn from.
+
+``generate(out, seed, scale)`` writes the dataset; the same seed gives the same bytes.
+Everything is drawn from the plan and the unit tables, so another province's files
+give another province's dataset. The numbers that shape it (baseline levels by
+ethnic group, true effects, sample sizes) are in ``data/synth.yaml``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from d8lib.forms import write_template
+from d8lib.paths import DATA_DIR
+from d8lib.plan import Plan, load_plan
+from d8lib.units import Units
+
+DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
+ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
+FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+def _streams(seed: int, names: list[str]) -> dict[str, np.random.Generator]:
+    """Independent random streams, so that one part can change without moving the others."""
+    children = np.random.SeedSequence(seed).spawn(len(names))
+    return {name: np.random.default_rng(child) for name, child in zip(names, children)}
+
+
+def _logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _logit(p):
+    return np.log(p / (1 - p))
+
+
+# --- villages ---------------------------------------------------------------------------
+
+
+def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataFrame:
+    """Villages of every commune with the commune's zone, ethnic make-up and project status.
+
+    Zones follow the counts of the settings: the non-minority communes are the urban
+    wards and towns named there, Zone III the most remote of the rest.
+    """
+    communes = units.at_level("commune").rename(columns={"code": "commune", "parent_code": "district"})
+    z = settings["zones"]
+    urban = communes.kind.isin(["phường", "thị trấn"])
+    remoteness = communes.district.map(settings["district_remoteness"]).astype(float) + rng.random(len(communes))
+    order = remoteness.where(~urban, -1).sort_values(ascending=False).index
+    zone = pd.Series("I", index=communes.index)
+    zone.loc[order[:z["zone_III"]]] = "III"
+    zone.loc[order[z["zone_III"]:z["zone_III"] + z["zone_II"]]] = "II"
+    zone.loc[order[-z["not_minority_area"]:]] = "none"
+    communes["zone"] = zone
+    cross = units.crosswalk.set_index("old_code")
+    rows = []
+    for c in communes.itertuples():
+        count = int(rng.integers(5, 9) if c.zone == "none" else rng.integers(8, 15))
+        for k in range(count):
+            rows.append(dict(village=f"{c.commune}-{k + 1:02d}", village_name=f"Thôn {k + 1}", commune=c.commune,
+                             commune_name=c.name, district=c.district, commune_2025=cross.new_code[c.commune],
+                             commune_2025_name=cross.new_name[c.commune], zone=c.zone))
+    frame = pd.DataFrame(rows)
+    shares = settings["ethnic_shares"]
+    groups = list(next(iter(shares.values())))
+    mix = np.stack([rng.dirichlet(50 * np.array([shares[d][g] for g in groups]) + 0.05) for d in frame.district])
+    for k, g in enumerate(groups):
+        frame[f"share_{g}"] = mix[:, k].round(4)
+    frame["women"] = np.where(frame.zone == "none", 0, rng.integers(60, 240, len(frame)))
+    difficult = frame.zone.eq("III") | (frame.zone.eq("II") & (rng.random(len(frame)) < 0.5))
+    frame["project"] = (difficult & (rng.random(len(frame)) < settings["project_share"])).astype(int)
+    frame["village_effect"] = np.where(frame.zone == "none", 0, rng.normal(0, settings["village_sd"], len(frame))).round(4)
+    return frame
+
+
+# --- survey ----------------------------------------------------------------------------
+
+
+def _ethnicity(frame: pd.DataFrame, groups: list[str], rng) -> np.ndarray:
+    shares = frame[[f"share_{g}" for g in groups]].to_numpy()
+    shares = shares / shares.sum(axis=1, keepdims=True)
+    draws = rng.random(len(frame))[:, None] > np.cumsum(shares, axis=1)
+    return np.array(groups)[np.minimum(draws.sum(axis=1), len(groups) - 1)]
+
+
+def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.random.Generator,
+               multiplier: int = 1) -> pd.DataFrame:
+    """Every woman 15-49 of the given villages in one round, with her answers.
+
+    Each answer follows a logistic model: the indicator's baseline level for her
+    ethnic group, the village effect, the round's trend for everyone and, in project
+    villages, the true effect (half of it at midterm).
+    """
+    groups = list(settings["ethnic_shares"][next(iter(settings["ethnic_shares"]))])
+    sizes = frame.women.to_numpy() * multiplier
+    women = frame.loc[frame.index.repeat(sizes), ["village", "commune", "commune_2025", "district", "project",
+                                                  "village_effect", *[f"share_{g}" for g in groups]]]
+    women = women.reset_index(drop=True)
+    n = len(women)
+    women["ethnicity"] = _ethnicity(women, groups, rng)
+    women = women.drop(columns=[f"share_{g}" for g in groups])
+    women["age"] = rng.integers(15, 50, n)
+    # Households of one to three eligible women, numbered within each village.
+    new_household = rng.random(n) < 0.6
+    new_household[np.r_[True, women.village.to_numpy()[1:] != women.village.to_numpy()[:-1]]] = True
+    women["household_seq"] = pd.Series(new_household.cumsum()).groupby(women.village).transform(lambda s: s - s.min() + 1)
+    progress = settings["effect_reached"][round_name]
+    trend = settings["trend_per_round"][round_name]
+    models = settings["outcomes"]
+
+    def answer(code: str, universe: np.ndarray | None = None) -> np.ndarray:
+        m = models[code]
+        level = _logit(np.vectorize(lambda e: m["baseline"].get(e, m["baseline"]["other"]))(women.ethnicity))
+        x = level + women.village_effect.to_numpy() * m.get("village_weight", 1.0) + trend * m["trend"]
+        x = x + women.project.to_numpy() * progress * m["effect"]
+        draw = rng.random(n) < _logistic(x)
+        return draw if universe is None else draw & universe
+
+    age = women.age.to_numpy()
+    partnered = rng.random(n) < _logistic(-6 + 0.35 * age + np.where(women.ethnicity == "Kinh", -1.0, 0.6))
+    women["ever_partnered"] = partnered.astype(int)
+    in_union = partnered & (rng.random(n) < 0.9)
+    women["marital_status"] = np.where(~partnered, "never", np.where(in_union, np.where(rng.random(n) < 0.93, "married",
+                                       "cohabiting"), rng.choice(["divorced", "separated", "widowed"], n)))
+    child = answer("H3", partnered) | (partnered & (age < 18))
+    first_union = np.where(child, rng.uniform(14, 17.99, n), rng.uniform(18, 30, n))
+    women["age_first_union"] = np.where(partnered, np.minimum(first_union, age).round(0), np.nan)
+    women.loc[partnered & (women.age_first_union >= 18) & child, "age_first_union"] = 17
+    birth = partnered & (rng.random(n) < np.where((age >= 20) & (age <= 34), 0.42, 0.15))
+    women["birth_2y"] = birth.astype(int)
+    home = answer("H1", birth)
+    women["birth_place"] = np.where(birth, np.where(home, "home", "facility"), None)
+    anc4 = answer("H2", birth)
+    women["anc_visits"] = np.where(birth, np.where(anc4, rng.integers(4, 9, n), rng.integers(0, 4, n)), np.nan)
+    justified = answer("H4")
+    reasons = ["beat_goes_out", "beat_neglects_children", "beat_argues", "beat_refuses_sex", "beat_burns_food"]
+    first = rng.integers(0, 5, n)
+    for k, reason in enumerate(reasons):
+        women[reason] = (justified & ((first == k) | (rng.random(n) < 0.3))).astype(int)
+    violence = answer("H5", partnered)
+    physical = violence & (rng.random(n) < 0.8)
+    women["ipv_physical_12m"] = np.where(partnered, physical, 0).astype(int)
+    women["ipv_sexual_12m"] = np.where(partnered, violence & (~physical | (rng.random(n) < 0.3)), 0).astype(int)
+    women["sought_formal_help"] = np.where(violence, answer("H6", violence), np.nan)
+    women["knows_trusted_address"] = answer("H7").astype(float)
+    women["has_formal_account"] = answer("H8").astype(float)
+    women["tkvvtb_member"] = (rng.random(n) < 0.05 + 0.15 * women.project * progress).astype(int)
+    women["spoke_at_meeting"] = answer("H9").astype(int)
+    decides = answer("H10", in_union)
+    women["purchase_decision"] = np.where(in_union, np.where(decides, rng.choice(["self", "joint"], n, p=[0.2, 0.8]),
+                                                             rng.choice(["husband", "other"], n, p=[0.85, 0.15])), None)
+    women["education"] = np.where(rng.random(n) < np.where(women.ethnicity == "Kinh", 0.05, 0.35), "none",
+                                  rng.choice(["primary", "lower_secondary", "upper_secondary"], n, p=[0.4, 0.4, 0.2]))
+    return women
+
+
+def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
+    """Population values of H1-H10 per round, for project and comparison villages and in
+    all, and the population difference-in-differences (the true effects)."""
+    from d8lib.outcomes import indicator_columns, load_definitions
+
+    definitions = load_definitions()
+    rows = []
+    surveyed = frame[frame.zone != "none"]
+    for round_name in ROUNDS:
+        rng = _streams(seed, [f"population-{r}" for r in ROUNDS])[f"population-{round_name}"]
+        women = population(surveyed, round_name, settings, rng)
+        for code, spec in definitions.iterrows():
+            columns = indicator_columns(women, spec)
+            inside = columns._in_universe.notna()
+            answered = women[inside].assign(answer=columns._answer[inside])
+            for group, part in [("all", answered), ("project", answered[answered.project == 1]),
+                                ("comparison", answered[answered.project == 0])]:
+                rows.append(dict(indicator=code, round=round_name, group=group, value=part.answer.mean(),
+                                 women=len(part)))
+    table = pd.DataFrame(rows)
+    values = table.set_index(["indicator", "round", "group"]).value
+    for code in definitions.index:
+        for after in ("midterm", "endline"):
+            effect = ((values[code, after, "project"] - values[code, "baseline", "project"])
+                      - (values[code, after, "comparison"] - values[code, "baseline", "comparison"]))
+            rows.append(dict(indicator=code, round=after, group="difference_in_differences", value=effect, women=0))
+    return pd.DataFrame(rows)
+
+
+def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scale: int,
+           units: Units) -> pd.DataFrame:
+    """One round's sample: the same villages every round, stratified by district and
+    project status; households drawn at random, one eligible woman in each."""
+    design = settings["survey"]
+    chooser = _streams(seed, ["villages"])["villages"]
+    eligible = frame[frame.zone != "none"]
+    chosen = []
+    for (district, project), group in eligible.groupby(["district", "project"], sort=True):
+        take = design["project_villages" if project else "comparison_villages"]
+        picked = group.loc[chooser.choice(group.index, min(take, len(group)), replace=False)].sort_index()
+        chosen.append(picked.assign(villages_in_stratum=len(group), villages_taken=len(picked)))
+    chosen = pd.concat(chosen)
+    name = f"population-{round_name}" if scale == 1 else f"population-{round_name}-x{scale}"
+    if scale == 1:
+        # The very women of the truth's population: the survey is drawn from them.
+        rng = _streams(seed, [f"population-{r}" for r in ROUNDS])[name]
+        everyone = population(eligible, round_name, settings, rng)
+        women = everyone[everyone.village.isin(chosen.village)]
+    else:
+        women = population(chosen, round_name, settings, _streams(seed, [name])[name], multiplier=scale)
+    draw = _streams(seed, [f"sample-{round_name}-{scale}"])[f"sample-{round_name}-{scale}"]
+    households = women.groupby(["village", "household_seq"]).size().rename("eligible").reset_index()
+    per_village = design["households_per_village"] * scale
+    households["key"] = draw.random(len(households))
+    households["rank"] = households.groupby("village").key.rank(method="first")
+    households["households_in_village"] = households.groupby("village").household_seq.transform("size")
+    picked = households[households["rank"] <= per_village]
+    women = women.assign(key=draw.random(len(women))).merge(
+        picked[["village", "household_seq", "eligible", "households_in_village"]], on=["village", "household_seq"])
+    women = women.sort_values("key").groupby(["village", "household_seq"]).head(1).sort_values(["village", "household_seq"])
+    strata = chosen.set_index("village")
+    taken = women.groupby("village").household_seq.transform("size")
+    women["weight"] = ((strata.villages_in_stratum[women.village].to_numpy() / strata.villages_taken[women.village].to_numpy())
+                       * women.households_in_village / taken * women.eligible).round(4)
+    women["stratum"] = women.district + np.where(women.project == 1, "-P", "-C")
+    women["round"] = round_name
+    women["age_group"] = pd.cut(women.age, bins=[14, 19, 24, 29, 34, 39, 44, 49],
+                                labels=["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]).astype(str)
+    women = _identities(women.reset_index(drop=True), draw, settings)
+    # A little item non-response, as in any real survey.
+    for column in ("knows_trusted_address", "has_formal_account"):
+        women.loc[draw.random(len(women)) < 0.01, column] = np.nan
+    women["household"] = women.village + "-" + women.household_seq.astype(str).str.zfill(3)
+    women["respondent_id"] = f"{round_name[0].upper()}" + pd.Series(range(1, len(women) + 1)).astype(str).str.zfill(6)
+    columns = ["respondent_id", "respondent_name", "phone", "round", "stratum", "village", "household", "weight",
+               "project", "age", "age_group", "ethnicity", "education", "marital_status", "ever_partnered",
+               "age_first_union", "birth_2y", "birth_place", "anc_visits", "beat_goes_out", "beat_neglects_children",
+               "beat_argues", "beat_refuses_sex", "beat_burns_food", "ipv_physical_12m", "ipv_sexual_12m",
+               "sought_formal_help", "knows_trusted_address", "has_formal_account", "tkvvtb_member",
+               "spoke_at_meeting", "purchase_decision"]
+    if round_name == "endline":
+        # Collected after 1/7/2025: communes of the reform, no district any more; the
+        # strata keep the codes the sample was drawn with.
+        return women[columns[:6] + ["commune_2025"] + columns[6:]]
+    return women[columns[:6] + ["district", "commune"] + columns[6:]]
+
+
+def _identities(women: pd.DataFrame, rng, settings: dict) -> pd.DataFrame:
+    """Names and phone numbers as a raw survey file carries them (sensitive)."""
+    names = settings["names"]
+    family = [rng.choice(names["family"].get(e, names["family"]["other"])) for e in women.ethnicity]
+    given = rng.choice(names["given"], len(women))
+    women["respondent_name"] = [f"{f} Thị {g}" for f, g in zip(family, given)]
+    prefixes = np.array(["086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039", "091", "094"])
+    women["phone"] = [p + f"{d:07d}" for p, d in zip(rng.choice(prefixes, len(women)), rng.integers(0, 10**7, len(women)))]
+    return women
+
+
+# --- registers ---------------------------------------------------------------------------
+
+STOCKS = {"O1": "teams", "O2": "savings_groups", "O6": "livelihood_groups", "O7": "trusted_addresses", "O9": "clubs"}
+FLOWS = ["O1.1", "O2.1", "O8", "O8.1", "O9.1", "O10", "O11", "O12.2", "O12.3"]
+
+
+def _allocate(total: int, weights: pd.Series) -> pd.Series:
+    """Split a whole number in proportion to weights (largest remainders)."""
+    exact = total * weights / weights.sum()
+    base = np.floor(exact).astype(int)
+    extra = (exact - base).sort_values(ascending=False).index[: total - base.sum()]
+    base[extra] += 1
+    return base
+
+
+def _dates(n: int, start: dt.date, end: dt.date, rng) -> list[dt.date]:
+    days = max((end - start).days, 1)
+    return sorted(start + dt.timedelta(days=int(d)) for d in rng.integers(0, days + 1, n))
+
+
+def district_targets(plan: Plan) -> pd.DataFrame:
+    """Each district's target of every indicator it reports; the province's where the plan
+    allocates none is split in proportion to the communication-team targets."""
+    allocated = plan.targets[plan.targets.unit != plan.province]
+    weights = allocated[allocated.indicator == allocated.indicator.iloc[0]].set_index("unit").target
+    rows = [allocated[["indicator", "unit", "target", "start", "complete"]]]
+    province = plan.targets[plan.targets.unit == plan.province].set_index("indicator")
+    counts = plan.indicators[(plan.indicators.measure == "count") & (plan.indicators.reported_by == "district")]
+    for code in counts.code:
+        if code in set(allocated.indicator):
+            continue
+        split = _allocate(int(province.target[code]), weights)
+        rows.append(pd.DataFrame({"indicator": code, "unit": split.index, "target": split.to_numpy(),
+                                  "start": province.start[code], "complete": province.complete[code]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def registers(plan: Plan, frame: pd.DataFrame, settings: dict, rng, cutoff: dt.date) -> dict[str, pd.DataFrame]:
+    """Registers of what each district set up and held, paced by the settings: some
+    districts run ahead of the plan's timelines, some lag."""
+    pace = settings["district_pace"]
+    targets = district_targets(plan)
+    villages_by_district = {d: g for d, g in frame[frame.zone != "none"].groupby("district")}
+    out: dict[str, list] = {name: [] for name in list(STOCKS.values()) + ["activities"]}
+    for t in targets.itertuples():
+        p = pace[t.unit]
+        n = int(round(t.target * p["reach"]))
+        shift = dt.timedelta(days=30 * p["delay"])
+        start, end = t.start + shift, min(t.complete + shift, dt.date(2025, 12, 31))
+        when = [d for d in _dates(n, start, end, rng) if d <= cutoff]
+        places = villages_by_district[t.unit].sample(len(when), replace=True, random_state=rng)
+        if t.indicator in STOCKS:
+            kind = STOCKS[t.indicator]
+            for k, (date, place) in enumerate(zip(when, places.itertuples())):
+                out[kind].append(dict(id=f"{t.unit}-{t.indicator}-{k + 1:03d}", district=t.unit, commune=place.commune,
+                                      village=place.village, established=date))
+        elif t.indicator in FLOWS:
+            for k, (date, place) in enumerate(zip(when, places.itertuples())):
+                size = int(rng.integers(15, 60)) if t.indicator != "O10" else 1
+                female = size if t.indicator == "O10" else int(rng.binomial(size, 0.62))
+                out["activities"].append(dict(id=f"{t.unit}-{t.indicator}-{k + 1:03d}", indicator=t.indicator,
+                                              district=t.unit, commune=place.commune, date=date,
+                                              participants_female=female, participants_male=size - female,
+                                              participants_ethnic_minority=int(rng.binomial(size, 0.85))))
+    tables = {name: pd.DataFrame(rows) for name, rows in out.items()}
+    teams = tables["teams"]
+    members = rng.integers(8, 16, len(teams))
+    teams["members_female"] = [int(rng.binomial(m, 0.6)) for m in members]
+    teams["members_male"] = members - teams.members_female
+    teams["members_ethnic_minority"] = [int(rng.binomial(m, 0.9)) for m in members]
+    teams["digital_since"] = [d + dt.timedelta(days=int(rng.integers(30, 400))) if rng.random() < 0.8 else None
+                              for d in teams.established]
+    quarters = pd.period_range("2022Q1", pd.Period(cutoff, "Q"), freq="Q")
+    events = [dict(team=t.id, quarter=str(q), events=int(rng.poisson(1.4)))
+              for t in teams.itertuples() for q in quarters if q.start_time.date() >= t.established]
+    tables["team_events"] = pd.DataFrame(events)
+    groups = tables["savings_groups"]
+    gals_share = {d: targets.set_index(["indicator", "unit"]).target.get(("O3", d), 0) for d in groups.district.unique()}
+    groups["gals_since"] = None
+    for district, part in groups.groupby("district"):
+        chosen = part.index[: int(round(gals_share[district] * pace[district]["reach"]))]
+        groups.loc[chosen, "gals_since"] = [d + dt.timedelta(days=int(rng.integers(60, 300))) for d in part.established[chosen]]
+    roster = []
+    for g in groups.itertuples():
+        for k in range(int(rng.integers(15, 31))):
+            linked = g.established + dt.timedelta(days=int(rng.integers(90, 700))) if rng.random() < 0.17 else None
+            supported = g.established + dt.timedelta(days=int(rng.integers(90, 700))) if rng.random() < 0.14 else None
+            roster.append(dict(member=f"{g.id}-{k + 1:02d}", group=g.id, sex="F" if rng.random() < 0.85 else "M",
+                               ethnic_minority=int(rng.random() < 0.88), linked_finance_on=linked,
+                               livelihood_support_on=supported))
+    tables["savings_members"] = pd.DataFrame(roster)
+    addresses = tables["trusted_addresses"]
+    addresses["kind"] = rng.choice(["new", "consolidated"], len(addresses), p=[0.4, 0.6])
+    addresses["owner_trained_on"] = [d + dt.timedelta(days=int(rng.integers(20, 500))) if rng.random() < 0.9 else None
+                                     for d in addresses.established]
+    tables["trusted_address_cases"] = pd.DataFrame(
+        [dict(address=a.id, year=y, cases=int(rng.poisson(3))) for a in addresses.itertuples()
+         for y in range(a.established.year, cutoff.year + 1)])
+    clubs = tables["clubs"]
+    clubs["setting"] = rng.choice(["school", "community"], len(clubs), p=[0.7, 0.3])
+    clubs["girls"] = rng.integers(10, 25, len(clubs))
+    clubs["boys"] = rng.integers(3, 12, len(clubs))
+    clubs["ethnic_minority"] = [int(rng.binomial(g + b, 0.9)) for g, b in zip(clubs.girls, clubs.boys)]
+    communes = frame.drop_duplicates("commune")[["commune", "district", "zone"]]
+    tables["commune_broadcasts"] = communes.assign(broadcasting_since=[
+        dt.date(2022, 1, 1) + dt.timedelta(days=int(rng.integers(0, 900))) if z != "none" else None
+        for z in communes.zone]).drop(columns="zone").reset_index(drop=True)
+    tables["survivors"] = _survivors(frame, settings, rng, cutoff)
+    for name, table in tables.items():
+        for column in table.columns:
+            if table[column].map(lambda v: isinstance(v, dt.date)).any():
+                table[column] = table[column].map(lambda v: v.isoformat() if isinstance(v, dt.date) else None)
+    return tables
+
+
+def _survivors(frame: pd.DataFrame, settings: dict, rng, cutoff: dt.date) -> pd.DataFrame:
+    """Survivors of trafficking and violence supported (sensitive: names and phones)."""
+    places = frame[frame.zone.isin(["II", "III"])].sample(settings["survivors"], replace=True, random_state=rng)
+    names = settings["names"]
+    rows = []
+    for k, place in enumerate(places.itertuples()):
+        ethnicity = rng.choice(["H'Mông", "Dao", "Tày", "Kinh"], p=[0.6, 0.2, 0.1, 0.1])
+        family = rng.choice(names["family"].get(str(ethnicity), names["family"]["other"]))
+        rows.append(dict(id=f"S{k + 1:04d}", full_name=f"{family} Thị {rng.choice(names['given'])}",
+                         phone="09" + f"{int(rng.integers(0, 10**8)):08d}", birth_year=int(rng.integers(1985, 2008)),
+                         ethnicity=ethnicity, district=place.district, commune=place.commune,
+                         kind=rng.choice(["trafficking", "domestic_violence", "sexual_abuse"], p=[0.3, 0.6, 0.1]),
+                         support=rng.choice(["tkvvtb", "livelihood", "vocational_training"]),
+                         supported_on=dt.date(2023, 1, 1) + dt.timedelta(days=int(rng.integers(0, (cutoff - dt.date(2023, 1, 1)).days)))))
+    return pd.DataFrame(rows)
+
+
+# --- district reports ---------------------------------------------------------------------
+
+
+def data_date(period: str) -> tuple[dt.date, dt.date]:
+    """First and last day a round's figures cover: to 31/8 for the 10/9 report, the
+    whole year for the 25/01 update."""
+    year = int(period[:4])
+    return dt.date(year, 1, 1), dt.date(year, 12, 31) if period.endswith("final") else dt.date(year, 8, 31)
+
+
+def district_report(tables: dict[str, pd.DataFrame], district: str, period: str) -> dict[str, dict]:
+    """What a district's registers say for one round, as form cells per indicator."""
+    first, last = (d.isoformat() for d in data_date(period))
+    report: dict[str, dict] = {}
+
+    def upto(table, column="established"):
+        return table[(table.district == district) & table[column].notna() & (table[column] <= last)]
+
+    teams = upto(tables["teams"])
+    if len(teams):
+        report["O1"] = dict(value=len(teams), people=int(teams.members_female.sum() + teams.members_male.sum()),
+                            female=int(teams.members_female.sum()), male=int(teams.members_male.sum()),
+                            ethnic_minority=int(teams.members_ethnic_minority.sum()))
+        report["O1.2"] = dict(value=int((teams.digital_since.notna() & (teams.digital_since <= last)).sum()))
+        quarter = str(pd.Period(last, "Q") - 1)
+        events = tables["team_events"]
+        active = events[(events.quarter == quarter) & (events.events > 0) & events.team.isin(teams.id)]
+        report["O1.3"] = dict(numerator=len(active), denominator=len(teams))
+    broadcasts = tables["commune_broadcasts"][tables["commune_broadcasts"].district == district]
+    report["O1.4"] = dict(numerator=int((broadcasts.broadcasting_since.notna() & (broadcasts.broadcasting_since <= last)).sum()),
+                          denominator=len(broadcasts))
+    groups = upto(tables["savings_groups"])
+    if len(groups):
+        roster = tables["savings_members"][tables["savings_members"].group.isin(groups.id)]
+        female = int((roster.sex == "F").sum())
+        report["O2"] = dict(value=len(groups), people=len(roster), female=female, male=len(roster) - female,
+                            ethnic_minority=int(roster.ethnic_minority.sum()))
+        report["O3"] = dict(value=int((groups.gals_since.notna() & (groups.gals_since <= last)).sum()))
+        for code, column in (("O4", "linked_finance_on"), ("O5", "livelihood_support_on")):
+            report[code] = dict(numerator=int((roster[column].notna() & (roster[column] <= last)).sum()),
+                                denominator=len(roster))
+    for code, name in (("O6", "livelihood_groups"), ("O7", "trusted_addresses")):
+        stock = upto(tables[name])
+        if len(stock):
+            report[code] = dict(value=len(stock))
+    addresses = upto(tables["trusted_addresses"])
+    if len(addresses):
+        trained = addresses.owner_trained_on.notna() & (addresses.owner_trained_on <= last)
+        report["O7.1"] = dict(numerator=int(trained.sum()), denominator=len(addresses))
+    clubs = upto(tables["clubs"])
+    if len(clubs):
+        report["O9"] = dict(value=len(clubs), people=int(clubs.girls.sum() + clubs.boys.sum()), female=int(clubs.girls.sum()),
+                            male=int(clubs.boys.sum()), ethnic_minority=int(clubs.ethnic_minority.sum()))
+    activities = tables["activities"]
+    done = activities[(activities.district == district) & (activities.date >= first) & (activities.date <= last)]
+    for code, part in done.groupby("indicator"):
+        people = int(part.participants_female.sum() + part.participants_male.sum())
+        report[code] = dict(value=people if code == "O10" else len(part), people=people,
+                            female=int(part.participants_female.sum()), male=int(part.participants_male.sum()),
+                            ethnic_minority=int(part.participants_ethnic_minority.sum()))
+    return report
+
+
+def _freeze_xlsx(path: Path) -> None:
+    """Make an .xlsx byte-for-byte reproducible: fixed times in the zip and in docProps."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                import re
+
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2020-01-01T00:00:00Z", data)
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+    path.write_bytes(buffer.getvalue())
+
+
+def _long_rows(report: dict[str, dict], district_name: str, period: str, sent: dt.date) -> list[dict]:
+    rows = []
+    for code, cells in report.items():
+        rows.append({"Huyện": district_name, "Kỳ báo cáo": period, "Mã chỉ số": code, "Kết quả": cells.get("value"),
+                     "Tử số": cells.get("numerator"), "Mẫu số": cells.get("denominator"), "Số người": cells.get("people"),
+                     "Nữ": cells.get("female"), "Nam": cells.get("male"), "DTTS": cells.get("ethnic_minority"),
+                     "Ngày gửi": sent.strftime("%d/%m/%Y") if not rows else None})
+    return rows
+
+
+def write_submission(plan: Plan, report: dict[str, dict], district: str, period: str, sent: dt.date, style: dict,
+                     folder: Path, suffix: str = "") -> Path:
+    """Write one district report in the district's habitual format (form, CSV or XLSX table)."""
+    name = f"{district}-{period}{suffix}"
+    if style["format"] == "form":
+        from openpyxl import load_workbook
+
+        path = write_template(plan, district, period, folder / f"{name}.xlsx")
+        workbook = load_workbook(path)
+        sheet = workbook["Báo cáo"]
+        row = 8
+        while sheet[f"A{row}"].value:
+            for key, value in report.get(sheet[f"A{row}"].value, {}).items():
+                sheet[f"{dict(value='F', numerator='G', denominator='H', people='I', female='J', male='K', ethnic_minority='L')[key]}{row}"] = value
+            row += 1
+        sheet["B5"] = sent.strftime("%d/%m/%Y")
+        workbook.save(path)
+        _freeze_xlsx(path)
+        return path
+    rows = pd.DataFrame(_long_rows(report, style["spelling"], period, sent))
+    if style["format"] == "csv":
+        path = folder / f"{name}.csv"
+        rows.to_csv(path, index=False, lineterminator="\n", float_format="%.0f")
+        return path
+    from openpyxl import Workbook
+
+    path = folder / f"{name}.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Số liệu"
+    sheet.append(list(rows.columns))
+    for values in rows.itertuples(index=False):
+        sheet.append([None if pd.isna(v) else (int(v) if isinstance(v, float) else v) for v in values])
+    workbook.save(path)
+    _freeze_xlsx(path)
+    return path
