@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,10 @@ ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def _streams(seed: int, names: list[str]) -> dict[str, np.random.Generator]:
-    """Independent random streams, so that one part can change without moving the others."""
-    children = np.random.SeedSequence(seed).spawn(len(names))
-    return {name: np.random.default_rng(child) for name, child in zip(names, children)}
+def _stream(seed: int, name: str) -> np.random.Generator:
+    """An independent random stream for each named part, so that one part can change
+    without moving the others and no two parts share their draws."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
 def _logistic(x):
@@ -78,7 +79,13 @@ def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataF
     frame["women"] = np.where(frame.zone == "none", 0, rng.integers(60, 240, len(frame)))
     difficult = frame.zone.eq("III") | (frame.zone.eq("II") & (rng.random(len(frame)) < 0.5))
     frame["project"] = (difficult & (rng.random(len(frame)) < settings["project_share"])).astype(int)
-    frame["village_effect"] = np.where(frame.zone == "none", 0, rng.normal(0, settings["village_sd"], len(frame))).round(4)
+    # Village effects: a part shared by every outcome and a part of each outcome's own.
+    shared = rng.normal(0, 1, len(frame))
+    share = settings["village_shared"]
+    for code in settings["outcomes"]:
+        own = rng.normal(0, 1, len(frame))
+        effect = settings["village_sd"] * (np.sqrt(share) * shared + np.sqrt(1 - share) * own)
+        frame[f"effect_{code}"] = np.where(frame.zone == "none", 0, effect).round(4)
     return frame
 
 
@@ -102,8 +109,9 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     """
     groups = list(settings["ethnic_shares"][next(iter(settings["ethnic_shares"]))])
     sizes = frame.women.to_numpy() * multiplier
+    effects = [f"effect_{code}" for code in settings["outcomes"]]
     women = frame.loc[frame.index.repeat(sizes), ["village", "commune", "commune_2025", "district", "project",
-                                                  "village_effect", *[f"share_{g}" for g in groups]]]
+                                                  *effects, *[f"share_{g}" for g in groups]]]
     women = women.reset_index(drop=True)
     n = len(women)
     women["ethnicity"] = _ethnicity(women, groups, rng)
@@ -119,8 +127,9 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
 
     def answer(code: str, universe: np.ndarray | None = None) -> np.ndarray:
         m = models[code]
-        level = _logit(np.vectorize(lambda e: m["baseline"].get(e, m["baseline"]["other"]))(women.ethnicity))
-        x = level + women.village_effect.to_numpy() * m.get("village_weight", 1.0) + trend * m["trend"]
+        levels = {e: m["baseline"].get(e, m["baseline"]["other"]) for e in groups}
+        level = _logit(women.ethnicity.map(levels).to_numpy(dtype=float))
+        x = level + women[f"effect_{code}"].to_numpy() * m.get("village_weight", 1.0) + trend * m["trend"]
         x = x + women.project.to_numpy() * progress * m["effect"]
         draw = rng.random(n) < _logistic(x)
         return draw if universe is None else draw & universe
@@ -158,6 +167,7 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     decides = answer("H10", in_union)
     women["purchase_decision"] = np.where(in_union, np.where(decides, rng.choice(["self", "joint"], n, p=[0.2, 0.8]),
                                                              rng.choice(["husband", "other"], n, p=[0.85, 0.15])), None)
+    women = women.drop(columns=effects)
     women["education"] = np.where(rng.random(n) < np.where(women.ethnicity == "Kinh", 0.05, 0.35), "none",
                                   rng.choice(["primary", "lower_secondary", "upper_secondary"], n, p=[0.4, 0.4, 0.2]))
     return women
@@ -172,7 +182,7 @@ def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
     rows = []
     surveyed = frame[frame.zone != "none"]
     for round_name in ROUNDS:
-        rng = _streams(seed, [f"population-{r}" for r in ROUNDS])[f"population-{round_name}"]
+        rng = _stream(seed, f"population-{round_name}")
         women = population(surveyed, round_name, settings, rng)
         for code, spec in definitions.iterrows():
             columns = indicator_columns(women, spec)
@@ -197,7 +207,7 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     """One round's sample: the same villages every round, stratified by district and
     project status; households drawn at random, one eligible woman in each."""
     design = settings["survey"]
-    chooser = _streams(seed, ["villages"])["villages"]
+    chooser = _stream(seed, "survey-villages")
     eligible = frame[frame.zone != "none"]
     chosen = []
     for (district, project), group in eligible.groupby(["district", "project"], sort=True):
@@ -208,12 +218,12 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     name = f"population-{round_name}" if scale == 1 else f"population-{round_name}-x{scale}"
     if scale == 1:
         # The very women of the truth's population: the survey is drawn from them.
-        rng = _streams(seed, [f"population-{r}" for r in ROUNDS])[name]
+        rng = _stream(seed, name)
         everyone = population(eligible, round_name, settings, rng)
         women = everyone[everyone.village.isin(chosen.village)]
     else:
-        women = population(chosen, round_name, settings, _streams(seed, [name])[name], multiplier=scale)
-    draw = _streams(seed, [f"sample-{round_name}-{scale}"])[f"sample-{round_name}-{scale}"]
+        women = population(chosen, round_name, settings, _stream(seed, name), multiplier=scale)
+    draw = _stream(seed, f"sample-{round_name}-{scale}")
     households = women.groupby(["village", "household_seq"]).size().rename("eligible").reset_index()
     per_village = design["households_per_village"] * scale
     households["key"] = draw.random(len(households))
@@ -519,3 +529,97 @@ def write_submission(plan: Plan, report: dict[str, dict], district: str, period:
     workbook.save(path)
     _freeze_xlsx(path)
     return path
+
+
+# --- the whole dataset ----------------------------------------------------------------------
+
+
+def _sent_dates(plan: Plan, settings: dict, rng) -> dict[tuple[str, str], dt.date | None]:
+    """When each district sent each round: mostly a few days early, some late, one never."""
+    config = settings["submissions"]
+    cutoff = dt.date.fromisoformat(str(config["registers_until"]))
+    dates = {}
+    for district in plan.districts.unit:
+        for r in plan.rounds.itertuples():
+            if data_date(r.period)[1] > cutoff:
+                continue
+            key = f"{district}-{r.period}"
+            late = config["late"].get(key, config["late"].get(district))
+            offset = int(rng.integers(late[0], late[1] + 1)) if late else -int(rng.integers(*config["days_early"]))
+            dates[district, r.period] = None if key in config["missing"] else r.deadline + dt.timedelta(days=offset)
+    return dates
+
+
+def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path) -> pd.DataFrame:
+    """Write every district report as the district sends it; return the inbox in the
+    order the files came, with what intake must say of each (file, sent_on, status,
+    problem)."""
+    import unicodedata
+
+    config = settings["submissions"]
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = []
+    names = dict(zip(plan.districts.unit, plan.districts.name))
+    for (district, period), sent in sorted(_sent_dates(plan, settings, rng).items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if sent is None:
+            continue
+        style = dict(config["styles"][district])
+        spelling = style.get("spelling", names[district])
+        style["spelling"] = unicodedata.normalize("NFD", spelling) if style.get("decomposed") else spelling
+        report = district_report(tables, district, period)
+        resend, broken = config["resubmission"], config["rejected"]
+        if (district, period) == (broken["district"], broken["period"]):
+            faulty = {k: dict(v) for k, v in report.items()}
+            faulty[broken["indicator"]][broken["break"]] += 1
+            path = write_submission(plan, faulty, district, period, sent, style, folder, "-loi")
+            expected.append(dict(file=path.name, sent_on=sent, status="rejected", problem="sexes_do_not_add_up"))
+            sent = sent + dt.timedelta(days=broken["days_after"])
+        if (district, period) == (resend["district"], resend["period"]):
+            first = {k: dict(v) for k, v in report.items()}
+            first[resend["indicator"]]["value"] += resend["first_value_change"]
+            path = write_submission(plan, first, district, period, sent, style, folder, "-lan-1")
+            expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
+            sent = sent + dt.timedelta(days=resend["days_after"])
+            path = write_submission(plan, report, district, period, sent, style, folder, "-lan-2")
+        else:
+            path = write_submission(plan, report, district, period, sent, style, folder)
+        expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
+    return pd.DataFrame(expected).sort_values(["sent_on", "file"], kind="stable", ignore_index=True)
+
+
+def load_settings(path: str | Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or DEFAULT_SETTINGS).read_text(encoding="utf-8"))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Plan | None = None,
+             settings: dict | None = None) -> Path:
+    """Write the synthetic dataset to ``out``; the same seed and scale give the same bytes."""
+    out = Path(out)
+    settings = settings or load_settings()
+    seed = settings["seed"] if seed is None else seed
+    plan = plan or load_plan()
+    units = plan.units()
+    frame = villages(units, settings, _stream(seed, "villages"))
+    village_columns = ["village", "village_name", "commune", "commune_name", "district", "commune_2025",
+                       "commune_2025_name", "zone", "project", "women"]
+    _write_csv(frame[village_columns], out / "villages.csv")
+    cutoff = dt.date.fromisoformat(str(settings["submissions"]["registers_until"]))
+    tables = registers(plan, frame, settings, _stream(seed, "registers"), cutoff)
+    for name, table in tables.items():
+        _write_csv(table, out / "registers" / f"{name}.csv")
+    inbox = submissions(plan, tables, settings, _stream(seed, "submissions"), out / "submissions")
+    _write_csv(inbox, out / "inbox.csv")
+    for round_name, year in ROUNDS.items():
+        _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")
+    _write_csv(truth(frame, settings, seed), out / "truth.csv")
+    (out / "truth_parameters.json").write_text(json.dumps(
+        {"seed": seed, "scale": scale, "trend_per_round": settings["trend_per_round"],
+         "effect_reached": settings["effect_reached"],
+         "effects_logit": {k: v["effect"] for k, v in settings["outcomes"].items()}}, indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8")
+    return out

@@ -1,0 +1,126 @@
+"""The synthetic dataset: reproducible, realistic in shape, and recoverable by the engine."""
+from __future__ import annotations
+
+import datetime as dt
+import filecmp
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from d8lib.intake import intake
+from d8lib.outcomes import indicator_columns, load_definitions
+from d8lib.store import Store
+from d8lib.survey import Design, difference_in_differences
+from d8lib.outcomes import estimate
+
+DEMO = ROOT / "data" / "demo"
+CODES = {"district": str, "commune": str, "commune_2025": str, "phone": str, "respondent_id": str}
+
+
+def read(name: str) -> pd.DataFrame:
+    return pd.read_csv(DEMO / name, dtype=CODES)
+
+
+@pytest.fixture(scope="module")
+def rounds() -> dict[str, pd.DataFrame]:
+    return {r: read(f"survey/{r}-{y}.csv") for r, y in [("baseline", 2022), ("midterm", 2024), ("endline", 2025)]}
+
+
+@pytest.fixture(scope="module")
+def truth() -> pd.Series:
+    return read("truth.csv").set_index(["indicator", "round", "group"]).value
+
+
+@pytest.mark.slow
+def test_synth_reproduces_the_demo_bit_for_bit(tmp_path):
+    from d8lib.synth import generate
+
+    out = generate(tmp_path / "demo")
+    shipped = sorted(p.relative_to(DEMO) for p in DEMO.rglob("*") if p.is_file())
+    made = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert made == shipped
+    different = [str(p) for p in shipped if not filecmp.cmp(DEMO / p, out / p, shallow=False)]
+    assert different == []
+
+
+def test_villages_follow_the_units_and_zones():
+    villages = read("villages.csv")
+    communes = villages.drop_duplicates("commune")
+    assert villages.district.nunique() == 9 and len(communes) == 151
+    assert (communes.zone != "none").sum() == 139 and (communes.zone == "III").sum() == 65
+    assert villages.project.sum() > 0 and ((villages.project == 0) & (villages.zone != "none")).sum() > 0
+    assert villages.groupby("commune").commune_2025.nunique().eq(1).all()
+    assert villages.commune_2025.nunique() == 48
+
+
+def test_registers_match_the_plan_in_shape(plan):
+    teams = read("registers/teams.csv")
+    targets = plan.targets.query("indicator == 'O1'").set_index("unit").target
+    built = teams.groupby("district").size()
+    assert built["082"] > built["084"]  # Bát Xát runs ahead, Si Ma Cai lags
+    assert (built / targets.drop("10")).max() <= 1.06
+    survivors = read("registers/survivors.csv")
+    assert {"full_name", "phone"} <= set(survivors.columns) and len(survivors) > 100
+    assert read("registers/savings_members.csv").group.nunique() == len(read("registers/savings_groups.csv"))
+
+
+def test_surveys_carry_identities_design_and_the_reform(rounds):
+    for name, data in rounds.items():
+        assert {"respondent_name", "phone", "weight", "stratum", "village", "project"} <= set(data.columns)
+        assert data.phone.str.fullmatch(r"0\d{9}").all() and data.respondent_name.str.contains(" Thị ").all()
+        assert data.age.between(15, 49).all()
+    assert "district" in rounds["baseline"] and "commune" in rounds["midterm"]
+    assert "district" not in rounds["endline"] and "commune" not in rounds["endline"]
+    assert set(rounds["endline"].commune_2025) <= set(read("villages.csv").commune_2025)
+    assert set(rounds["baseline"].village) == set(rounds["endline"].village)  # the same villages every round
+    hmong = rounds["baseline"].query("ethnicity == \"H'Mông\" and age >= 20 and age <= 24")
+    kinh = rounds["baseline"].query("ethnicity == 'Kinh' and age >= 20 and age <= 24")
+    assert (hmong.age_first_union < 18).mean() > 3 * max((kinh.age_first_union < 18).mean(), 0.01)
+
+
+def test_demo_submissions_pass_intake_with_exactly_the_expected_outcomes(plan, tmp_path):
+    inbox = read("inbox.csv")
+    store = Store(tmp_path / "store")
+    outcomes = []
+    for entry in inbox.itertuples():
+        result = intake([DEMO / "submissions" / entry.file], store, plan, plan.units(),
+                        sent_on=dt.date.fromisoformat(entry.sent_on))[0]
+        outcomes.append((entry.file, result.status, ";".join(sorted({p.code for p in result.problems}))))
+    expected = list(zip(inbox.file, inbox.status, inbox.problem.fillna("")))
+    assert outcomes == expected
+    assert ("087-2023-loi.xlsx", "rejected", "sexes_do_not_add_up") in outcomes
+    submissions = store.submissions()
+    assert (submissions.superseded_by.notna()).sum() == 1  # Mường Khương's corrected 2024 report
+    assert not ((submissions.district == "084") & (submissions.period == "2023-final")).any()
+    assert len(store.warnings()) == 0
+
+
+def test_province_intervals_contain_the_truth(rounds, truth):
+    for name, data in rounds.items():
+        for row in estimate(Design(data, "weight", "stratum", "village")).itertuples():
+            assert row.ci_low <= truth[row.indicator, name, "all"] <= row.ci_high, (name, row.indicator)
+
+
+def test_difference_in_differences_recovers_the_true_effects(rounds, truth):
+    stacked = pd.concat(rounds.values(), ignore_index=True)
+    design = Design(stacked, "weight", "stratum", "village")  # villages recur: their covariance counts
+    for code, spec in load_definitions().iterrows():
+        columns = indicator_columns(stacked, spec)
+        for after in ("midterm", "endline"):
+            effect = difference_in_differences(design.assign(**columns), "_answer", "round", "project",
+                                               ("baseline", after), (1, 0), by="_in_universe",
+                                               missing="exclude").iloc[0]
+            assert effect.ci_low <= truth[code, after, "difference_in_differences"] <= effect.ci_high, (code, after)
+
+
+def test_scale_multiplies_the_survey(plan):
+    from d8lib.synth import load_settings, survey, villages, _stream
+
+    settings = load_settings()
+    frame = villages(plan.units(), settings, _stream(settings["seed"], "villages"))
+    small = survey(frame, "midterm", settings, settings["seed"], 1, plan.units())
+    large = survey(frame, "midterm", settings, settings["seed"], 3, plan.units())
+    assert list(large.columns) == list(small.columns)
+    assert 2.5 < len(large) / len(small) < 3.1
+    assert large.weight.sum() == pytest.approx(small.weight.sum() * 3, rel=0.1)
