@@ -97,7 +97,7 @@ class Plan:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise PlanError(f"Không đọc được kế hoạch {path} / Cannot read plan {path}: {exc}") from exc
     missing = [k for k in ("meta", "indicators", "targets") if not isinstance(data, dict) or k not in data]

@@ -341,11 +341,14 @@ def difference_in_differences(design: Design, y: str, period: str, group: str, p
     rounds are independent samples; share PSU identifiers across rounds when the same
     clusters are visited again, so that their covariance enters the standard error.
     ``periods`` is (before, after) and ``groups`` is (treated, comparison). Returns the
-    ``by`` columns, then the four means, estimate, se, ci_low, ci_high, df, p_value.
+    ``by`` columns, then the four means (treated_before, treated_after, comparison_before,
+    comparison_after), estimate, se, ci_low, ci_high, df, p_value.
     """
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     (p0, p1), (g1, g0) = periods, groups
     weights = {(g1, p1): 1.0, (g1, p0): -1.0, (g0, p1): -1.0, (g0, p0): 1.0}
+    cell_names = {(g1, p0): "treated_before", (g1, p1): "treated_after", (g0, p0): "comparison_before",
+                  (g0, p1): "comparison_after"}
     cells = design.mean(y, by=by + [group, period], missing=missing).set_index(by + [group, period]).estimate
     domains = [()] if not by else sorted({k[:len(by)] for k in cells.index})
     rows = []
@@ -354,6 +357,6 @@ def difference_in_differences(design: Design, y: str, period: str, group: str, p
         if not all(k in cells.index for k in coefficients):
             continue
         test = design.contrast(y, by + [group, period], coefficients, alpha=alpha, missing=missing)
-        means = {f"{g}_{p}": cells[domain + (g, p)] for g, p in weights}
+        means = {cell_names[k]: cells[domain + k] for k in weights}
         rows.append({**dict(zip(by, domain)), **means, **test.to_dict()})
     return pd.DataFrame(rows)

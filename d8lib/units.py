@@ -84,6 +84,7 @@ class Units:
     table: pd.DataFrame
     crosswalk: pd.DataFrame
     _index: pd.DataFrame = field(init=False, repr=False, compare=False)
+    _resolved: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rows = []
@@ -96,6 +97,7 @@ class Units:
                          tone=tone_key(bare), plain=ascii_key(bare), compact=_compact(ascii_key(bare)))
                 )
         object.__setattr__(self, "_index", pd.DataFrame(rows))
+        object.__setattr__(self, "_resolved", {})
 
     def name_of(self, code: str, level: str | None = None) -> str:
         """The official name of the unit with this code."""
@@ -120,6 +122,18 @@ class Units:
         restricts to the children of a unit code.
         Raises ``UnknownUnitError`` or ``AmbiguousUnitError``.
         """
+        key = (name, level, within)
+        if key not in self._resolved:
+            try:
+                self._resolved[key] = self._resolve(name, level, within)
+            except UnitError as exc:
+                self._resolved[key] = exc
+        found = self._resolved[key]
+        if isinstance(found, UnitError):
+            raise found
+        return found
+
+    def _resolve(self, name: str, level: str | None, within: str | None) -> str:
         if level is not None and level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
         text = nfc(name)

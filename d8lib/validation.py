@@ -8,11 +8,14 @@ and English.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 from d8lib.paths import DATA_DIR
 
@@ -52,9 +55,10 @@ class Problem:
         return f"{label} {where}{shown}: {self.message_vi} / {self.message_en}"
 
 
+@lru_cache(maxsize=8)
 def load_rules(path: str | Path | None = None) -> list[dict]:
-    """The validation rules, in the order they are applied."""
-    return yaml.safe_load(Path(path or DEFAULT_RULES).read_text(encoding="utf-8"))
+    """The validation rules, in the order they are applied (read once per file)."""
+    return yaml.load(Path(path or DEFAULT_RULES).read_text(encoding="utf-8"), Loader=SafeLoader)
 
 
 def shown(value) -> str:
@@ -72,110 +76,118 @@ def numbers(rows: pd.DataFrame) -> pd.DataFrame:
                                           errors="coerce").astype(float) for c in NUMBER_COLUMNS}, index=rows.index)
 
 
-# --- checks: each returns (failing mask, the limit each failing row was held to) -------
+# --- checks: each returns (failing mask, the limit each row was held to or None) -----------
 
 
-def _numeric(rows, nums, column, rule, context):
-    raw = rows[column]
-    present = raw.map(lambda v: v is not None and not isinstance(v, Formula) and not (isinstance(v, str) and not v.strip())
-                      and not (isinstance(v, float) and np.isnan(v)))
-    return present & nums[column].isna(), None
+@dataclass
+class _Frame:
+    """The rows under validation, with what every check needs computed once."""
+
+    rows: pd.DataFrame
+    numbers: pd.DataFrame
+    blank: pd.DataFrame
+    formula: pd.DataFrame
+    context: dict
 
 
-def _no_formula(rows, nums, column, rule, context):
-    return rows[column].map(lambda v: isinstance(v, Formula)), None
+def _numeric(f: _Frame, column, rule):
+    return ~f.blank[column] & ~f.formula[column] & f.numbers[column].isna(), None
 
 
-def _blank(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: v is None or (isinstance(v, str) and not v.strip())
-                      or (isinstance(v, float) and np.isnan(v)))
+def _no_formula(f: _Frame, column, rule):
+    return f.formula[column], None
 
 
-def _together(rows, nums, column, rule, context):
-    given = ~pd.concat([_blank(rows[c]) for c in rule["columns"]], axis=1)
+def _together(f: _Frame, column, rule):
+    given = ~f.blank[rule["columns"]]
     return given.any(axis=1) & ~given.all(axis=1), None
 
 
-def _required_with(rows, nums, column, rule, context):
-    others = ~pd.concat([_blank(rows[c]) for c in rule["limit_columns"]], axis=1)
-    return _blank(rows[column]) & others.any(axis=1), None
+def _required_with(f: _Frame, column, rule):
+    return f.blank[column] & (~f.blank[rule["limit_columns"]]).any(axis=1), None
 
 
-def _minimum(rows, nums, column, rule, context):
-    return nums[column] < rule["limit"], pd.Series(rule["limit"], index=rows.index)
+def _minimum(f: _Frame, column, rule):
+    return f.numbers[column] < rule["limit"], pd.Series(float(rule["limit"]), index=f.rows.index)
 
 
-def _maximum(rows, nums, column, rule, context):
-    return nums[column] > rule["limit"], pd.Series(rule["limit"], index=rows.index)
+def _maximum(f: _Frame, column, rule):
+    return f.numbers[column] > rule["limit"], pd.Series(float(rule["limit"]), index=f.rows.index)
 
 
-def _whole(rows, nums, column, rule, context):
-    values = nums[column]
+def _whole(f: _Frame, column, rule):
+    values = f.numbers[column]
     return values.notna() & (values != np.floor(values)), None
 
 
-def _not_above(rows, nums, column, rule, context):
-    limit = nums[rule["limit_column"]]
-    return nums[column] > limit, limit
+def _not_above(f: _Frame, column, rule):
+    limit = f.numbers[rule["limit_column"]]
+    return f.numbers[column] > limit, limit
 
 
-def _sum_equals(rows, nums, column, rule, context):
-    parts = nums[rule["columns"]]
-    total = nums[rule["limit_column"]]
+def _sum_equals(f: _Frame, column, rule):
+    parts = f.numbers[rule["columns"]]
+    total = f.numbers[rule["limit_column"]]
     complete = parts.notna().all(axis=1) & total.notna()
     return complete & (parts.sum(axis=1) != total), total
 
 
-def _not_above_indicator(rows, nums, column, rule, context):
+def _not_above_indicator(f: _Frame, column, rule):
     keys = ["district", "period"]
-    everything, all_numbers = context["rows"], context["numbers"]
-    source = everything.loc[everything.indicator == rule["limit_indicator"], keys].assign(
-        limit=all_numbers[rule["limit_column"]])
-    limit = rows[keys].merge(source.drop_duplicates(keys), on=keys, how="left")["limit"].set_axis(rows.index)
-    return nums[column] > limit, limit
+    source = f.rows.loc[f.rows.indicator == rule["limit_indicator"], keys].assign(
+        limit=f.numbers[rule["limit_column"]])
+    limit = f.rows[keys].merge(source.drop_duplicates(keys), on=keys, how="left")["limit"].set_axis(f.rows.index)
+    return f.numbers[column] > limit, limit
 
 
-def _percent_matches(rows, nums, column, rule, context):
+def _percent_matches(f: _Frame, column, rule):
     with np.errstate(divide="ignore", invalid="ignore"):
-        computed = (100 * nums.numerator / nums.denominator).round(1)
-    return (nums[column] - computed).abs() > rule["tolerance"], computed
+        computed = (100 * f.numbers.numerator / f.numbers.denominator).round(1)
+    return (f.numbers[column] - computed).abs() > rule["tolerance"], computed
 
 
-def _not_below_previous(rows, nums, column, rule, context):
-    order = {p: k for k, p in enumerate(context["periods"])}
-    current = rows[["district", "indicator", "period"]].assign(value=nums[column], position=rows.period.map(order))
-    earlier = pd.concat([context["previous"].assign(position=lambda d: d.period.map(order)), current],
-                        ignore_index=True).dropna(subset=["value", "position"])
-    limits = []
-    for r in current.itertuples():
-        before = earlier[(earlier.district == r.district) & (earlier.indicator == r.indicator)
-                         & (earlier.position < r.position)]
-        limits.append(before.value.max() if len(before) else np.nan)
-    limit = pd.Series(limits, index=rows.index, dtype=float)
-    return nums[column] < limit, limit
+def _not_below_previous(f: _Frame, column, rule):
+    order = {p: k for k, p in enumerate(f.context["periods"])}
+    current = f.rows[["district", "indicator", "period"]].assign(value=f.numbers[column])
+    known = pd.concat([f.context["previous"], current], ignore_index=True).dropna(subset=["value"])
+    known["position"] = known.period.map(order)
+    current = current.assign(position=current.period.map(order), row=np.arange(len(current)))
+    pairs = current.merge(known, on=["district", "indicator"], suffixes=("", "_known"))
+    earlier = pairs[pairs.position_known < pairs.position]
+    best = earlier.groupby("row").value_known.max()
+    limit = pd.Series(np.nan, index=f.rows.index)
+    if len(best):
+        limit.iloc[best.index.to_numpy()] = best.to_numpy()
+    return f.numbers[column] < limit, limit
 
 
-def _not_above_target(rows, nums, column, rule, context):
-    target = pd.to_numeric(rows["target"], errors="coerce")
-    return nums[column] > rule["factor"] * target, target
+def _not_above_target(f: _Frame, column, rule):
+    target = pd.to_numeric(f.rows["target"], errors="coerce")
+    return f.numbers[column] > rule["factor"] * target, target
 
 
-def _unique(rows, nums, column, rule, context):
-    keys = rows[rule["columns"]].astype(str)
-    duplicated = keys.duplicated(keep="first")
-    first_row = rows.groupby(list(keys.T.values), sort=False)["row"].transform("first") if len(rows) else rows.row
-    return duplicated, first_row
+def _unique(f: _Frame, column, rule):
+    keys = f.rows[rule["columns"]].map(shown).agg("|".join, axis=1)
+    first_row = f.rows.row.groupby(keys).transform("first")
+    return keys.duplicated(keep="first"), first_row
 
 
 CHECKS = {
     "numeric": _numeric, "no_formula": _no_formula, "together": _together, "required_with": _required_with,
-    "minimum": _minimum,
-    "maximum": _maximum, "whole": _whole, "not_above": _not_above, "sum_equals": _sum_equals,
+    "minimum": _minimum, "maximum": _maximum, "whole": _whole, "not_above": _not_above, "sum_equals": _sum_equals,
     "not_above_indicator": _not_above_indicator, "percent_matches": _percent_matches,
     "not_below_previous": _not_below_previous, "not_above_target": _not_above_target, "unique": _unique,
 }
-# Checks that look at a whole group of columns at once, not column by column.
+# Checks that look at a group of columns at once: one finding per row, under the first column.
 _GROUP_CHECKS = {"sum_equals", "unique", "together"}
+
+
+def _shown_value(f: _Frame, rule: dict, column: str, index) -> str:
+    if rule["check"] == "sum_equals":
+        return shown(f.numbers.loc[index, rule["columns"]].sum())
+    if rule["check"] == "unique":
+        return shown(f.rows.at[index, "indicator"])
+    return shown(f.rows.at[index, column])
 
 
 def validate(rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: list[dict] | None = None
@@ -189,26 +201,29 @@ def validate(rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: l
     district, period, indicator, value).
     """
     rules = load_rules() if rules is None else rules
+    raw = rows[NUMBER_COLUMNS]
+    frame = _Frame(rows=rows, numbers=numbers(rows), context=context,
+                   blank=raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip()),
+                   formula=raw.map(lambda v: isinstance(v, Formula)))
+    scopes: dict[str, pd.Series] = {}
     problems: list[Problem] = []
-    nums = numbers(rows)
-    context = {**context, "rows": rows, "numbers": nums}
     for rule in rules:
-        scope = rows.query(rule["when"]) if rule.get("when") else rows
-        if scope.empty:
+        when = rule.get("when")
+        if when and when not in scopes:
+            scopes[when] = rows.eval(when).fillna(False).astype(bool)
+        in_scope = scopes[when] if when else pd.Series(True, index=rows.index)
+        if not in_scope.any():
             continue
         check = CHECKS[rule["check"]]
-        columns = [rule["columns"][0]] if rule["check"] in _GROUP_CHECKS else rule["columns"]
-        for column in columns:
-            failing, limit = check(scope, nums.loc[scope.index], column, rule, context)
-            for index in failing[failing.fillna(False)].index:
-                raw = (" + ".join(shown(rows.at[index, c]) for c in rule["columns"]) if rule["check"] == "sum_equals"
-                       else rows.at[index, "indicator"] if rule["check"] == "unique" else rows.at[index, column])
-                if rule["check"] == "sum_equals":
-                    raw = shown(nums.loc[index, rule["columns"]].sum())
+        for column in [rule["columns"][0]] if rule["check"] in _GROUP_CHECKS else rule["columns"]:
+            failing, limit = check(frame, column, rule)
+            failing = failing.fillna(False).astype(bool) & in_scope
+            for index in rows.index[failing.to_numpy()]:
+                value = _shown_value(frame, rule, column, index)
                 limit_shown = shown(limit.at[index]) if limit is not None else ""
                 problems.append(Problem(
                     file=rows.at[index, "file"], sheet=rows.at[index, "sheet"], row=int(rows.at[index, "row"]),
-                    column=labels.get(column, column), value=shown(raw), code=rule["code"], severity=rule["severity"],
-                    message_vi=rule["message_vi"].format(value=shown(raw), limit=limit_shown),
-                    message_en=rule["message_en"].format(value=shown(raw), limit=limit_shown)))
+                    column=labels.get(column, column), value=value, code=rule["code"], severity=rule["severity"],
+                    message_vi=rule["message_vi"].format(value=value, limit=limit_shown),
+                    message_en=rule["message_en"].format(value=value, limit=limit_shown)))
     return problems

@@ -1,0 +1,324 @@
+"""The evaluation of one phase: progress against the plan, outcome indicators per round,
+changes since baseline and effects against comparison villages, as plain tables.
+
+``build`` computes everything a run's reports show, once, into a ``Bundle``; each
+report notebook takes its unit's part with ``Bundle.for_unit``. ``key_findings``
+writes the sentences a report opens with, from the same tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from d8lib import outcomes, progress, quality
+from d8lib.plan import Plan
+from d8lib.store import Store
+from d8lib.survey import Design, difference_in_differences
+from d8lib.units import Units
+
+ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
+PHASE_ROUNDS = {"baseline": ["baseline"], "midterm": ["baseline", "midterm"],
+                "endline": ["baseline", "midterm", "endline"]}
+DEFAULT_AS_OF = {"baseline": dt.date(2022, 12, 31), "midterm": dt.date(2024, 12, 31), "endline": dt.date(2025, 12, 31)}
+# Columns that identify a person: never read into an evaluation.
+SENSITIVE_COLUMNS = frozenset({"respondent_name", "phone", "full_name", "name", "address"})
+CODE_COLUMNS = {"district": str, "commune": str, "commune_2025": str, "village": str, "stratum": str,
+                "household": str, "respondent_id": str}
+
+
+class BridgeError(ValueError):
+    """Survey rows that cannot be placed in a district of the plan."""
+
+
+def read_survey(path: str | Path) -> pd.DataFrame:
+    """A survey file without its identifying columns; codes stay text."""
+    columns = pd.read_csv(path, nrows=0).columns
+    keep = [c for c in columns if c not in SENSITIVE_COLUMNS]
+    return pd.read_csv(path, usecols=keep, dtype={c: t for c, t in CODE_COLUMNS.items() if c in keep})
+
+
+def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.DataFrame:
+    """Give every row its district (and commune) of before the reform of 1/7/2025.
+
+    Rows coded by post-reform commune are placed through their village in the village
+    register; a row whose village is unknown goes through the crosswalk when its new
+    commune lies in one old district only. Anything else is an error that names the rows.
+    """
+    if "district" in survey and survey.district.notna().all():
+        return survey
+    register = villages.set_index("village")[["district", "commune"]]
+    placed = survey.join(register, on="village", rsuffix="_register")
+    for column in ("district", "commune"):
+        if f"{column}_register" in placed:
+            placed[column] = placed[column].fillna(placed.pop(f"{column}_register"))
+    unplaced = placed.district.isna()
+    if unplaced.any() and "commune_2025" in placed:
+        cross = units.crosswalk.groupby("new_code").old_district_code.unique()
+        single = cross[cross.map(len) == 1].map(lambda a: a[0])
+        placed.loc[unplaced, "district"] = placed.loc[unplaced, "commune_2025"].map(single)
+        unplaced = placed.district.isna()
+    if unplaced.any():
+        rows = ", ".join(map(str, placed.index[unplaced][:10] + 2))
+        raise BridgeError(f"Không xác định được huyện (trước 1/7/2025) cho {unplaced.sum()} dòng (dòng {rows}) / "
+                          f"{unplaced.sum()} survey rows cannot be placed in a pre-reform district (rows {rows})")
+    return placed
+
+
+def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFrame:
+    """The survey rounds of a phase, stacked, every row with its pre-reform district."""
+    villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
+    frames = []
+    for name in rounds:
+        path = data_dir / "survey" / f"{name}-{ROUNDS[name]}.csv"
+        frames.append(bridge(read_survey(path), villages, units).assign(round=name))
+    stacked = pd.concat(frames, ignore_index=True)
+    stacked["round"] = pd.Categorical(stacked["round"], categories=list(ROUNDS), ordered=True)
+    return stacked
+
+
+def survey_design(stacked: pd.DataFrame) -> Design:
+    """The design of the stacked rounds: strata as drawn, villages as PSUs. A village
+    visited in several rounds is one PSU, so that changes carry its covariance."""
+    return Design(stacked, "weight", strata="stratum", psu="village")
+
+
+def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.DataFrame:
+    frames = []
+    for code, spec in definitions.iterrows():
+        columns = outcomes.indicator_columns(design.data, spec)
+        result = function(design.assign(**columns))
+        if len(result):
+            result.insert(0, "indicator", code)
+            frames.append(result)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = None,
+                    definitions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Change of each indicator from baseline to the latest round, per domain."""
+    definitions = outcomes.load_definitions() if definitions is None else definitions
+    by = by or []
+    first, last = rounds[0], rounds[-1]
+
+    def change(d: Design) -> pd.DataFrame:
+        cells = d.mean("_answer", by=by + ["_in_universe", "round"], missing="exclude")
+        domains = cells[by].drop_duplicates().itertuples(index=False) if by else [()]
+        rows = []
+        for domain in domains:
+            domain = tuple(domain)
+            coefficients = {domain + (1.0, last): 1.0, domain + (1.0, first): -1.0}
+            keys = set(map(tuple, cells[by + ["_in_universe", "round"]].itertuples(index=False)))
+            if not all(k in keys for k in coefficients):
+                continue
+            test = d.contrast("_answer", by + ["_in_universe", "round"], coefficients, missing="exclude")
+            rows.append({**dict(zip(by, domain)), "from": first, "to": last, **test.to_dict()})
+        return pd.DataFrame(rows)
+
+    return _per_indicator(design, change, definitions)
+
+
+def outcome_effects(design: Design, rounds: list[str], by: list[str] | None = None,
+                    definitions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Difference-in-differences, project minus comparison villages, baseline to latest round."""
+    definitions = outcomes.load_definitions() if definitions is None else definitions
+    by = by or []
+
+    def effect(d: Design) -> pd.DataFrame:
+        result = difference_in_differences(d, "_answer", "round", "project", (rounds[0], rounds[-1]), (1, 0),
+                                           by=by + ["_in_universe"], missing="exclude")
+        return result.drop(columns="_in_universe") if len(result) else result
+
+    return _per_indicator(design, effect, definitions)
+
+
+@dataclass
+class Bundle:
+    """Everything the reports of one run show, computed once."""
+
+    phase: str
+    as_of: dt.date
+    rounds: list[str]
+    province: str
+    units: pd.DataFrame  # unit, name, level
+    progress: pd.DataFrame
+    people: pd.DataFrame
+    completeness: pd.DataFrame
+    problems: pd.DataFrame
+    findings: list
+    indicators: pd.DataFrame
+    outcome_definitions: pd.DataFrame
+    outcomes: pd.DataFrame  # unit, round, indicator, estimate ...
+    breakdowns: pd.DataFrame  # unit, round, dimension, group, indicator, estimate ...
+    changes: pd.DataFrame
+    effects: pd.DataFrame
+    sample: pd.DataFrame  # unit, round, respondents, villages, strata
+    design: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> Path:
+        with open(path, "wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
+        """The tables of one unit's report (the province's code or a district's)."""
+        def pick(frame):
+            return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
+
+        return {name: pick(getattr(self, name)) for name in
+                ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")}
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _by_unit(frame: pd.DataFrame, province: str, column: str = "district") -> pd.DataFrame:
+    if column in frame:
+        return frame.rename(columns={column: "unit"})
+    return frame.assign(unit=province)
+
+
+def build(plan: Plan, data_dir: str | Path, store: Store, phase: str, as_of: dt.date | None = None,
+          lang: str = "vi") -> Bundle:
+    """Compute every table of a phase's reports for the province and each district."""
+    data_dir = Path(data_dir)
+    as_of = as_of or DEFAULT_AS_OF[phase]
+    rounds = PHASE_ROUNDS[phase]
+    units = plan.units()
+    province = plan.province
+    unit_names = pd.concat([pd.DataFrame({"unit": [province], "name": [plan.meta["province"]["name"]],
+                                          "level": ["province"]}),
+                            plan.districts.rename(columns={"unit": "unit"}).assign(level="district")], ignore_index=True)
+
+    values = store.values()
+    table = progress.progress(plan, values, as_of, lang=lang)
+    people = _people(plan, values, as_of)
+    submissions = store.submissions()
+    complete = progress.completeness(plan, submissions, as_of)
+    problems = quality.open_problems(plan, store.warnings(), complete, values, lang=lang)
+
+    stacked = load_surveys(data_dir, rounds, units)
+    design = survey_design(stacked)
+    definitions = outcomes.load_definitions()
+    estimates = pd.concat([
+        _by_unit(outcomes.estimate(design, by=["round"]), province),
+        _by_unit(outcomes.estimate(design, by=["round", "district"]), province)], ignore_index=True)
+    breakdowns = []
+    for dimension in ("ethnicity", "age_group"):
+        for by, frame_by in ((["round", dimension], None), (["round", "district", dimension], "district")):
+            part = outcomes.estimate(design, by=by).rename(columns={dimension: "group"}).assign(dimension=dimension)
+            breakdowns.append(_by_unit(part, province))
+    breakdowns = pd.concat(breakdowns, ignore_index=True)
+    changes = effects = pd.DataFrame()
+    if len(rounds) > 1:
+        changes = pd.concat([_by_unit(outcome_changes(design, rounds, definitions=definitions), province),
+                             _by_unit(outcome_changes(design, rounds, by=["district"], definitions=definitions),
+                                      province)], ignore_index=True)
+        effects = pd.concat([_by_unit(outcome_effects(design, rounds, definitions=definitions), province),
+                             _by_unit(outcome_effects(design, rounds, by=["district"], definitions=definitions),
+                                      province)], ignore_index=True)
+    sample = _sample_sizes(stacked, province)
+    bundle = Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
+                    people=people, completeness=complete, problems=problems, findings=plan.check(),
+                    indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
+                    breakdowns=breakdowns, changes=changes, effects=effects, sample=sample,
+                    design={"strata": design.n_strata, "psus": design.n_psu, "df": design.df,
+                            "respondents": len(stacked)})
+    return bundle
+
+
+def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Persons reached per indicator (members, participants) by sex, per unit."""
+    reached = progress.achieved(plan, values, as_of)
+    columns = ["people", "female", "male", "ethnic_minority"]
+    if reached.empty:
+        return pd.DataFrame(columns=["unit", "indicator"] + columns)
+    reached = reached.dropna(subset=["people"])
+    province = reached.groupby("indicator", as_index=False)[columns].sum(min_count=1).assign(district=plan.province)
+    both = pd.concat([reached[["district", "indicator"] + columns], province], ignore_index=True)
+    return both.rename(columns={"district": "unit"})
+
+
+def _sample_sizes(stacked: pd.DataFrame, province: str) -> pd.DataFrame:
+    whole = stacked.groupby("round", observed=True).agg(respondents=("weight", "size"), villages=("village", "nunique"),
+                                                        strata=("stratum", "nunique")).reset_index().assign(unit=province)
+    districts = stacked.groupby(["round", "district"], observed=True).agg(
+        respondents=("weight", "size"), villages=("village", "nunique"), strata=("stratum", "nunique")).reset_index()
+    return pd.concat([whole, districts.rename(columns={"district": "unit"})], ignore_index=True)
+
+
+# --- key findings ------------------------------------------------------------------------
+
+
+def number(value: float, digits: int = 1, lang: str = "vi") -> str:
+    """A number as readers of the language write it: 12,5 in Vietnamese, 12.5 in English."""
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
+
+
+def key_findings(bundle: Bundle, unit: str, lang: str = "vi", minimum_n: int = 30) -> list[str]:
+    """The sentences a report opens with, each from the unit's tables."""
+    vi = lang == "vi"
+    tables = bundle.for_unit(unit)
+    date = bundle.as_of.strftime("%d/%m/%Y")
+    sentences = []
+    targets = tables["progress"][tables["progress"].status != "no_target"]
+    counts = targets.status.value_counts()
+    sentences.append(
+        f"Đến ngày {date}, {counts.get('completed', 0)} trên {len(targets)} chỉ tiêu đã hoàn thành, "
+        f"{counts.get('on_track', 0)} đúng tiến độ, {counts.get('behind', 0)} chậm tiến độ, "
+        f"{counts.get('at_risk', 0)} có nguy cơ không đạt và {counts.get('no_data', 0)} chưa có số liệu." if vi else
+        f"By {date}, {counts.get('completed', 0)} of {len(targets)} targets were completed, "
+        f"{counts.get('on_track', 0)} on track, {counts.get('behind', 0)} behind schedule, "
+        f"{counts.get('at_risk', 0)} at risk of being missed and {counts.get('no_data', 0)} without data.")
+    names = bundle.indicators.set_index("code")["name_vi" if vi else "name_en"]
+    lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])
+    lagging = lagging[lagging.status.isin(["behind", "at_risk"])].sort_values("ratio").head(1)
+    measures = bundle.indicators.set_index("code").measure
+    for t in lagging.itertuples():
+        unit_sign = "%" if measures[t.indicator] == "percent" else ""
+        achieved, target, expected = (number(v, 0, lang) + unit_sign for v in (t.achieved, t.target, t.expected))
+        sentences.append(
+            f"Chậm nhất: {names[t.indicator]} mới đạt {achieved} so với chỉ tiêu {target} "
+            f"({number(100 * t.achieved / t.target, 0, lang)}% chỉ tiêu), trong khi theo lộ trình cần {expected}." if vi else
+            f"Furthest behind: {names[t.indicator]} stands at {achieved} against a target of {target} "
+            f"({number(100 * t.achieved / t.target, 0, lang)}% of it), where the timeline expects {expected}.")
+    latest = bundle.rounds[-1]
+    definitions = bundle.outcome_definitions
+    short = definitions["name_vi" if vi else "name_en"]
+    estimates = tables["outcomes"]
+    changes = tables["changes"].set_index("indicator") if len(tables["changes"]) else None
+    effects = tables["effects"].set_index("indicator") if len(tables["effects"]) else None
+    for code in ("H1", "H3", "H7"):
+        row = estimates[(estimates.indicator == code) & (estimates["round"] == latest)]
+        if row.empty or row.n.iloc[0] < minimum_n:
+            continue
+        r = row.iloc[0]
+        text = (f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
+                f"{number(100 * r.ci_high, 1, lang)}%) năm {ROUNDS[latest]}" if vi else
+                f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
+                f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}")
+        if changes is not None and code in changes.index:
+            c = changes.loc[code]
+            text += (f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ" if vi else
+                     f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline")
+        if effects is not None and code in effects.index:
+            e = effects.loc[code]
+            text += (f"; tác động ước tính so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
+                     f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})" if vi else
+                     f"; estimated effect against comparison villages {number(100 * e.estimate, 1, lang)} points "
+                     f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})")
+        sentences.append(text + ".")
+    complete = bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
+    if len(complete):
+        late = int((complete.days_late > 0).sum())
+        sentences.append(
+            f"Đã nhận {int(complete.received.sum())} trên {len(complete)} báo cáo đến hạn; {late} báo cáo nộp muộn." if vi
+            else f"{int(complete.received.sum())} of {len(complete)} reports due were received; {late} came late.")
+    return sentences
