@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 report: $(STAMP)
-	$(BIN)/d8 report
+	$(BIN)/d8 run --phase midterm --data data/demo --out outputs
 
 clean:
 	rm -rf $(VENV) outputs/*/

@@ -71,6 +71,29 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from d8lib.runner import RunLocked, run
+
+    try:
+        result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
+                     plan_path=args.plan, out_dir=args.out,
+                     as_of=dt.date.fromisoformat(args.as_of) if args.as_of else None)
+    except RunLocked as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    for outcome in result.outcomes:
+        mark = "OK " if outcome.status == "ok" else "LỖI/FAILED"
+        print(f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")
+    failed = sum(o.status != "ok" for o in result.outcomes)
+    print(f"{len(result.outcomes) - failed} báo cáo xong / reports done, {failed} lỗi / failed")
+    print(f"Mục lục / Index: {result.run_dir / 'index.html'}")
+    if result.published:
+        print(f"Đã công bố / Published: {Path(args.out) / 'latest' / 'index.html'}")
+    else:
+        print("Chưa công bố: bản trước vẫn giữ nguyên / Not published: the previous run stays published")
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="d8", description="Project 8 monitoring and evaluation workbench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--scale", type=int, default=1, help="multiply the survey size (benchmarks)")
     synth.add_argument("--plan", default=None)
     synth.set_defaults(func=_synth)
+
+    run = commands.add_parser("run", help="produce and publish the evaluation reports")
+    run.add_argument("--phase", required=True, choices=["baseline", "midterm", "endline"])
+    run.add_argument("--units", default="all", help="all (default), province, or district codes or names, comma-separated")
+    run.add_argument("--jobs", type=int, default=None, help="reports run in parallel (default: number of cores)")
+    run.add_argument("--lang", choices=["vi", "en"], default="vi")
+    run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
+    run.add_argument("--plan", type=Path, default=None)
+    run.add_argument("--out", type=Path, default=Path("outputs"))
+    run.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
+    run.set_defaults(func=_run)
     return parser
 
 

@@ -90,8 +90,7 @@ def survey_design(stacked: pd.DataFrame) -> Design:
 def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for code, spec in definitions.iterrows():
-        columns = outcomes.indicator_columns(design.data, spec)
-        result = function(design.assign(**columns))
+        result = function(outcomes.for_indicator(design, spec))
         if len(result):
             result.insert(0, "indicator", code)
             frames.append(result)
@@ -107,17 +106,15 @@ def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = No
 
     def change(d: Design) -> pd.DataFrame:
         cells = d.mean("_answer", by=by + ["_in_universe", "round"], missing="exclude")
-        domains = cells[by].drop_duplicates().itertuples(index=False) if by else [()]
-        rows = []
-        for domain in domains:
-            domain = tuple(domain)
-            coefficients = {domain + (1.0, last): 1.0, domain + (1.0, first): -1.0}
-            keys = set(map(tuple, cells[by + ["_in_universe", "round"]].itertuples(index=False)))
-            if not all(k in keys for k in coefficients):
-                continue
-            test = d.contrast("_answer", by + ["_in_universe", "round"], coefficients, missing="exclude")
-            rows.append({**dict(zip(by, domain)), "from": first, "to": last, **test.to_dict()})
-        return pd.DataFrame(rows)
+        keys = set(map(tuple, cells[by + ["_in_universe", "round"]].itertuples(index=False)))
+        domains = [tuple(x) for x in cells[by].drop_duplicates().itertuples(index=False)] if by else [()]
+        wanted = [{dom + (1.0, last): 1.0, dom + (1.0, first): -1.0} for dom in domains]
+        kept = [(dom, c) for dom, c in zip(domains, wanted) if all(k in keys for k in c)]
+        if not kept:
+            return pd.DataFrame()
+        tests = d.contrasts("_answer", by + ["_in_universe", "round"], [c for _, c in kept], missing="exclude")
+        return pd.concat([pd.DataFrame([{**dict(zip(by, dom)), "from": first, "to": last} for dom, _ in kept]),
+                          tests], axis=1)
 
     return _per_indicator(design, change, definitions)
 
@@ -158,6 +155,7 @@ class Bundle:
     effects: pd.DataFrame
     sample: pd.DataFrame  # unit, round, respondents, villages, strata
     design: dict = field(default_factory=dict)
+    period: str = ""  # the reporting round of a monitoring review
 
     def save(self, path: Path) -> Path:
         with open(path, "wb") as handle:
@@ -184,10 +182,13 @@ def _by_unit(frame: pd.DataFrame, province: str, column: str = "district") -> pd
     return frame.assign(unit=province)
 
 
-def build(plan: Plan, data_dir: str | Path, store: Store, phase: str, as_of: dt.date | None = None,
-          lang: str = "vi") -> Bundle:
-    """Compute every table of a phase's reports for the province and each district."""
-    data_dir = Path(data_dir)
+def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_of: dt.date | None = None,
+          lang: str = "vi", period: str = "") -> Bundle:
+    """Compute every table of a phase's reports for the province and each district.
+
+    Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
+    tables stay empty.
+    """
     as_of = as_of or DEFAULT_AS_OF[phase]
     rounds = PHASE_ROUNDS[phase]
     units = plan.units()
@@ -203,33 +204,36 @@ def build(plan: Plan, data_dir: str | Path, store: Store, phase: str, as_of: dt.
     complete = progress.completeness(plan, submissions, as_of)
     problems = quality.open_problems(plan, store.warnings(), complete, values, lang=lang)
 
-    stacked = load_surveys(data_dir, rounds, units)
-    design = survey_design(stacked)
+    empty = pd.DataFrame(columns=["unit"])
+    estimates = breakdowns = changes = effects = sample = empty
     definitions = outcomes.load_definitions()
-    estimates = pd.concat([
-        _by_unit(outcomes.estimate(design, by=["round"]), province),
-        _by_unit(outcomes.estimate(design, by=["round", "district"]), province)], ignore_index=True)
-    breakdowns = []
-    for dimension in ("ethnicity", "age_group"):
-        for by, frame_by in ((["round", dimension], None), (["round", "district", dimension], "district")):
-            part = outcomes.estimate(design, by=by).rename(columns={dimension: "group"}).assign(dimension=dimension)
-            breakdowns.append(_by_unit(part, province))
-    breakdowns = pd.concat(breakdowns, ignore_index=True)
-    changes = effects = pd.DataFrame()
-    if len(rounds) > 1:
-        changes = pd.concat([_by_unit(outcome_changes(design, rounds, definitions=definitions), province),
-                             _by_unit(outcome_changes(design, rounds, by=["district"], definitions=definitions),
-                                      province)], ignore_index=True)
-        effects = pd.concat([_by_unit(outcome_effects(design, rounds, definitions=definitions), province),
-                             _by_unit(outcome_effects(design, rounds, by=["district"], definitions=definitions),
-                                      province)], ignore_index=True)
-    sample = _sample_sizes(stacked, province)
+    design_facts = {}
+    if data_dir is not None:
+        stacked = load_surveys(Path(data_dir), rounds, units)
+        design = outcomes.with_indicators(survey_design(stacked), definitions)
+        estimates = pd.concat([
+            _by_unit(outcomes.estimate(design, by=["round"]), province),
+            _by_unit(outcomes.estimate(design, by=["round", "district"]), province)], ignore_index=True)
+        parts = []
+        for dimension in ("ethnicity", "age_group"):
+            for by in (["round", dimension], ["round", "district", dimension]):
+                part = outcomes.estimate(design, by=by).rename(columns={dimension: "group"}).assign(dimension=dimension)
+                parts.append(_by_unit(part, province))
+        breakdowns = pd.concat(parts, ignore_index=True)
+        if len(rounds) > 1:
+            changes = pd.concat([_by_unit(outcome_changes(design, rounds, definitions=definitions), province),
+                                 _by_unit(outcome_changes(design, rounds, by=["district"], definitions=definitions),
+                                          province)], ignore_index=True)
+            effects = pd.concat([_by_unit(outcome_effects(design, rounds, definitions=definitions), province),
+                                 _by_unit(outcome_effects(design, rounds, by=["district"], definitions=definitions),
+                                          province)], ignore_index=True)
+        sample = _sample_sizes(stacked, province)
+        design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked)}
     bundle = Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
                     people=people, completeness=complete, problems=problems, findings=plan.check(),
                     indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
-                    breakdowns=breakdowns, changes=changes, effects=effects, sample=sample,
-                    design={"strata": design.n_strata, "psus": design.n_psu, "df": design.df,
-                            "respondents": len(stacked)})
+                    breakdowns=breakdowns, changes=changes, effects=effects, sample=sample, design=design_facts,
+                    period=period)
     return bundle
 
 
@@ -295,7 +299,7 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi", minimum_n: int = 3
     estimates = tables["outcomes"]
     changes = tables["changes"].set_index("indicator") if len(tables["changes"]) else None
     effects = tables["effects"].set_index("indicator") if len(tables["effects"]) else None
-    for code in ("H1", "H3", "H7"):
+    for code in ("H1", "H3", "H7") if len(estimates) else ():
         row = estimates[(estimates.indicator == code) & (estimates["round"] == latest)]
         if row.empty or row.n.iloc[0] < minimum_n:
             continue

@@ -48,6 +48,27 @@ def indicator_columns(data: pd.DataFrame, spec: pd.Series) -> pd.DataFrame:
                          _ANSWER: answer.mask(unknown | ~universe)}, index=data.index)
 
 
+def with_indicators(design: Design, definitions: pd.DataFrame | None = None) -> Design:
+    """The design with every indicator's universe flag and answer added as columns, so
+    that repeated estimates do not evaluate the definitions again."""
+    definitions = load_definitions() if definitions is None else definitions
+    added = {}
+    for code, spec in definitions.iterrows():
+        columns = indicator_columns(design.data, spec)
+        added[f"{_IN_UNIVERSE}:{code}"] = columns[_IN_UNIVERSE]
+        added[f"{_ANSWER}:{code}"] = columns[_ANSWER]
+    return design.assign(**added)
+
+
+def for_indicator(design: Design, spec: pd.Series) -> Design:
+    """The design with ``_in_universe`` and ``_answer`` of one indicator."""
+    code = spec.code
+    if f"{_ANSWER}:{code}" in design.data:
+        return design.assign(**{_IN_UNIVERSE: design.data[f"{_IN_UNIVERSE}:{code}"],
+                                _ANSWER: design.data[f"{_ANSWER}:{code}"]})
+    return design.assign(**indicator_columns(design.data, spec))
+
+
 def estimate(design: Design, codes: list[str] | None = None, by: str | list[str] | None = None,
              definitions: pd.DataFrame | None = None, ci: str = "logit") -> pd.DataFrame:
     """Estimate outcome indicators per domain.
@@ -62,8 +83,7 @@ def estimate(design: Design, codes: list[str] | None = None, by: str | list[str]
     frames = []
     for code in codes:
         spec = definitions.loc[code]
-        columns = indicator_columns(design.data, spec)
-        result = design.assign(**columns).mean(_ANSWER, by=by + [_IN_UNIVERSE], ci=ci, missing="exclude")
+        result = for_indicator(design, spec).mean(_ANSWER, by=by + [_IN_UNIVERSE], ci=ci, missing="exclude")
         result = result.drop(columns=_IN_UNIVERSE)
         result.insert(0, "indicator", code)
         frames.append(result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi,

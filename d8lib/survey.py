@@ -161,30 +161,43 @@ class Design:
         ``coefficients`` maps a domain (a value, or a tuple of values in the order of
         ``by``) to its coefficient. Returns estimate, se, ci_low, ci_high, df, p_value.
         """
+        return self.contrasts(y, by, [coefficients], alpha, missing).iloc[0]
+
+    def contrasts(self, y: str, by: str | list[str], combinations: list[dict], alpha: float = 0.05,
+                  missing: str = "error") -> pd.DataFrame:
+        """Several linear combinations of the same domain means (see ``contrast``), one row each."""
         by = [by] if isinstance(by, str) else list(by)
         domains, lin = self._linearize("mean", y, None, by, missing)
         keys = [k[0] if len(by) == 1 else tuple(k) for k in domains.itertuples(index=False)]
-        unknown = [k for k in coefficients if k not in keys]
+        unknown = [k for c in combinations for k in c if k not in keys]
         if unknown:
             raise DesignError(f"Không có nhóm {unknown} trong dữ liệu / No domain {unknown} in the data")
-        c = np.array([coefficients.get(k, 0.0) for k in keys], dtype=float)
-        estimate = float(c @ lin.estimate)
+        matrix = np.array([[c.get(k, 0.0) for k in keys] for c in combinations], dtype=float).T  # (D, K)
+        estimates = lin.estimate @ matrix
         scaled, plain = self._covariance_factors(lin.psu_totals)
-        se = float(np.sqrt(max((scaled @ c) @ (plain @ c), 0.0)))
-        return _t_test(estimate, se, self.df, alpha)
+        variances = np.einsum("pk,pk->k", scaled @ matrix, plain @ matrix)
+        return pd.DataFrame([_t_test(float(e), float(np.sqrt(max(v, 0.0))), self.df, alpha)
+                             for e, v in zip(estimates, variances)])
 
     # --- computation ----------------------------------------------------------------
 
     def _domains(self, by: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        """The domains present (sorted as groupby sorts them) and each row's domain (-1: none)."""
         if not by:
             return pd.DataFrame(index=[0]), np.zeros(len(self.data), dtype=np.int64)
         missing_columns = [b for b in by if b not in self.data]
         if missing_columns:
             raise DesignError(f"Không có cột {missing_columns} / No column {missing_columns} in the data")
-        groups = self.data.groupby(by, sort=True, dropna=True, observed=True)
-        codes = groups.ngroup().fillna(-1).to_numpy(dtype=np.int64)
-        domains = groups.size().index.to_frame(index=False)
-        return domains, codes
+        factors = [pd.factorize(self.data[b], sort=True) for b in by]
+        codes = np.stack([f[0] for f in factors])
+        valid = (codes >= 0).all(axis=0)
+        combined = np.ravel_multi_index(np.where(valid, codes, 0), [max(len(f[1]), 1) for f in factors])
+        present, inverse = np.unique(combined[valid], return_inverse=True)
+        row_domain = np.full(len(self.data), -1, dtype=np.int64)
+        row_domain[valid] = inverse
+        positions = np.unravel_index(present, [max(len(f[1]), 1) for f in factors])
+        domains = pd.DataFrame({b: np.asarray(f[1])[p] for b, f, p in zip(by, factors, positions)})
+        return domains, row_domain
 
     def _values(self, column: str, missing: str) -> np.ndarray:
         if column not in self.data:
@@ -351,12 +364,11 @@ def difference_in_differences(design: Design, y: str, period: str, group: str, p
                   (g0, p1): "comparison_after"}
     cells = design.mean(y, by=by + [group, period], missing=missing).set_index(by + [group, period]).estimate
     domains = [()] if not by else sorted({k[:len(by)] for k in cells.index})
-    rows = []
-    for domain in domains:
-        coefficients = {domain + k: c for k, c in weights.items()}
-        if not all(k in cells.index for k in coefficients):
-            continue
-        test = design.contrast(y, by + [group, period], coefficients, alpha=alpha, missing=missing)
-        means = {cell_names[k]: cells[domain + k] for k in weights}
-        rows.append({**dict(zip(by, domain)), **means, **test.to_dict()})
+    domains = [d for d in domains if all(d + k in cells.index for k in weights)]
+    if not domains:
+        return pd.DataFrame()
+    tests = design.contrasts(y, by + [group, period], [{d + k: c for k, c in weights.items()} for d in domains],
+                             alpha=alpha, missing=missing)
+    rows = [{**dict(zip(by, d)), **{cell_names[k]: cells[d + k] for k in weights}, **t.to_dict()}
+            for d, (_, t) in zip(domains, tests.iterrows())]
     return pd.DataFrame(rows)

@@ -1,0 +1,333 @@
+"""The run: execute the report notebooks for the province and each district with
+papermill, render them to self-contained HTML, write the index and the manifest, and
+publish the run atomically.
+
+Steps are kept apart: ``prepare`` (store and tables, once per run), ``execute`` (one
+notebook), ``render`` (one HTML page), ``write_index``/``write_manifest`` and
+``publish`` (switch ``<out>/latest`` to a run that fully succeeded). A lock keeps two
+runs on the same output folder from overlapping.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import html
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from d8lib import evaluate
+from d8lib.paths import DATA_DIR
+from d8lib.plan import Plan, load_plan
+from d8lib.store import Store
+from d8lib.text import ascii_key
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
+PACKAGES = ["pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill", "nbconvert", "nbclient", "ipykernel",
+            "openpyxl", "pyyaml"]
+
+
+class RunLocked(RuntimeError):
+    """Another run holds the output folder."""
+
+
+@dataclass
+class Job:
+    """One report to produce."""
+
+    unit: str
+    name: str
+    slug: str
+    notebook: str
+    parameters: dict
+    run_dir: str
+    lang: str
+
+
+@dataclass
+class Outcome:
+    unit: str
+    name: str
+    html: str
+    excel: str
+    notebook: str
+    status: str = "ok"
+    seconds: float = 0.0
+    error: str = ""
+    failed_cell: int | None = None
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    outcomes: list[Outcome] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
+
+
+@contextmanager
+def run_lock(out_dir: Path):
+    """Hold ``<out>/.lock`` for the length of a run; a second run gets ``RunLocked``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(out_dir / ".lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise RunLocked(f"Một lượt chạy khác đang dùng {out_dir} / Another run is using {out_dir}") from exc
+    try:
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
+    """Every file a run reads: the data folder, the plan, its unit tables, rules,
+    definitions, labels and the notebooks."""
+    files = [p for p in data_dir.rglob("*") if p.is_file() and "store" not in p.relative_to(data_dir).parts]
+    files += [plan.path] + sorted(plan.units_dir.glob("*.csv"))
+    files += [DATA_DIR / "rules" / "intake.yaml", DATA_DIR / "indicators" / "outcomes.yaml", DATA_DIR / "labels.yaml"]
+    files += sorted(notebooks.glob("*.ipynb"))
+    return sorted(set(files))
+
+
+def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path) -> Store:
+    """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came."""
+    from d8lib.intake import intake
+
+    store = Store(store_dir)
+    inbox = pd.read_csv(data_dir / "inbox.csv", dtype=str)
+    units = plan.units()
+    for entry in inbox.itertuples():
+        intake([data_dir / "submissions" / entry.file], store, plan, units, sent_on=dt.date.fromisoformat(entry.sent_on))
+    return store
+
+
+def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
+    """The store a run reads: ``<data>/store`` where the analyst keeps one; otherwise one
+    built from the inbox, cached under the hash of everything it was built from."""
+    if (data_dir / "store" / "d8.sqlite").exists():
+        return data_dir / "store"
+    sources = [data_dir / "inbox.csv", *sorted((data_dir / "submissions").glob("*")), plan.path,
+               DATA_DIR / "rules" / "intake.yaml", *sorted(plan.units_dir.glob("*.csv"))]
+    key = hashlib.sha256("".join(sha256_file(p) for p in sources if p.is_file()).encode()).hexdigest()[:16]
+    target = cache / f"store-{key}"
+    if not (target / "complete").exists():
+        building = cache / f".store-{key}-{os.getpid()}"
+        shutil.rmtree(building, ignore_errors=True)
+        ingest_inbox(plan, data_dir, building)
+        (building / "complete").write_text(key)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(building, target)
+    return target
+
+
+def select_units(plan: Plan, units: str) -> list[str]:
+    """``all``, ``province``, or a comma-separated list of district codes or names."""
+    districts = list(plan.districts.unit)
+    if units in ("", "all"):
+        return [plan.province] + districts
+    chosen = []
+    resolver = plan.units()
+    for item in (u.strip() for u in units.split(",") if u.strip()):
+        if item == "province" or item == plan.province:
+            chosen.append(plan.province)
+        elif item in districts:
+            chosen.append(item)
+        else:
+            chosen.append(resolver.resolve(item, level="district"))
+    return list(dict.fromkeys(chosen))
+
+
+# --- one report ---------------------------------------------------------------------------
+
+
+def execute(job: Job) -> Outcome:
+    """Run one notebook with papermill, then render it; a failure is recorded, not raised."""
+    import papermill as pm
+
+    run_dir = Path(job.run_dir)
+    executed = run_dir / "notebooks" / f"{job.slug}.ipynb"
+    page = run_dir / f"{job.slug}.html"
+    outcome = Outcome(job.unit, job.name, page.name, Path(job.parameters.get("excel_path", "")).name,
+                      f"notebooks/{executed.name}")
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(job.notebook, str(executed), parameters=job.parameters, kernel_name=KERNEL,
+                            progress_bar=False, cwd=str(run_dir), log_output=False)
+        render(executed, page, job.name, job.lang)
+    except Exception as exc:  # noqa: BLE001 - any failure of one report is recorded for the operator
+        outcome.status = "failed"
+        outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:2000]
+        outcome.failed_cell = getattr(exc, "cell_index", None)
+        if outcome.failed_cell is None:
+            outcome.error += "\n" + traceback.format_exc(limit=3)[-1500:]
+    outcome.seconds = round(time.perf_counter() - start, 2)
+    return outcome
+
+
+def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
+    """Render an executed notebook as one self-contained HTML page, code hidden."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    book = nbformat.read(notebook, as_version=4)
+    book.metadata["title"] = title
+    exporter = HTMLExporter(template_name="d8report", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.language_code = lang
+    body, _ = exporter.from_notebook_node(book)
+    # The theme's CSS comments cite web pages; nothing in the page should even name one.
+    body = re.sub(r"<style[^>]*>.*?</style>", lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.S), body,
+                  flags=re.S)
+    page.write_text(body, encoding="utf-8")
+    return page
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def _versions() -> dict:
+    found = {"python": platform.python_version(), "d8lib": metadata.version("d8lib")}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -> Path:
+    """The run's front page: every report with its status, time and error."""
+    vi = lang == "vi"
+    rows = []
+    for o in outcomes:
+        link = f"<a href='{html.escape(o.html)}'>{html.escape(o.name)}</a>" if o.status == "ok" else html.escape(o.name)
+        excel = f"<a href='{html.escape(o.excel)}'>Excel</a>" if o.status == "ok" and o.excel else ""
+        status = ("Hoàn thành" if vi else "Done") if o.status == "ok" else ("LỖI" if vi else "FAILED")
+        error = html.escape(o.error.splitlines()[0] if o.error else "")
+        cell = "" if o.failed_cell is None else (f" (ô {o.failed_cell})" if vi else f" (cell {o.failed_cell})")
+        rows.append(f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
+                    f"<td>{o.seconds:.1f}</td><td>{error}{cell}</td></tr>")
+    title = "Báo cáo Dự án 8" if vi else "Project 8 reports"
+    head = ("<th>Báo cáo</th><th>Excel</th><th>Trạng thái</th><th>Giây</th><th>Lỗi</th>" if vi else
+            "<th>Report</th><th>Excel</th><th>Status</th><th>Seconds</th><th>Error</th>")
+    facts = (f"Giai đoạn: {meta['phase']} · Số liệu đến: {meta['as_of']} · Chạy lúc: {meta['started']}" if vi else
+             f"Phase: {meta['phase']} · Figures as of: {meta['as_of']} · Run at: {meta['started']}")
+    page = f"""<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<style>body{{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2933}}
+table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d9e2ec;padding:.35rem .5rem;text-align:left}}
+th{{background:#f0f4f8}}tr.failed td{{color:#9b1c1c}}</style></head>
+<body><h1>{title}</h1><p>{html.escape(facts)}</p>
+<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>
+"""
+    path = run_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: list[Path]) -> Path:
+    manifest = {**meta, "finished": dt.datetime.now().isoformat(timespec="seconds"),
+                "status": "ok" if all(o.status == "ok" for o in outcomes) else "failed",
+                "versions": _versions(),
+                "inputs": {str(p): sha256_file(p) for p in inputs},
+                "reports": [asdict(o) for o in outcomes]}
+    path = run_dir / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def publish(out_dir: Path, run_dir: Path) -> Path:
+    """Point ``<out>/latest`` at ``run_dir`` in one atomic step."""
+    latest = out_dir / "latest"
+    temporary = out_dir / f".latest-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(run_dir.relative_to(out_dir), target_is_directory=True)
+    os.replace(temporary, latest)
+    return latest
+
+
+def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi", data_dir: Path | None = None,
+        plan_path: Path | None = None, out_dir: Path = Path("outputs"), as_of: dt.date | None = None,
+        notebooks: Path = NOTEBOOKS, progress: bool = True) -> RunResult:
+    """Produce the reports of a phase for the units asked, and publish them if all succeed."""
+    out_dir = Path(out_dir).resolve()
+    data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
+    plan = load_plan(plan_path)
+    as_of = as_of or evaluate.DEFAULT_AS_OF[phase]
+    jobs = jobs or os.cpu_count() or 1
+    with run_lock(out_dir):
+        started = dt.datetime.now()
+        run_id = f"{started:%Y%m%d-%H%M%S}-{phase}-{lang}"
+        run_dir = out_dir / "runs" / run_id
+        (run_dir / "notebooks").mkdir(parents=True)
+        store_dir = prepare_store(plan, data_dir, out_dir / "cache")
+        bundle = evaluate.build(plan, data_dir, Store(store_dir), phase, as_of, lang=lang)
+        bundle_path = bundle.save(run_dir / "notebooks" / "bundle.pkl")
+        names = bundle.units.set_index("unit").name
+        chosen = select_units(plan, units)
+        work = []
+        for unit in chosen:
+            slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"
+            parameters = dict(phase=phase, unit=unit, as_of=as_of.isoformat(), lang=lang, data_dir=str(data_dir),
+                              plan_path=str(plan.path), store_dir=str(store_dir), bundle_path=str(bundle_path),
+                              excel_path=str(run_dir / f"{slug}.xlsx"))
+            work.append(Job(unit, names[unit], slug, str(notebooks / "evaluation.ipynb"), parameters, str(run_dir), lang))
+        outcomes = _execute_all(work, jobs, progress)
+        bundle_path.unlink()  # the tables live on in the reports; the pickle is not kept
+        meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,
+                "jobs": jobs, "data_dir": str(data_dir), "plan": str(plan.path), "store": str(store_dir),
+                "started": started.isoformat(timespec="seconds")}
+        write_index(run_dir, outcomes, meta, lang)
+        write_manifest(run_dir, outcomes, meta, input_files(data_dir, plan, notebooks))
+        result = RunResult(run_dir, outcomes)
+        if result.ok:
+            publish(out_dir, run_dir)
+            result.published = True
+        return result
+
+
+def _execute_all(work: list[Job], jobs: int, progress: bool) -> list[Outcome]:
+    from tqdm import tqdm
+
+    order = {job.unit: k for k, job in enumerate(work)}
+    outcomes = []
+    bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+        for future in as_completed([pool.submit(execute, job) for job in work]):
+            outcomes.append(future.result())
+            bar.update()
+    bar.close()
+    return sorted(outcomes, key=lambda o: order[o.unit])
