@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from d8lib import plan as plan_module
-from d8lib.paths import DATA_DIR
+from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
 
 DEFAULT_STORE = DATA_DIR / "store"
 
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
-                     plan_path=args.plan, out_dir=args.out,
+                     plan_path=args.plan, out_dir=args.out, notebooks=args.notebooks,
                      as_of=dt.date.fromisoformat(args.as_of) if args.as_of else None)
     except RunLocked as exc:
         print(exc, file=sys.stderr)
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plan", type=Path, default=None)
     run.add_argument("--out", type=Path, default=Path("outputs"))
     run.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
+    run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
     run.set_defaults(func=_run)
     return parser
 

@@ -8,6 +8,7 @@ import yaml
 
 # The repository's data/ folder; D8_DATA points elsewhere (another province, a test).
 DATA_DIR = Path(os.environ.get("D8_DATA", Path(__file__).resolve().parents[1] / "data"))
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def default_plan_path() -> Path:

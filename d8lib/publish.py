@@ -42,6 +42,25 @@ def label(key: str, lang: str = "vi") -> str:
     return node[lang]
 
 
+def unit_name(name: str, lang: str = "vi") -> str:
+    """A unit's name for the reader: "Huyện Bắc Hà" in Vietnamese, "Bắc Hà district" in English."""
+    if lang == "vi":
+        return name
+    for prefix, suffix in _labels()["unit_prefixes"]:
+        if name.startswith(prefix):
+            return name[len(prefix):] + suffix
+    return name
+
+
+def plan_reference(text: str, lang: str = "vi") -> str:
+    """A place in the plan ("Phụ lục 01, dòng 3") as the reader's language says it."""
+    if lang == "vi":
+        return text
+    for vi, en in sorted(_labels()["source_terms"], key=lambda pair: -len(pair[0])):
+        text = text.replace(vi, en)
+    return text
+
+
 def has_label(key: str) -> bool:
     node = _labels()
     for part in key.split("."):

@@ -33,7 +33,7 @@ class Report:
         self.tables = bundle.for_unit(unit)
         self.excel: dict[str, pd.DataFrame] = {}
         names = bundle.units.set_index("unit").name
-        self.unit_name = names[unit]
+        self.unit_name = publish.unit_name(names[unit], lang)
         self.is_province = unit == bundle.province
         self.indicator_names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
         self.outcome_names = bundle.outcome_definitions["name_vi" if lang == "vi" else "name_en"]
@@ -175,7 +175,7 @@ class Report:
         rows = rows[rows.indicator.isin(b.progress[(b.progress.unit != b.province)].dropna(subset=["target"])
                                         .query("status != 'no_target'").indicator.unique())]
         headline = rows[rows.target.notna() & rows.indicator.isin(self._headline_codes())]
-        names = b.units.set_index("unit").name
+        names = b.units.set_index("unit").name.map(lambda n: publish.unit_name(n, self.lang))
         grid = headline.assign(share=headline.achieved / headline.target * 100,
                                district=headline.unit.map(names)).pivot(index="district", columns="indicator",
                                                                          values="share")
@@ -327,7 +327,7 @@ class Report:
         if problems.empty:
             self.note(self._l("notes.no_problems"))
             return
-        names = b.units.set_index("unit").name
+        names = b.units.set_index("unit").name.map(lambda n: publish.unit_name(n, self.lang))
         shown = pd.DataFrame({
             self._l("columns.kind"): problems.kind.map(lambda k: self._l(f"problem_kind.{k}")),
             self._l("columns.district"): problems.district.map(lambda d: names.get(d, "")),
@@ -357,9 +357,11 @@ class Report:
         if not findings:
             self.note(self._l("notes.no_contradictions"))
             return
-        shown = pd.DataFrame({self._l("columns.message"): [f.message if self.lang == "vi" else f.message_en
-                                                           for f in findings],
-                              self._l("columns.source"): [f.source for f in findings]})
+        vi = self.lang == "vi"
+        shown = pd.DataFrame({
+            self._l("columns.message"): [f.message if vi else publish.plan_reference(f.message_en, "en")
+                                         for f in findings],
+            self._l("columns.source"): [publish.plan_reference(f.source, self.lang) for f in findings]})
         self.show("ke-hoach", shown)
 
     def methods(self) -> None:

@@ -30,12 +30,12 @@ from pathlib import Path
 import pandas as pd
 
 from d8lib import evaluate
-from d8lib.paths import DATA_DIR
+from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
 from d8lib.plan import Plan, load_plan
+from d8lib.publish import unit_name
 from d8lib.store import Store
 from d8lib.text import ascii_key
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
 PACKAGES = ["pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill", "nbconvert", "nbclient", "ipykernel",
@@ -69,7 +69,8 @@ class Outcome:
     status: str = "ok"
     seconds: float = 0.0
     error: str = ""
-    failed_cell: int | None = None
+    failed_cell: int | None = None  # index in the executed notebook (papermill adds its parameters cell)
+    failed_source: str = ""
 
 
 @dataclass
@@ -189,6 +190,7 @@ def execute(job: Job) -> Outcome:
         outcome.status = "failed"
         outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:2000]
         outcome.failed_cell = getattr(exc, "cell_index", None)
+        outcome.failed_source = str(getattr(exc, "source", ""))[:500]
         if outcome.failed_cell is None:
             outcome.error += "\n" + traceback.format_exc(limit=3)[-1500:]
     outcome.seconds = round(time.perf_counter() - start, 2)
@@ -281,7 +283,7 @@ def publish(out_dir: Path, run_dir: Path) -> Path:
 
 def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi", data_dir: Path | None = None,
         plan_path: Path | None = None, out_dir: Path = Path("outputs"), as_of: dt.date | None = None,
-        notebooks: Path = NOTEBOOKS, progress: bool = True) -> RunResult:
+        notebooks: Path = NOTEBOOKS_DIR, progress: bool = True) -> RunResult:
     """Produce the reports of a phase for the units asked, and publish them if all succeed."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
@@ -304,7 +306,8 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
             parameters = dict(phase=phase, unit=unit, as_of=as_of.isoformat(), lang=lang, data_dir=str(data_dir),
                               plan_path=str(plan.path), store_dir=str(store_dir), bundle_path=str(bundle_path),
                               excel_path=str(run_dir / f"{slug}.xlsx"))
-            work.append(Job(unit, names[unit], slug, str(notebooks / "evaluation.ipynb"), parameters, str(run_dir), lang))
+            work.append(Job(unit, unit_name(names[unit], lang), slug, str(notebooks / "evaluation.ipynb"), parameters,
+                            str(run_dir), lang))
         outcomes = _execute_all(work, jobs, progress)
         bundle_path.unlink()  # the tables live on in the reports; the pickle is not kept
         meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,

@@ -1,0 +1,234 @@
+"""The evaluation run end to end: reports, index, manifest, Excel twins, privacy,
+failures that stop nothing else, the lock, and the English edition."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import ROOT
+from d8lib import evaluate, outcomes, progress, runner
+from d8lib.store import Store
+from d8lib.survey import Design
+
+pytestmark = pytest.mark.slow
+DEMO = ROOT / "data" / "demo"
+VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I)
+
+
+@pytest.fixture(scope="module")
+def midterm(tmp_path_factory):
+    out = tmp_path_factory.mktemp("outputs")
+    result = runner.run("midterm", jobs=2, out_dir=out, progress=False)
+    return out, result
+
+
+class Tables(HTMLParser):
+    """Tables (by id) and the key findings of a report page, as text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.findings, self._table, self._row, self._cell, self._in_findings = {}, [], None, None, None, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+        elif tag == "ul" and attrs.get("id") == "key-findings":
+            self._in_findings = True
+        elif tag == "li" and self._in_findings:
+            self.findings.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        elif tag == "ul":
+            self._in_findings = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+        elif self._in_findings and self.findings:
+            self.findings[-1] += data
+
+
+def parse(page: Path) -> Tables:
+    parser = Tables()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_the_run_produces_ten_reports_index_and_manifest(midterm):
+    out, result = midterm
+    assert result.ok and result.published
+    latest = out / "latest"
+    assert latest.resolve() == result.run_dir.resolve()
+    pages = sorted(p.name for p in latest.glob("*.html") if p.name != "index.html")
+    assert len(pages) == 10 and pages[0].startswith("080-") and "10-tinh-lao-cai.html" in pages
+    manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok" and manifest["phase"] == "midterm" and len(manifest["reports"]) == 10
+    assert all(r["status"] == "ok" and r["seconds"] > 0 for r in manifest["reports"])
+    inbox = str(DEMO / "inbox.csv")
+    assert manifest["inputs"][inbox] == hashlib.sha256(Path(inbox).read_bytes()).hexdigest()
+    assert manifest["versions"]["pandas"] == pd.__version__ and manifest["versions"]["python"]
+    index = (latest / "index.html").read_text(encoding="utf-8")
+    assert all(page in index for page in pages) and index.count("Hoàn thành") == 10
+
+
+def test_no_report_loads_anything_from_the_internet(midterm):
+    out, _ = midterm
+    for page in (out / "latest").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"https?://", text), page.name
+        assert "<script" not in text and "@import" not in text, page.name
+
+
+def test_every_html_report_has_an_excel_twin_with_the_same_figures(midterm):
+    out, _ = midterm
+    for page in (out / "latest").glob("[0-9]*.html"):
+        twin = page.with_suffix(".xlsx")
+        workbook = load_workbook(twin)
+        tables = parse(page).tables
+        assert set(workbook.sheetnames) == set(tables) and len(tables) >= 8
+        for name in workbook.sheetnames:
+            rows = list(workbook[name].iter_rows(values_only=True))
+            html_rows = tables[name]
+            assert list(rows[0]) == html_rows[0], (page.name, name)
+            for excel_row, html_row in zip(rows[1:len(html_rows)], html_rows[1:]):
+                for cell, text in zip(excel_row, html_row):
+                    if isinstance(cell, (int, float)):
+                        number = float(text.replace("\u202f", "").replace(",", "."))
+                        assert cell == pytest.approx(number, abs=1e-9), (page.name, name, cell, text)
+                    else:
+                        assert ("" if cell is None else str(cell)) == text, (page.name, name, cell, text)
+
+
+def test_key_findings_match_what_d8lib_computes(midterm, plan):
+    out, result = midterm
+    store = Store(Path(json.loads((out / "latest" / "manifest.json").read_text())["store"]))
+    as_of = dt.date(2024, 12, 31)
+    table = progress.progress(plan, store.values(), as_of)
+    surveys = evaluate.load_surveys(DEMO, ["baseline", "midterm"], plan.units())
+    design = Design(surveys, "weight", "stratum", "village")
+    for unit, page in (("10", "10-tinh-lao-cai.html"), ("085", "085-huyen-bac-ha.html")):
+        findings = " ".join(parse(out / "latest" / page).findings)
+        mine = table[(table.unit == unit) & (table.status != "no_target")]
+        counts = mine.status.value_counts()
+        assert f"{counts.get('completed', 0)} trên {len(mine)} chỉ tiêu đã hoàn thành" in findings
+        assert f"{counts.get('behind', 0)} chậm tiến độ" in findings
+        assert f"{counts.get('at_risk', 0)} có nguy cơ không đạt" in findings
+        domain = surveys if unit == "10" else surveys[surveys.district == unit]
+        by = ["round"] if unit == "10" else ["round", "district"]
+        estimates = outcomes.estimate(design, ["H1", "H7"], by=by)
+        for row in estimates[estimates["round"] == "midterm"].itertuples():
+            if unit != "10" and row.district != unit:
+                continue
+            assert f"{evaluate.number(100 * row.estimate)}% (KTC 95%: {evaluate.number(100 * row.ci_low)}–" \
+                   f"{evaluate.number(100 * row.ci_high)}%)" in findings
+        assert len(domain) > 0
+
+
+def _raw_identities() -> tuple[set[str], set[str]]:
+    names, phones = set(), set()
+    for path in list((DEMO / "survey").glob("*.csv")) + [DEMO / "registers" / "survivors.csv"]:
+        frame = pd.read_csv(path, dtype=str)
+        column = "respondent_name" if "respondent_name" in frame else "full_name"
+        names |= set(frame[column])
+        phones |= set(frame.phone)
+    return names, phones
+
+
+def _texts(folder: Path):
+    for path in folder.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                yield path, " ".join(archive.read(n).decode("utf-8", "ignore") for n in archive.namelist())
+        elif path.suffix != ".sqlite":
+            yield path, path.read_bytes().decode("utf-8", "ignore")
+
+
+def test_no_name_or_phone_of_the_raw_data_reaches_any_output(midterm):
+    out, _ = midterm
+    names, phones = _raw_identities()
+    assert len(names) > 500 and len(phones) > 5000
+    phone_pattern = re.compile(r"(?<!\d)0\d{9}(?!\d)")
+    for path, text in _texts(out):
+        assert not (set(phone_pattern.findall(text)) & phones), path
+        assert not [n for n in names if n in text], path
+
+
+def test_a_failing_report_stops_nothing_else_and_keeps_the_published_run(tmp_path):
+    out = tmp_path / "outputs"
+    first = runner.run("midterm", units="084", jobs=1, out_dir=out, progress=False)
+    assert first.published
+    before = {p: p.read_bytes() for p in first.run_dir.rglob("*") if p.is_file()}
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    book = nbformat.read(ROOT / "notebooks" / "evaluation.ipynb", as_version=4)
+    book.cells.insert(2, nbformat.v4.new_code_cell('if unit == "083":\n    raise RuntimeError("forced failure")'))
+    nbformat.write(book, notebooks / "evaluation.ipynb")
+    command = [sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province,083,Bắc Hà",
+               "--jobs", "2", "--out", str(out), "--notebooks", str(notebooks)]
+    env_run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert env_run.returncode == 1, env_run.stdout + env_run.stderr
+    runs = sorted((out / "runs").iterdir())
+    failed = runs[-1]
+    manifest = json.loads((failed / "manifest.json").read_text(encoding="utf-8"))
+    statuses = {r["unit"]: r for r in manifest["reports"]}
+    assert statuses["083"]["status"] == "failed" and "forced failure" in statuses["083"]["error"]
+    assert statuses["083"]["failed_cell"] == 3  # after papermill's injected parameters
+    assert "forced failure" in statuses["083"]["failed_source"]
+    executed = nbformat.read(failed / statuses["083"]["notebook"], as_version=4)
+    assert "forced failure" in executed.cells[3].source
+    assert statuses["10"]["status"] == "ok" and statuses["085"]["status"] == "ok" and manifest["status"] == "failed"
+    assert (failed / "10-tinh-lao-cai.html").exists() and (failed / "085-huyen-bac-ha.html").exists()
+    assert "forced failure" in (failed / "index.html").read_text(encoding="utf-8")
+    assert (out / "latest").resolve() == first.run_dir.resolve()
+    assert {p: p.read_bytes() for p in first.run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_second_run_waits_for_nobody_and_says_so(tmp_path):
+    out = tmp_path / "outputs"
+    with runner.run_lock(out):
+        result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--out", str(out)],
+                                capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 3 and "Another run is using" in result.stderr
+
+
+def test_the_english_edition_leaves_no_label_untranslated(tmp_path, plan):
+    result = runner.run("midterm", units="province,088", jobs=2, lang="en", out_dir=tmp_path / "en", progress=False)
+    assert result.ok
+    proper = [n.split(" ", 1)[1] if n.startswith(("Tỉnh", "Huyện")) else n.split(" ", 2)[2]
+              for n in plan.units().at_level("district").name.tolist() + ["Tỉnh Lào Cai"]]
+    for page in result.run_dir.glob("*.html"):
+        text = re.sub(r"<style.*?</style>|<[^>]+>", " ", page.read_text(encoding="utf-8"), flags=re.S)
+        for name in sorted(proper, key=len, reverse=True):
+            text = text.replace(name, "")
+        leftovers = sorted({m.group(0) for m in re.finditer(r"\S*" + VIETNAMESE.pattern + r"\S*", text, flags=re.I)})
+        assert leftovers == [], (page.name, leftovers[:20])
+    page = (result.run_dir / "10-tinh-lao-cai.html").read_text(encoding="utf-8")
+    assert "Key findings" in page and "Lào Cai province" in page and '<html lang="en">' in page
