@@ -12,7 +12,6 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from d8lib import outcomes, progress, quality

@@ -155,3 +155,21 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
+
+
+def fill(path: str | Path, values: dict[str, dict], sent: str | None = None) -> Path:
+    """Fill in a written form as a district would: ``values`` maps an indicator code to
+    {column key: value}; ``sent`` (dd/mm/yyyy) goes in the date-sent cell."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    sheet = workbook[REPORT_SHEET]
+    row = HEADER_ROW + 1
+    while sheet[f"A{row}"].value:
+        for key, value in values.get(sheet[f"A{row}"].value, {}).items():
+            sheet[f"{COLUMN_BY_KEY[key].letter}{row}"] = value
+        row += 1
+    if sent is not None:
+        sheet[SENT_CELL] = sent
+    workbook.save(path)
+    return Path(path)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from d8lib import forms
 from d8lib.plan import Plan
-from d8lib.store import Store
+from d8lib.store import Store, sha256_file
 from d8lib.text import ascii_key, nfc, tone_key
 from d8lib.units import UnitError, Units
 from d8lib.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
@@ -87,14 +86,6 @@ class IntakeResult:
     status: str
     problems: list[Problem]
     submission_ids: list[int] = field(default_factory=list)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- reading ------------------------------------------------------------------------
@@ -253,7 +244,7 @@ def read_submission(path: str | Path) -> Submission:
         submission = Submission(path, "")
         submission.problem("missing_file", "Không tìm thấy tệp", "File not found")
         return submission
-    submission = Submission(path, sha256_of(path))
+    submission = Submission(path, sha256_file(path))
     if path.stat().st_size == 0:
         submission.problem("empty_file", "Tệp rỗng (0 byte)", "The file is empty (0 bytes)")
     elif path.suffix.lower() in EXCEL_SUFFIXES:

@@ -43,7 +43,7 @@ def label(key: str, lang: str = "vi") -> str:
 
 
 def unit_name(name: str, lang: str = "vi") -> str:
-    """A unit's name for the reader: "Huyện Bắc Hà" in Vietnamese, "Bắc Hà district" in English."""
+    """A unit's name for the reader: "Huyện Mỹ Đức" in Vietnamese, "Mỹ Đức district" in English."""
     if lang == "vi":
         return name
     for prefix, suffix in _labels()["unit_prefixes"]:
@@ -135,20 +135,28 @@ def hide_small_percentages(table: pd.DataFrame, n: str = "n", columns: tuple = (
 
 
 def fmt(value, digits: int = 0, lang: str = "vi") -> str:
-    """A number for reading: 1 234,5 in Vietnamese, 1,234.5 in English; withheld as x."""
+    """A number for reading: 1 234,5 in Vietnamese, 1,234.5 in English; withheld as x.
+    ``digits`` < 0 shows up to that many decimals, none for a whole number."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return WITHHELD
     if isinstance(value, str):
         return value
+    if digits < 0:
+        digits = 0 if float(value).is_integer() else -digits
     text = f"{float(value):,.{digits}f}"
     return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
 
 
-def table_html(frame: pd.DataFrame, table_id: str, caption: str = "") -> str:
-    """A table of already formatted text as HTML; the id names its Excel sheet."""
-    head = "".join(f"<th scope='col'>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+def table_html(frame: pd.DataFrame, table_id: str, caption: str = "", numeric: set[str] | frozenset = frozenset()
+               ) -> str:
+    """A table of already formatted text as HTML; the id names its Excel sheet and the
+    ``numeric`` columns are set right-aligned."""
+    def cls(column) -> str:
+        return " class='num'" if column in numeric else ""
+
+    head = "".join(f"<th scope='col'{cls(c)}>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td{cls(c)}>{html.escape(str(v))}</td>" for c, v in zip(frame.columns, row))
+                   + "</tr>" for row in frame.itertuples(index=False))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table class='d8-table' id='{html.escape(table_id)}'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

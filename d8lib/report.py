@@ -84,7 +84,7 @@ class Report:
         digits = digits or {}
         values = frame.copy()
         for column, d in digits.items():
-            values[column] = pd.to_numeric(values[column], errors="coerce").round(d)
+            values[column] = pd.to_numeric(values[column], errors="coerce").round(abs(d))
         self.excel[name] = values
         shown = values.copy()
         for column in shown.columns:
@@ -93,7 +93,7 @@ class Report:
             else:
                 shown[column] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                                  for v in values[column]]
-        _display(publish.table_html(shown, name, caption))
+        _display(publish.table_html(shown, name, caption, numeric=set(digits)))
 
     def figure(self, figure, alt_key: str, caption: str = "") -> None:
         _display(publish.figure_html(figure, self._l(alt_key), caption))
@@ -117,6 +117,9 @@ class Report:
         self.heading("sections.progress")
         table = self.tables["progress"]
         table = table[table.status != "no_target"].copy()
+        percent = table.indicator.map(self.bundle.indicators.set_index("code").measure).eq("percent")
+        for column in ("achieved", "expected"):
+            table[column] = table[column].where(percent, table[column].round(0)).round(1)
         shown = pd.DataFrame({
             self._l("columns.indicator"): table.indicator,
             self._l("columns.name"): table.indicator.map(self.indicator_names),
@@ -127,14 +130,15 @@ class Report:
             self._l("columns.status"): table.status_label,
             self._l("columns.period"): table.period.fillna(""),
         })
-        self.show("tien-do", shown, {self._l("columns.target"): 0, self._l("columns.achieved"): 1,
-                                     self._l("columns.percent_achieved"): 0, self._l("columns.expected"): 1})
+        self.show("tien-do", shown, {self._l("columns.target"): 0, self._l("columns.achieved"): -1,
+                                     self._l("columns.percent_achieved"): 0, self._l("columns.expected"): -1})
         self.figure(self._progress_chart(table), "charts.progress_alt")
         if self.is_province:
             self.heading("sections.heatmap", 3)
             self.figure(self._heatmap(), "charts.heatmap_alt")
         people = self.tables["people"]
         if len(people):
+            people = people.sort_values("indicator", key=lambda s: s.map(_code_order)).reset_index(drop=True)
             self.heading("sections.people", 3)
             protected = publish.protect_counts(people, ["female", "male"], row_total="people")
             protected["ethnic_minority"] = people.ethnic_minority.where(
@@ -162,7 +166,7 @@ class Report:
         axis.invert_yaxis()
         axis.set_xlabel(self._l("charts.progress_x"))
         axis.axvline(100, color="#555555", linewidth=0.8)
-        axis.legend(loc="lower right", frameon=False)
+        axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
         axis.spines[["top", "right"]].set_visible(False)
         return figure
 

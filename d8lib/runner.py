@@ -33,7 +33,7 @@ from d8lib import evaluate
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import unit_name
-from d8lib.store import Store
+from d8lib.store import Store, sha256_file
 from d8lib.text import ascii_key
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -101,14 +101,6 @@ def run_lock(out_dir: Path):
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:

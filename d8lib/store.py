@@ -8,6 +8,7 @@ in the history. One file is one transaction: it is stored whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -136,6 +137,15 @@ class Store:
     def warnings(self) -> pd.DataFrame:
         """Warnings raised when accepted files came in."""
         return self._query("SELECT f.name AS file, w.* FROM warnings w JOIN files f USING (sha256)")
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _number(value) -> float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib.forms import write_template
+from d8lib.forms import fill, write_template
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan, load_plan
 from d8lib.units import Units
@@ -474,8 +475,6 @@ def _freeze_xlsx(path: Path) -> None:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in entries:
             if name == "docProps/core.xml":
-                import re
-
                 data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2020-01-01T00:00:00Z", data)
             info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -498,18 +497,8 @@ def write_submission(plan: Plan, report: dict[str, dict], district: str, period:
     """Write one district report in the district's habitual format (form, CSV or XLSX table)."""
     name = f"{district}-{period}{suffix}"
     if style["format"] == "form":
-        from openpyxl import load_workbook
-
         path = write_template(plan, district, period, folder / f"{name}.xlsx")
-        workbook = load_workbook(path)
-        sheet = workbook["Báo cáo"]
-        row = 8
-        while sheet[f"A{row}"].value:
-            for key, value in report.get(sheet[f"A{row}"].value, {}).items():
-                sheet[f"{dict(value='F', numerator='G', denominator='H', people='I', female='J', male='K', ethnic_minority='L')[key]}{row}"] = value
-            row += 1
-        sheet["B5"] = sent.strftime("%d/%m/%Y")
-        workbook.save(path)
+        fill(path, report, sent.strftime("%d/%m/%Y"))
         _freeze_xlsx(path)
         return path
     rows = pd.DataFrame(_long_rows(report, style["spelling"], period, sent))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from d8lib.forms import COLUMN_BY_KEY, HEADER_ROW, REPORT_SHEET, write_template
+from d8lib.forms import HEADER_ROW, REPORT_SHEET, fill, write_template
 
 
 def filled_form(plan, district: str, period: str, path: Path, values: dict, sent: str | None = "") -> Path:
@@ -14,17 +14,7 @@ def filled_form(plan, district: str, period: str, path: Path, values: dict, sent
     code to {column key: cell value}; ``sent`` is the date sent (default 01/09 of the
     period's year, None for none)."""
     write_template(plan, district, period, path)
-    workbook = load_workbook(path)
-    sheet = workbook[REPORT_SHEET]
-    row = HEADER_ROW + 1
-    while sheet[f"A{row}"].value:
-        for key, value in values.get(sheet[f"A{row}"].value, {}).items():
-            sheet[f"{COLUMN_BY_KEY[key].letter}{row}"] = value
-        row += 1
-    if sent is not None:
-        sheet["B5"] = sent or f"01/09/{period[:4]}"
-    workbook.save(path)
-    return path
+    return fill(path, values, None if sent is None else (sent or f"01/09/{period[:4]}"))
 
 
 def form_row(form: Path, code: str) -> int:

@@ -67,6 +67,7 @@ def test_2023_first_update_counts(plan, store):
     assert teams.status == "behind"  # 20 / 25.55 = 0.78
     dialogues = row(table, "O8", "085")
     expected = 33 * share(D(2022, 1, 1), D(2025, 6, 30), D(2023, 3, 1))  # 10.96
+    assert dialogues.expected == pytest.approx(expected)
     assert dialogues.achieved == 6 and dialogues.status == "at_risk"  # 6 / 10.96 = 0.55
     assert row(table, "O1", "084").status == "no_data"
     assert row(table, "O1", "10").achieved == 20  # the province so far: Bắc Hà alone
