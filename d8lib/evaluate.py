@@ -51,7 +51,7 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
     if "district" in survey and survey.district.notna().all():
         return survey
     register = villages.set_index("village")[["district", "commune"]]
-    placed = survey.join(register, on="village", rsuffix="_register")
+    placed = survey.join(register.add_suffix("_register"), on="village")
     for column in ("district", "commune"):
         if f"{column}_register" in placed:
             placed[column] = placed[column].fillna(placed.pop(f"{column}_register"))
@@ -194,7 +194,7 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
     province = plan.province
     unit_names = pd.concat([pd.DataFrame({"unit": [province], "name": [plan.meta["province"]["name"]],
                                           "level": ["province"]}),
-                            plan.districts.rename(columns={"unit": "unit"}).assign(level="district")], ignore_index=True)
+                            plan.districts.assign(level="district")], ignore_index=True)
 
     values = store.values()
     table = progress.progress(plan, values, as_of, lang=lang)
@@ -228,12 +228,11 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
                                           province)], ignore_index=True)
         sample = _sample_sizes(stacked, province)
         design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked)}
-    bundle = Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
-                    people=people, completeness=complete, problems=problems, findings=plan.check(),
-                    indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
-                    breakdowns=breakdowns, changes=changes, effects=effects, sample=sample, design=design_facts,
-                    period=period)
-    return bundle
+    return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
+                  people=people, completeness=complete, problems=problems, findings=plan.check(),
+                  indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
+                  breakdowns=breakdowns, changes=changes, effects=effects, sample=sample, design=design_facts,
+                  period=period)
 
 
 def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

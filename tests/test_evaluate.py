@@ -1,0 +1,77 @@
+"""The evaluation tables: the endline bridged across the 2025 reform, changes, effects."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from d8lib import evaluate, runner
+from d8lib.evaluate import BridgeError, bridge, read_survey
+
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, plan):
+    return runner.ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture(scope="module")
+def villages():
+    return pd.read_csv(DEMO / "villages.csv", dtype=evaluate.CODE_COLUMNS)
+
+
+def test_surveys_are_read_without_identities():
+    data = read_survey(DEMO / "survey" / "baseline-2022.csv")
+    assert not {"respondent_name", "phone"} & set(data.columns)
+    assert data.district.str.fullmatch(r"\d{3}").all()
+
+
+def test_the_endline_is_bridged_to_the_old_districts(plan, villages):
+    endline = read_survey(DEMO / "survey" / "endline-2025.csv")
+    assert "district" not in endline
+    placed = bridge(endline, villages, plan.units())
+    register = villages.set_index("village").district
+    assert (placed.district == placed.village.map(register)).all()
+    assert placed.stratum.str[:3].eq(placed.district).all()  # the design's strata agree
+
+
+def test_rows_of_unknown_villages_go_through_the_crosswalk_or_are_named(plan, villages):
+    cross = plan.units().crosswalk
+    single = cross.groupby("new_code").old_district_code.nunique().loc[lambda s: s == 1].index[0]
+    spanning = cross[cross.new_spans_districts].new_code.iloc[0]
+    rows = pd.DataFrame({"village": ["unknown-1", "unknown-2"], "commune_2025": [single, spanning]})
+    with pytest.raises(BridgeError, match="1 survey rows") as exc:
+        bridge(rows, villages, plan.units())
+    assert "rows 3" in str(exc.value)  # the second data row of the file
+    placed = bridge(rows.iloc[:1], villages, plan.units())
+    assert placed.district.iloc[0] == cross[cross.new_code == single].old_district_code.iloc[0]
+
+
+def test_endline_tables_cover_every_unit_with_changes_and_effects(plan, store):
+    bundle = evaluate.build(plan, DEMO, store, "endline")
+    assert bundle.rounds == ["baseline", "midterm", "endline"] and bundle.as_of.isoformat() == "2025-12-31"
+    units = set(bundle.outcomes.unit)
+    assert units == {"10"} | set(plan.districts.unit)
+    endline = bundle.outcomes[(bundle.outcomes["round"] == "endline") & (bundle.outcomes.unit == "084")]
+    assert set(endline.indicator) == {f"H{i}" for i in range(1, 11)}
+    province_changes = bundle.changes[bundle.changes.unit == "10"]
+    assert len(province_changes) == 10 and province_changes["from"].eq("baseline").all()
+    assert province_changes.to.eq("endline").all()
+    effects = bundle.effects[bundle.effects.unit == "10"].set_index("indicator")
+    assert (effects.ci_low < effects.estimate).all() and (effects.estimate < effects.ci_high).all()
+    assert bundle.design["psus"] == bundle.sample[bundle.sample.unit == "10"].villages.max()
+
+
+def test_baseline_has_no_changes_and_monitoring_has_no_surveys(plan, store):
+    baseline = evaluate.build(plan, DEMO, store, "baseline")
+    assert baseline.changes.empty and baseline.effects.empty and set(baseline.outcomes["round"]) == {"baseline"}
+    review = evaluate.build(plan, None, store, "midterm", period="2024")
+    assert review.outcomes.empty and len(review.progress) and review.period == "2024"
+    sentences = evaluate.key_findings(review, "10")
+    assert sentences[0].startswith("Đến ngày 31/12/2024") and len(sentences) >= 2
+
+
+def test_numbers_in_findings_are_written_as_readers_write_them():
+    assert evaluate.number(12.345) == "12,3" and evaluate.number(-0.05, 1, "en") == "-0.1"
+    assert evaluate.number(1234.6, 0) == "1\u202f235" and evaluate.number(1234.6, 0, "en") == "1,235"
