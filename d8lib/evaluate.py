@@ -53,8 +53,8 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
     register = villages.set_index("village")[["district", "commune"]]
     placed = survey.join(register.add_suffix("_register"), on="village")
     for column in ("district", "commune"):
-        if f"{column}_register" in placed:
-            placed[column] = placed[column].fillna(placed.pop(f"{column}_register"))
+        known = placed.pop(f"{column}_register")
+        placed[column] = placed[column].fillna(known) if column in placed else known
     unplaced = placed.district.isna()
     if unplaced.any() and "commune_2025" in placed:
         cross = units.crosswalk.groupby("new_code").old_district_code.unique()
