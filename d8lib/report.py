@@ -46,17 +46,17 @@ class Report:
             bundle = evaluate.load_bundle(bundle_path)
         else:
             from d8lib.plan import load_plan
-            from d8lib.store import Store
 
-            bundle = evaluate.build(load_plan(plan_path or None), Path(data_dir), Store(store_dir), phase,
+            plan = load_plan(plan_path or None)
+            bundle = evaluate.build(plan, Path(data_dir), _store(plan, store_dir, data_dir), phase,
                                     dt.date.fromisoformat(as_of) if as_of else None, lang=lang)
         return cls(bundle, unit, lang)
 
     @classmethod
-    def for_round(cls, period: str, unit: str, lang: str = "vi", plan_path: str = "", store_dir: str = "") -> "Report":
+    def for_round(cls, period: str, unit: str, lang: str = "vi", plan_path: str = "", store_dir: str = "",
+                  data_dir: str = "") -> "Report":
         """The progress review of one reporting round, as of its deadline."""
         from d8lib.plan import load_plan
-        from d8lib.store import Store
 
         plan = load_plan(plan_path or None)
         rounds = plan.rounds.set_index("period")
@@ -65,7 +65,7 @@ class Report:
         as_of = rounds.deadline[period]
         phase = next(p for p, end in evaluate.DEFAULT_AS_OF.items() if as_of <= end) if as_of <= max(
             evaluate.DEFAULT_AS_OF.values()) else "endline"
-        bundle = evaluate.build(plan, None, Store(store_dir), phase, as_of, lang=lang, period=period)
+        bundle = evaluate.build(plan, None, _store(plan, store_dir, data_dir), phase, as_of, lang=lang, period=period)
         return cls(bundle, unit, lang)
 
     # --- building blocks ------------------------------------------------------------------
@@ -399,6 +399,18 @@ class Report:
         """Write the Excel twin of the report (nothing when ``path`` is empty)."""
         if path:
             publish.write_excel(self.excel, path, note=self._l("notes.suppression"))
+
+
+def _store(plan, store_dir: str, data_dir: str):
+    """The analyst's store, or one taken in from the data folder's inbox (cached)."""
+    import tempfile
+
+    from d8lib.runner import prepare_store
+    from d8lib.store import Store
+
+    if store_dir:
+        return Store(store_dir)
+    return Store(prepare_store(plan, Path(data_dir), Path(tempfile.gettempdir()) / "d8-cache"))
 
 
 def _code_order(code: str) -> tuple:

@@ -191,11 +191,17 @@ class Design:
         factors = [pd.factorize(self.data[b], sort=True) for b in by]
         codes = np.stack([f[0] for f in factors])
         valid = (codes >= 0).all(axis=0)
-        combined = np.ravel_multi_index(np.where(valid, codes, 0), [max(len(f[1]), 1) for f in factors])
-        present, inverse = np.unique(combined[valid], return_inverse=True)
+        sizes = [max(len(f[1]), 1) for f in factors]
+        combined = np.ravel_multi_index(np.where(valid, codes, 0), sizes)
         row_domain = np.full(len(self.data), -1, dtype=np.int64)
-        row_domain[valid] = inverse
-        positions = np.unravel_index(present, [max(len(f[1]), 1) for f in factors])
+        space = int(np.prod(sizes, dtype=np.float64))
+        if space <= 4 * len(self.data) + 1024:  # a small space of combinations: count, O(n)
+            seen = np.bincount(combined[valid], minlength=space) > 0
+            present = np.flatnonzero(seen)
+            row_domain[valid] = (np.cumsum(seen) - 1)[combined[valid]]
+        else:
+            present, row_domain[valid] = np.unique(combined[valid], return_inverse=True)
+        positions = np.unravel_index(present, sizes)
         domains = pd.DataFrame({b: np.asarray(f[1])[p] for b, f, p in zip(by, factors, positions)})
         return domains, row_domain
 

@@ -248,3 +248,11 @@ def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
     pm.execute_notebook(str(ROOT / "notebooks" / "explore.ipynb"), str(tmp_path / "explore.ipynb"),
                         parameters={"store_dir": store}, kernel_name="python3", progress_bar=False,
                         cwd=str(ROOT / "notebooks"))
+    # As an analyst opens it in JupyterLab: no bundle, no store; nothing is written beside it.
+    before = sorted(p.name for p in (ROOT / "notebooks").iterdir())
+    pm.execute_notebook(str(ROOT / "notebooks" / "evaluation.ipynb"), str(tmp_path / "evaluation.ipynb"),
+                        parameters={"unit": "084"}, kernel_name="python3", progress_bar=False,
+                        cwd=str(ROOT / "notebooks"))
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == before
+    text = json.dumps(nbformat.read(tmp_path / "evaluation.ipynb", as_version=4).cells, ensure_ascii=False)
+    assert "Huyện Si Ma Cai" in text and "key-findings" in text
