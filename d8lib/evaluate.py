@@ -87,9 +87,10 @@ def survey_design(stacked: pd.DataFrame) -> Design:
 
 
 def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.DataFrame:
+    """``function(design, universe column, answer column)`` for every indicator, stacked."""
     frames = []
     for code, spec in definitions.iterrows():
-        result = function(outcomes.for_indicator(design, spec))
+        result = function(*outcomes.for_indicator(design, spec))
         if len(result):
             result.insert(0, "indicator", code)
             frames.append(result)
@@ -103,15 +104,15 @@ def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = No
     by = by or []
     first, last = rounds[0], rounds[-1]
 
-    def change(d: Design) -> pd.DataFrame:
-        cells = d.mean("_answer", by=by + ["_in_universe", "round"], missing="exclude")
-        keys = set(map(tuple, cells[by + ["_in_universe", "round"]].itertuples(index=False)))
+    def change(d: Design, universe: str, answer: str) -> pd.DataFrame:
+        cells = d.mean(answer, by=by + [universe, "round"], missing="exclude")
+        keys = set(map(tuple, cells[by + [universe, "round"]].itertuples(index=False)))
         domains = [tuple(x) for x in cells[by].drop_duplicates().itertuples(index=False)] if by else [()]
         wanted = [{dom + (1.0, last): 1.0, dom + (1.0, first): -1.0} for dom in domains]
         kept = [(dom, c) for dom, c in zip(domains, wanted) if all(k in keys for k in c)]
         if not kept:
             return pd.DataFrame()
-        tests = d.contrasts("_answer", by + ["_in_universe", "round"], [c for _, c in kept], missing="exclude")
+        tests = d.contrasts(answer, by + [universe, "round"], [c for _, c in kept], missing="exclude")
         return pd.concat([pd.DataFrame([{**dict(zip(by, dom)), "from": first, "to": last} for dom, _ in kept]),
                           tests], axis=1)
 
@@ -124,10 +125,10 @@ def outcome_effects(design: Design, rounds: list[str], by: list[str] | None = No
     definitions = outcomes.load_definitions() if definitions is None else definitions
     by = by or []
 
-    def effect(d: Design) -> pd.DataFrame:
-        result = difference_in_differences(d, "_answer", "round", "project", (rounds[0], rounds[-1]), (1, 0),
-                                           by=by + ["_in_universe"], missing="exclude")
-        return result.drop(columns="_in_universe") if len(result) else result
+    def effect(d: Design, universe: str, answer: str) -> pd.DataFrame:
+        result = difference_in_differences(d, answer, "round", "project", (rounds[0], rounds[-1]), (1, 0),
+                                           by=by + [universe], missing="exclude")
+        return result.drop(columns=universe) if len(result) else result
 
     return _per_indicator(design, effect, definitions)
 

@@ -7,6 +7,7 @@ subset of rows, so standard errors stay design-based.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,12 @@ _ANSWER = "_answer"
 
 def load_definitions(path: str | Path | None = None) -> pd.DataFrame:
     """Outcome indicator definitions, one row per indicator code."""
-    data = yaml.safe_load(Path(path or DEFAULT_DEFINITIONS).read_text(encoding="utf-8"))
+    return _definitions(str(path or DEFAULT_DEFINITIONS)).copy()
+
+
+@lru_cache(maxsize=4)
+def _definitions(path: str) -> pd.DataFrame:
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     frame = pd.DataFrame([dict(code=code, **spec) for code, spec in data.items()])
     if "missing_when" not in frame:
         frame["missing_when"] = None
@@ -60,13 +66,13 @@ def with_indicators(design: Design, definitions: pd.DataFrame | None = None) -> 
     return design.assign(**added)
 
 
-def for_indicator(design: Design, spec: pd.Series) -> Design:
-    """The design with ``_in_universe`` and ``_answer`` of one indicator."""
-    code = spec.code
-    if f"{_ANSWER}:{code}" in design.data:
-        return design.assign(**{_IN_UNIVERSE: design.data[f"{_IN_UNIVERSE}:{code}"],
-                                _ANSWER: design.data[f"{_ANSWER}:{code}"]})
-    return design.assign(**indicator_columns(design.data, spec))
+def for_indicator(design: Design, spec: pd.Series) -> tuple[Design, str, str]:
+    """A design holding one indicator's universe flag and answer, and the names of those
+    two columns (no copy when ``with_indicators`` prepared them)."""
+    universe, answer = f"{_IN_UNIVERSE}:{spec.code}", f"{_ANSWER}:{spec.code}"
+    if answer in design.data:
+        return design, universe, answer
+    return design.assign(**indicator_columns(design.data, spec)), _IN_UNIVERSE, _ANSWER
 
 
 def estimate(design: Design, codes: list[str] | None = None, by: str | list[str] | None = None,
@@ -83,8 +89,8 @@ def estimate(design: Design, codes: list[str] | None = None, by: str | list[str]
     frames = []
     for code in codes:
         spec = definitions.loc[code]
-        result = for_indicator(design, spec).mean(_ANSWER, by=by + [_IN_UNIVERSE], ci=ci, missing="exclude")
-        result = result.drop(columns=_IN_UNIVERSE)
+        prepared, universe, answer = for_indicator(design, spec)
+        result = prepared.mean(answer, by=by + [universe], ci=ci, missing="exclude").drop(columns=universe)
         result.insert(0, "indicator", code)
         frames.append(result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi,
                                     name_en=spec.name_en))
