@@ -175,10 +175,8 @@ class Report:
         import seaborn as sns
 
         b = self.bundle
-        rows = b.progress[(b.progress.unit != b.province)]
-        rows = rows[rows.indicator.isin(b.progress[(b.progress.unit != b.province)].dropna(subset=["target"])
-                                        .query("status != 'no_target'").indicator.unique())]
-        headline = rows[rows.target.notna() & rows.indicator.isin(self._headline_codes())]
+        districts = b.progress[b.progress.unit != b.province]
+        headline = districts[districts.target.notna() & districts.indicator.isin(self._headline_codes())]
         names = b.units.set_index("unit").name.map(lambda n: publish.unit_name(n, self.lang))
         grid = headline.assign(share=headline.achieved / headline.target * 100,
                                district=headline.unit.map(names)).pivot(index="district", columns="indicator",
@@ -192,9 +190,11 @@ class Report:
         return figure
 
     def _headline_codes(self) -> list[str]:
+        """Count indicators that the plan allocates to districts."""
         targets = self.bundle.progress
-        return sorted(set(targets[(targets.unit != self.bundle.province) & targets.target.notna()].indicator)
-                      & set(self.bundle.indicators.code[self.bundle.indicators.measure == "count"]), key=_code_order)
+        allocated = targets[(targets.unit != self.bundle.province) & targets.target.notna()].indicator
+        counts = self.bundle.indicators.code[self.bundle.indicators.measure == "count"]
+        return sorted(set(allocated) & set(counts), key=_code_order)
 
     def outcomes(self) -> None:
         self.heading("sections.outcomes")
