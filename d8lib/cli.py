@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
-
 import datetime as dt
+import sys
 from pathlib import Path
 
 from d8lib import plan as plan_module
@@ -32,13 +31,15 @@ def _plan_check(args: argparse.Namespace) -> int:
 def _template(args: argparse.Namespace) -> int:
     from d8lib.forms import write_template
 
+    from d8lib.units import UnitError
+
     plan = plan_module.load_plan(args.plan)
-    units = plan.units()
-    district = args.district if args.district in set(plan.districts.unit) else units.resolve(args.district, "district")
-    out = args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx")
     try:
-        path = write_template(plan, district, args.period, out)
-    except ValueError as exc:
+        district = (args.district if args.district in set(plan.districts.unit)
+                    else plan.units().resolve(args.district, "district"))
+        path = write_template(plan, district, args.period,
+                              args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx"))
+    except (UnitError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"Đã tạo biểu mẫu / Form written: {path}")

@@ -64,3 +64,5 @@ def test_template_then_intake_with_exit_codes(tmp_path):
     assert "bad.csv › dòng/row 2 › cột/column value [-1]" in result.stdout
     assert d8("intake", str(form), "--store", str(store)).returncode == 0  # the same file again: unchanged
     assert d8("template", "--district", "082", "--period", "2031").returncode == 1
+    unknown = d8("template", "--district", "Muong Khuonh", "--period", "2024", "--out", str(tmp_path / "x.xlsx"))
+    assert unknown.returncode == 1 and "Huyện Mường Khương" in unknown.stderr
