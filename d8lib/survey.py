@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,7 @@ class _Linearized:
     srs_variance: np.ndarray  # (D,)
     n: np.ndarray  # (D,)
     n_missing: np.ndarray  # (D,)
+    binary: bool  # every present value of y is 0 or 1
 
 
 class Design:
@@ -88,6 +90,7 @@ class Design:
             raise DesignError(f"Trọng số «{weight}» thiếu hoặc âm / Weights '{weight}' are missing or negative "
                               f"in {int(np.isnan(w).sum() + (w < 0).sum())} rows")
         self._w = w
+        self._factors: dict[str, tuple] = {}
         n_rows = len(data)
         stratum = _codes(data[strata]) if strata else np.zeros(n_rows, dtype=np.int64)
         if (stratum < 0).any():
@@ -134,6 +137,7 @@ class Design:
         """The same design over the data with added or replaced columns (same rows)."""
         clone = copy.copy(self)
         clone.data = self.data.assign(**columns)
+        clone._factors = {k: v for k, v in self._factors.items() if k not in columns}
         return clone
 
     # --- public estimates ---------------------------------------------------------
@@ -188,7 +192,7 @@ class Design:
         missing_columns = [b for b in by if b not in self.data]
         if missing_columns:
             raise DesignError(f"Không có cột {missing_columns} / No column {missing_columns} in the data")
-        factors = [pd.factorize(self.data[b], sort=True) for b in by]
+        factors = [self._factorize(b) for b in by]
         codes = np.stack([f[0] for f in factors])
         valid = (codes >= 0).all(axis=0)
         sizes = [max(len(f[1]), 1) for f in factors]
@@ -204,6 +208,12 @@ class Design:
         positions = np.unravel_index(present, sizes)
         domains = pd.DataFrame({b: np.asarray(f[1])[p] for b, f, p in zip(by, factors, positions)})
         return domains, row_domain
+
+    def _factorize(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """Codes and sorted levels of a domain column, computed once per design."""
+        if column not in self._factors:
+            self._factors[column] = pd.factorize(self.data[column], sort=True)
+        return self._factors[column]
 
     def _values(self, column: str, missing: str) -> np.ndarray:
         if column not in self.data:
@@ -253,16 +263,18 @@ class Design:
             srs = w_sum ** 2 * spread / ((w_sum - 1) * n)
             if self.fpc is not None:
                 srs = srs * (1 - n / w_sum)
-        return domains, _Linearized(estimate, psu_totals, srs, n, n_missing)
+        present = yv[~np.isnan(yv)]
+        binary = bool(len(present)) and bool(((present == 0) | (present == 1)).all())
+        return domains, _Linearized(estimate, psu_totals, srs, n, n_missing, binary)
 
     def _estimate(self, kind: str, y: str, x: str | None, by, ci: str, alpha: float, missing: str) -> pd.DataFrame:
         by = [] if by is None else ([by] if isinstance(by, str) else list(by))
         domains, lin = self._linearize(kind, y, x, by, missing)
         variance = np.einsum("pd,pd->d", *self._covariance_factors(lin.psu_totals))
         se = np.sqrt(np.maximum(variance, 0.0))
-        q = stats.t.ppf(1 - alpha / 2, self.df) if self.df > 0 else np.nan
+        q = _t_quantile(alpha, self.df)
         estimate = lin.estimate
-        is_proportion = kind == "mean" and _is_binary(self.data[y])
+        is_proportion = kind == "mean" and lin.binary
         if ci == "logit":
             if not is_proportion:
                 raise DesignError(f"Khoảng tin cậy logit chỉ dành cho tỷ lệ / The logit interval needs a 0/1 variable, "
@@ -276,11 +288,9 @@ class Design:
             deff = variance / lin.srs_variance
             base = np.minimum(estimate, 1 - estimate) if is_proportion else np.abs(estimate)
             cv = se / base
-        result = domains.copy()
-        for column, values in zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, np.full(len(domains), self.df),
-                                                   cv, lin.n_missing, (lin.n >= MIN_N) & ~(cv > MAX_CV)]):
-            result[column] = values
-        return result.reset_index(drop=True)
+        columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, np.full(len(domains), self.df), cv,
+                                            lin.n_missing, (lin.n >= MIN_N) & ~(cv > MAX_CV)]))
+        return pd.concat([domains.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
     def _covariance_factors(self, psu_totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled and plain deviations of PSU totals from their stratum centre: the
@@ -303,9 +313,10 @@ class Design:
         return deviations * scale[self._psu_stratum][:, None], deviations
 
 
-def _is_binary(values: pd.Series) -> bool:
-    present = pd.to_numeric(values, errors="coerce").dropna()
-    return bool(len(present)) and bool(present.isin([0, 1]).all())
+@lru_cache(maxsize=64)
+def _t_quantile(alpha: float, df: int) -> float:
+    """Student's t quantile for a two-sided 1 - alpha interval (NaN without degrees of freedom)."""
+    return float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else np.nan
 
 
 def _logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -321,7 +332,7 @@ def _logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray
 
 def _t_test(estimate: float, se: float, df: int, alpha: float = 0.05) -> pd.Series:
     """Estimate, se, t interval and two-sided p-value of a contrast against zero."""
-    q = stats.t.ppf(1 - alpha / 2, df) if df > 0 else np.nan
+    q = _t_quantile(alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_value = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
     return pd.Series(dict(estimate=estimate, se=se, ci_low=estimate - q * se, ci_high=estimate + q * se, df=df,
