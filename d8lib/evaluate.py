@@ -8,7 +8,9 @@ writes the sentences a report opens with, from the same tables.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import pickle
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,8 +160,11 @@ class Bundle:
     period: str = ""  # the reporting round of a monitoring review
 
     def save(self, path: Path) -> Path:
-        with open(path, "wb") as handle:
+        """Write the bundle in one step: readers never see half a file."""
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as handle:
             pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
         return path
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
@@ -171,7 +176,16 @@ class Bundle:
                 ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")}
 
 
-def load_bundle(path: str | Path) -> Bundle:
+def load_bundle(path: str | Path, wait: float = 0) -> Bundle:
+    """Read a bundle; with ``wait``, wait up to that many seconds for a run that is still
+    building it (the run writes ``<path>.failed`` with the reason if it cannot)."""
+    path = Path(path)
+    failed = path.with_name(path.name + ".failed")
+    deadline = time.monotonic() + wait
+    while not path.exists() and time.monotonic() < deadline:
+        if failed.exists():
+            raise RuntimeError(f"The run could not build its tables: {failed.read_text(encoding='utf-8')}")
+        time.sleep(0.1)
     with open(path, "rb") as handle:
         return pickle.load(handle)
 

@@ -16,7 +16,8 @@ import pandas as pd
 from d8lib import evaluate, publish
 from d8lib.publish import fmt, label
 
-HEADLINE_STATUS_ORDER = ["completed", "on_track", "behind", "at_risk", "no_data", "not_due"]
+# Seconds a report waits for the tables its run builds while the kernels start.
+BUNDLE_WAIT = 600
 
 
 def _display(markup: str) -> None:
@@ -43,7 +44,7 @@ class Report:
              plan_path: str = "", store_dir: str = "", as_of: str = "") -> "Report":
         """The report of a run (``bundle_path``), or one computed here from the inputs."""
         if bundle_path:
-            bundle = evaluate.load_bundle(bundle_path)
+            bundle = evaluate.load_bundle(bundle_path, wait=BUNDLE_WAIT)
         else:
             from d8lib.plan import load_plan
 

@@ -288,9 +288,8 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
         run_dir = out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
-        bundle = evaluate.build(plan, data_dir, Store(store_dir), phase, as_of, lang=lang)
-        bundle_path = bundle.save(run_dir / "notebooks" / "bundle.pkl")
-        names = bundle.units.set_index("unit").name
+        bundle_path = run_dir / "notebooks" / "bundle.pkl"
+        names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
         chosen = select_units(plan, units)
         work = []
         for unit in chosen:
@@ -300,7 +299,16 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
                               excel_path=str(run_dir / f"{slug}.xlsx"))
             work.append(Job(unit, unit_name(names[unit], lang), slug, str(notebooks / "evaluation.ipynb"), parameters,
                             str(run_dir), lang))
-        outcomes = _execute_all(work, jobs, progress)
+
+        def build_tables() -> None:
+            """The run's tables, built while the kernels start; the reports wait for them."""
+            try:
+                evaluate.build(plan, data_dir, Store(store_dir), phase, as_of, lang=lang).save(bundle_path)
+            except BaseException as exc:
+                bundle_path.with_name(bundle_path.name + ".failed").write_text(repr(exc), encoding="utf-8")
+                raise
+
+        outcomes = _execute_all(work, jobs, progress, while_running=build_tables)
         bundle_path.unlink()  # the tables live on in the reports; the pickle is not kept
         meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,
                 "jobs": jobs, "data_dir": str(data_dir), "plan": str(plan.path), "store": str(store_dir),
@@ -314,15 +322,26 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
         return result
 
 
-def _execute_all(work: list[Job], jobs: int, progress: bool) -> list[Outcome]:
+def _execute_all(work: list[Job], jobs: int, progress: bool, while_running=None) -> list[Outcome]:
+    """Execute the jobs in a pool of processes; ``while_running`` is called in this
+    process once they are under way (its exception is raised once the pool is done)."""
     from tqdm import tqdm
 
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
+    failure = None
     with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        for future in as_completed([pool.submit(execute, job) for job in work]):
+        futures = [pool.submit(execute, job) for job in work]
+        if while_running is not None:
+            try:
+                while_running()
+            except Exception as exc:  # noqa: BLE001 - raised again below, after the pool is done
+                failure = exc
+        for future in as_completed(futures):
             outcomes.append(future.result())
             bar.update()
     bar.close()
+    if failure is not None:
+        raise failure
     return sorted(outcomes, key=lambda o: order[o.unit])

@@ -75,3 +75,15 @@ def test_baseline_has_no_changes_and_monitoring_has_no_surveys(plan, store):
 def test_numbers_in_findings_are_written_as_readers_write_them():
     assert evaluate.number(12.345) == "12,3" and evaluate.number(-0.05, 1, "en") == "-0.1"
     assert evaluate.number(1234.6, 0) == "1\u202f235" and evaluate.number(1234.6, 0, "en") == "1,235"
+
+
+def test_a_report_waits_for_the_tables_its_run_is_building(tmp_path, plan, store):
+    import threading
+
+    bundle = evaluate.build(plan, None, store, "midterm", period="2024")
+    path = tmp_path / "bundle.pkl"
+    threading.Timer(0.5, bundle.save, args=(path,)).start()
+    assert evaluate.load_bundle(path, wait=30).period == "2024"
+    (tmp_path / "other.pkl.failed").write_text("BridgeError('rows 3')", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="rows 3"):
+        evaluate.load_bundle(tmp_path / "other.pkl", wait=30)
