@@ -2,8 +2,9 @@
 
 ``Design(data, weight, strata=None, psu=None, fpc=None)`` holds the sample design;
 ``mean``, ``total`` and ``ratio`` return one row per domain with the ``by`` columns,
-then ``estimate, se, ci_low, ci_high, deff, n`` and after them ``df``, ``cv``,
-``n_missing`` and ``reliable``. A 0/1 variable's mean is a proportion.
+then ``estimate, se, ci_low, ci_high, deff, n`` and after them ``df``, ``n_eff``,
+``cv`` and ``n_missing``. A 0/1 variable's mean is a proportion. Whether a figure
+may be published is judged elsewhere (``d8lib.standards``), from these columns.
 
 Conventions (those of Stata ``svy`` and R ``survey``):
 
@@ -16,20 +17,31 @@ Conventions (those of Stata ``svy`` and R ``survey``):
 - Domains (``by``) are estimated as subpopulations over the full design: rows outside
   a domain keep their stratum and PSU and contribute zero. Rows whose ``by`` value is
   missing belong to no domain.
-- Degrees of freedom = number of PSUs - number of strata of the whole design, for
-  every domain; intervals use Student's t. ``ci="logit"`` gives the logit interval
-  for proportions (as Stata's ``svy: proportion``).
+- Degrees of freedom of a domain: the PSUs holding rows of the domain with a nonzero
+  weight (and an answer) minus the strata holding them, as R's
+  ``degf(subset(design, ...))``; for a contrast, those of all the cells it combines.
+  Intervals use Student's t with those degrees of freedom.
+- ``ci``: ``"t"``; ``"logit"`` (R's ``svyciprop(method = "logit")``, Stata's
+  ``svy: proportion``); ``"korn-graubard"`` (R's ``svyciprop(method = "beta")``: a
+  Clopper-Pearson interval at the effective sample size p(1 - p) / var, scaled by
+  (t(n - 1) / t(df))^2). At 0% or 100%, where the variance is zero, the effective
+  sample size is n (NCHS 2017), so the interval is not degenerate.
+- ``n_eff`` of a proportion is p(1 - p) / var, at most n, and n at 0% or 100% (the
+  NCHS standard's effective sample size); NaN for other estimates.
 - Missing values of the analysis variable: ``missing="error"`` (the default) raises an
   error that names the column and counts the rows; ``missing="exclude"`` leaves those
   rows out of the domain (their design information stays) and reports how many there
   were in ``n_missing``. Nothing is dropped unseen.
-- ``deff`` is Stata's: the design variance over the variance of simple random sampling
-  without replacement of the same number of rows, computed within the domain (Stata's
-  ``srssubpop`` for domains); the factor 1 - n/N̂ enters the SRS variance only when the
-  design has an ``fpc``.
-- ``reliable`` is False where ``n`` < ``MIN_N`` (30) or the coefficient of variation
-  exceeds ``MAX_CV`` (0.30); for a proportion the CV is taken of min(p, 1 - p), so
-  that rare and common outcomes are judged alike.
+- ``deff``: the design variance over the variance of simple random sampling of the
+  domain's n rows, with the population variance estimated as R's ``svyvar`` does,
+  n / (n - 1) * sum(w (v - v̄)^2) / sum(w), v the estimate's linearised values; the
+  factor 1 - n/N̂ enters only when the design has an ``fpc`` (Stata's convention; R's
+  ``deff = "replace"`` without one, ``deff = TRUE`` with one: Lehtonen-Pahkinen's
+  ``svy: total ue91`` gives 0.758641 in both).
+- ``cv`` is se / |estimate|.
+- A calibrated design (``calibrate``) computes variances from the residuals of the
+  linearised values regressed on the calibration variables with the design weights,
+  as R's ``calibrate``.
 
 Single-PSU strata: ``lonely_psu="error"`` (default) raises an error naming the
 strata; ``"certainty"`` lets them contribute nothing; ``"scaled"`` scales the
@@ -45,12 +57,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
-MIN_N = 30
-MAX_CV = 0.30
+from d8lib import weighting
+
 LONELY_PSU = ("error", "certainty", "scaled", "centered")
-RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "df", "cv", "n_missing", "reliable"]
+INTERVALS = ("t", "logit", "korn-graubard")
+RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "df", "n_eff", "cv", "n_missing"]
+CONTRAST_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "p_value", "unavailable"]
 
 
 class DesignError(ValueError):
@@ -63,11 +77,14 @@ def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Linearized:
-    """Point estimates of D domains and the PSU totals of their influence values."""
+    """Point estimates of D domains, the PSU totals of their influence values and
+    which PSUs hold each domain's rows."""
 
     estimate: np.ndarray  # (D,)
     psu_totals: np.ndarray  # (P, D)
+    holds: np.ndarray  # (P, D) bool: the PSU has a row of the domain with a nonzero weight
     srs_variance: np.ndarray  # (D,)
+    weight_total: np.ndarray  # (D,)
     n: np.ndarray  # (D,)
     n_missing: np.ndarray  # (D,)
     binary: bool  # every present value of y is 0 or 1
@@ -90,11 +107,13 @@ class Design:
             raise DesignError(f"Trọng số «{weight}» thiếu hoặc âm / Weights '{weight}' are missing or negative "
                               f"in {int(np.isnan(w).sum() + (w < 0).sum())} rows")
         self._w = w
+        self._calibration: weighting.Calibration | None = None
         self._factors: dict[str, tuple] = {}
         n_rows = len(data)
         stratum = _codes(data[strata]) if strata else np.zeros(n_rows, dtype=np.int64)
         if (stratum < 0).any():
             raise DesignError(f"Tầng «{strata}» bị thiếu / Stratum '{strata}' is missing in {(stratum < 0).sum()} rows")
+        self._stratum = stratum
         self._stratum_labels = np.sort(data[strata].unique()) if strata else np.array([None])
         if psu:
             psu_codes = _codes(data[psu])
@@ -140,6 +159,33 @@ class Design:
         clone._factors = {k: v for k, v in self._factors.items() if k not in columns}
         return clone
 
+    @property
+    def weights(self) -> pd.Series:
+        """The weights in use (calibrated where the design was calibrated)."""
+        return pd.Series(self._w, index=self.data.index, name=self.weight)
+
+    def calibrate(self, margins: dict, method: str = "raking", max_iterations: int = 100,
+                  tolerance: float = 1e-10) -> "Design":
+        """A new design whose weights reproduce known population totals.
+
+        ``margins`` maps a column to ``{level: population total}``; every row's level
+        must be listed, and every margin must add up to the same total. ``method`` is
+        ``"raking"`` (R's ``calfun = "raking"``) or ``"linear"`` (the GREG estimator,
+        R's ``calfun = "linear"``). Variances of the new design use the calibration
+        residuals, so they reflect what the totals tell.
+        """
+        if self._calibration is not None:
+            raise DesignError("Thiết kế đã được hiệu chỉnh; hãy hiệu chỉnh một lần với mọi biên / "
+                              "The design is already calibrated: calibrate once, with all margins")
+        calibration = weighting.calibrate(self.data, self._w, margins, method, max_iterations, tolerance)
+        clone = copy.copy(self)
+        clone._w = self._w * calibration.g
+        clone._calibration = calibration
+        membership = sparse.csr_matrix((np.ones(len(self._psu)), (np.arange(len(self._psu)), self._psu)),
+                                       shape=(len(self._psu), self.n_psu))
+        clone._psu_model = np.asarray(membership.T @ (clone._w[:, None] * calibration.model))  # (P, k)
+        return clone
+
     # --- public estimates ---------------------------------------------------------
 
     def mean(self, y: str, by: str | list[str] | None = None, ci: str = "t", alpha: float = 0.05,
@@ -163,25 +209,41 @@ class Design:
         standard error (covariances between domains included), t interval and p-value.
 
         ``coefficients`` maps a domain (a value, or a tuple of values in the order of
-        ``by``) to its coefficient. Returns estimate, se, ci_low, ci_high, df, p_value.
+        ``by``) to its coefficient. Returns estimate, se, ci_low, ci_high, df, p_value
+        and ``unavailable`` (why it could not be computed, or "").
         """
         return self.contrasts(y, by, [coefficients], alpha, missing).iloc[0]
 
     def contrasts(self, y: str, by: str | list[str], combinations: list[dict], alpha: float = 0.05,
                   missing: str = "error") -> pd.DataFrame:
-        """Several linear combinations of the same domain means (see ``contrast``), one row each."""
+        """Several linear combinations of the same domain means (see ``contrast``), one row each.
+
+        Only the cells with a nonzero coefficient enter a combination: a cell with no
+        usable answer (or a zero weight total) makes only the combinations that use it
+        unavailable, with the reason ``"empty_cell"``; a domain absent from the data,
+        ``"missing_cell"``. The degrees of freedom are those of the cells combined.
+        """
         by = [by] if isinstance(by, str) else list(by)
         domains, lin = self._linearize("mean", y, None, by, missing)
         keys = [k[0] if len(by) == 1 else tuple(k) for k in domains.itertuples(index=False)]
-        unknown = [k for c in combinations for k in c if k not in keys]
-        if unknown:
-            raise DesignError(f"Không có nhóm {unknown} trong dữ liệu / No domain {unknown} in the data")
-        matrix = np.array([[c.get(k, 0.0) for k in keys] for c in combinations], dtype=float).T  # (D, K)
-        estimates = lin.estimate @ matrix
+        position = {k: i for i, k in enumerate(keys)}
         scaled, plain = self._covariance_factors(lin.psu_totals)
-        variances = np.einsum("pk,pk->k", scaled @ matrix, plain @ matrix)
-        return pd.DataFrame([_t_test(float(e), float(np.sqrt(max(v, 0.0))), self.df, alpha)
-                             for e, v in zip(estimates, variances)])
+        rows = []
+        for combination in combinations:
+            used = {k: float(c) for k, c in combination.items() if c != 0}
+            if any(k not in position for k in used):
+                rows.append(_unavailable("missing_cell"))
+                continue
+            index = np.array([position[k] for k in used], dtype=int)
+            c = np.array(list(used.values()))
+            if not np.isfinite(lin.estimate[index]).all() or (lin.weight_total[index] <= 0).any():
+                rows.append(_unavailable("empty_cell"))
+                continue
+            estimate = float(lin.estimate[index] @ c)
+            variance = float((scaled[:, index] @ c) @ (plain[:, index] @ c))
+            df = self._domain_df(lin.holds[:, index].any(axis=1, keepdims=True))[0]
+            rows.append(t_test(estimate, float(np.sqrt(max(variance, 0.0))), int(df), alpha))
+        return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
 
     # --- computation ----------------------------------------------------------------
 
@@ -255,41 +317,55 @@ class Design:
                 u = (y0 - estimate[d] * x0) / wx[d]
         u = np.where(valid, u, 0.0)
         z = w * u
-        psu_totals = np.bincount(self._psu * n_dom + d, z, minlength=self.n_psu * n_dom).reshape(self.n_psu, n_dom)
-        # Stata's SRS variance of the same estimator from the domain's n rows.
+        cell = self._psu * n_dom + d
+        psu_totals = np.bincount(cell, z, minlength=self.n_psu * n_dom).reshape(self.n_psu, n_dom)
+        holds = np.bincount(cell, valid & (w > 0), minlength=self.n_psu * n_dom).reshape(self.n_psu, n_dom) > 0
+        if self._calibration is not None:
+            psu_totals = psu_totals - self._psu_model @ self._calibration.coefficients(u, d, valid, n_dom)
+        # The SRS variance of the same estimator from the domain's n rows (R's svyvar).
         with np.errstate(divide="ignore", invalid="ignore"):
             u_bar = np.bincount(d, z, minlength=n_dom) / w_sum
             spread = np.bincount(d, w * (u - u_bar[d]) ** 2 * valid, minlength=n_dom)
-            srs = w_sum ** 2 * spread / ((w_sum - 1) * n)
+            srs = w_sum * spread / (n - 1)
             if self.fpc is not None:
                 srs = srs * (1 - n / w_sum)
         present = yv[~np.isnan(yv)]
         binary = bool(len(present)) and bool(((present == 0) | (present == 1)).all())
-        return domains, _Linearized(estimate, psu_totals, srs, n, n_missing, binary)
+        return domains, _Linearized(estimate, psu_totals, holds, srs, w_sum, n, n_missing, binary)
+
+    def _domain_df(self, holds: np.ndarray) -> np.ndarray:
+        """PSUs holding each domain's rows minus the strata holding them."""
+        strata = np.zeros((self.n_strata, holds.shape[1]), dtype=bool)
+        np.logical_or.at(strata, self._psu_stratum, holds)
+        return holds.sum(axis=0) - strata.sum(axis=0)
 
     def _estimate(self, kind: str, y: str, x: str | None, by, ci: str, alpha: float, missing: str) -> pd.DataFrame:
+        if ci not in INTERVALS:
+            raise DesignError(f"ci must be one of {INTERVALS}, not {ci!r}")
         by = [] if by is None else ([by] if isinstance(by, str) else list(by))
         domains, lin = self._linearize(kind, y, x, by, missing)
         variance = np.einsum("pd,pd->d", *self._covariance_factors(lin.psu_totals))
         se = np.sqrt(np.maximum(variance, 0.0))
-        q = _t_quantile(alpha, self.df)
+        df = self._domain_df(lin.holds)
+        q = _t_quantiles(alpha, df)
         estimate = lin.estimate
         is_proportion = kind == "mean" and lin.binary
+        if ci != "t" and not is_proportion:
+            raise DesignError(f"Khoảng tin cậy «{ci}» chỉ dành cho tỷ lệ / The {ci} interval needs a 0/1 variable, "
+                              f"'{y}' is not one")
         if ci == "logit":
-            if not is_proportion:
-                raise DesignError(f"Khoảng tin cậy logit chỉ dành cho tỷ lệ / The logit interval needs a 0/1 variable, "
-                                  f"'{y}' is not one")
             low, high = _logit_interval(estimate, se, q)
-        elif ci == "t":
-            low, high = estimate - q * se, estimate + q * se
+        elif ci == "korn-graubard":
+            low, high = _korn_graubard_interval(estimate, variance, lin.n, df, alpha)
         else:
-            raise DesignError(f"ci must be 't' or 'logit', not {ci!r}")
+            low, high = estimate - q * se, estimate + q * se
         with np.errstate(divide="ignore", invalid="ignore"):
             deff = variance / lin.srs_variance
-            base = np.minimum(estimate, 1 - estimate) if is_proportion else np.abs(estimate)
-            cv = se / base
-        columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, np.full(len(domains), self.df), cv,
-                                            lin.n_missing, (lin.n >= MIN_N) & ~(cv > MAX_CV)]))
+            cv = se / np.abs(estimate)
+            n_eff = (np.where((estimate <= 0) | (estimate >= 1) | (variance <= 0), lin.n,
+                              np.minimum(estimate * (1 - estimate) / variance, lin.n))
+                     if is_proportion else np.full(len(domains), np.nan))
+        columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, df, n_eff, cv, lin.n_missing]))
         return pd.concat([domains.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
     def _covariance_factors(self, psu_totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -313,14 +389,18 @@ class Design:
         return deviations * scale[self._psu_stratum][:, None], deviations
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _t_quantile(alpha: float, df: int) -> float:
     """Student's t quantile for a two-sided 1 - alpha interval (NaN without degrees of freedom)."""
     return float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else np.nan
 
 
-def _logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Stata's logit interval for a proportion; degenerate at p = 0 or 1."""
+def _t_quantiles(alpha: float, df: np.ndarray) -> np.ndarray:
+    return np.array([_t_quantile(alpha, int(k)) for k in df], dtype=float)
+
+
+def _logit_interval(p: np.ndarray, se: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The logit interval for a proportion (R's ``svyciprop(method = "logit")``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.log(p / (1 - p))
         half = q * se / (p * (1 - p))
@@ -330,62 +410,28 @@ def _logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray
     return np.where(edge, p, low), np.where(edge, p, high)
 
 
-def _t_test(estimate: float, se: float, df: int, alpha: float = 0.05) -> pd.Series:
+def _korn_graubard_interval(p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: np.ndarray,
+                            alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Korn and Graubard's interval, as R's ``svyciprop(method = "beta")``; the effective
+    sample size is n where the variance is zero (0% or 100%)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(variance > 0, p * (1 - p) / variance, n)
+        ratio = np.array([stats.t.ppf(alpha / 2, k - 1) / stats.t.ppf(alpha / 2, d) if k > 1 and d > 0 else np.nan
+                          for k, d in zip(n, df)])
+        n_eff = n_eff * ratio ** 2
+        low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+        high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+    return np.where(p <= 0, 0.0, low), np.where(p >= 1, 1.0, high)
+
+
+def t_test(estimate: float, se: float, df: int, alpha: float = 0.05) -> dict:
     """Estimate, se, t interval and two-sided p-value of a contrast against zero."""
     q = _t_quantile(alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_value = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
-    return pd.Series(dict(estimate=estimate, se=se, ci_low=estimate - q * se, ci_high=estimate + q * se, df=df,
-                          p_value=p_value))
+    return dict(estimate=estimate, se=se, ci_low=estimate - q * se, ci_high=estimate + q * se, df=df,
+                p_value=p_value, unavailable="")
 
 
-def change(before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None = None,
-           alpha: float = 0.05) -> pd.DataFrame:
-    """Change between two rounds drawn as independent samples, per domain.
-
-    ``before`` and ``after`` are results of ``Design.mean`` (or ``total``/``ratio``)
-    with the same ``by`` columns. The variance of the change is the sum of the two
-    variances; degrees of freedom are the sum of the two designs' (the two samples
-    are strata of one combined design). Returns the ``by`` columns, ``before``,
-    ``after``, then estimate (after - before), se, ci_low, ci_high, df, p_value.
-    """
-    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    a = before[by + ["estimate", "se", "df"]]
-    b = after[by + ["estimate", "se", "df"]]
-    merged = a.merge(b, on=by, suffixes=("_before", "_after"), how="inner") if by else \
-        pd.concat([a.add_suffix("_before"), b.add_suffix("_after")], axis=1)
-    rows = [_t_test(r.estimate_after - r.estimate_before, float(np.hypot(r.se_before, r.se_after)),
-                    int(r.df_before + r.df_after), alpha) for r in merged.itertuples()]
-    tests = pd.DataFrame(rows, index=merged.index)
-    out = merged[by].copy()
-    out["before"], out["after"] = merged.estimate_before, merged.estimate_after
-    return pd.concat([out, tests], axis=1).reset_index(drop=True)
-
-
-def difference_in_differences(design: Design, y: str, period: str, group: str, periods: tuple, groups: tuple,
-                              by: str | list[str] | None = None, alpha: float = 0.05,
-                              missing: str = "error") -> pd.DataFrame:
-    """(treated after - treated before) - (comparison after - comparison before), per domain.
-
-    ``design`` holds the stacked rounds. Give each round its own strata when the
-    rounds are independent samples; share PSU identifiers across rounds when the same
-    clusters are visited again, so that their covariance enters the standard error.
-    ``periods`` is (before, after) and ``groups`` is (treated, comparison). Returns the
-    ``by`` columns, then the four means (treated_before, treated_after, comparison_before,
-    comparison_after), estimate, se, ci_low, ci_high, df, p_value.
-    """
-    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    (p0, p1), (g1, g0) = periods, groups
-    weights = {(g1, p1): 1.0, (g1, p0): -1.0, (g0, p1): -1.0, (g0, p0): 1.0}
-    cell_names = {(g1, p0): "treated_before", (g1, p1): "treated_after", (g0, p0): "comparison_before",
-                  (g0, p1): "comparison_after"}
-    cells = design.mean(y, by=by + [group, period], missing=missing).set_index(by + [group, period]).estimate
-    domains = [()] if not by else sorted({k[:len(by)] for k in cells.index})
-    domains = [d for d in domains if all(d + k in cells.index for k in weights)]
-    if not domains:
-        return pd.DataFrame()
-    tests = design.contrasts(y, by + [group, period], [{d + k: c for k, c in weights.items()} for d in domains],
-                             alpha=alpha, missing=missing)
-    rows = [{**dict(zip(by, d)), **{cell_names[k]: cells[d + k] for k in weights}, **t.to_dict()}
-            for d, (_, t) in zip(domains, tests.iterrows())]
-    return pd.DataFrame(rows)
+def _unavailable(reason: str) -> dict:
+    return dict(estimate=np.nan, se=np.nan, ci_low=np.nan, ci_high=np.nan, df=0, p_value=np.nan, unavailable=reason)

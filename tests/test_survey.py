@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.survey import Design, DesignError, change, difference_in_differences
+from d8lib.comparisons import change, difference_in_differences, within_difference_in_differences
+from d8lib.survey import Design, DesignError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # samplics announces that it is archived
@@ -66,8 +67,11 @@ def test_nhanes2_domain_proportions_agree_with_samplics(nhanes, domain):
         key = row[1]
         assert row.estimate == pytest.approx(theirs.point_est[key][1], rel=REL)
         assert row.se == pytest.approx(theirs.stderror[key][1], rel=REL)
-        assert row.ci_low == pytest.approx(theirs.lower_ci[key][1], rel=REL)
-        assert row.ci_high == pytest.approx(theirs.upper_ci[key][1], rel=REL)
+        # samplics gives every domain the whole design's degrees of freedom; ours are
+        # the domain's, as R's (tests/test_survey_r.py), so only full-design domains agree.
+        if row.df == 31:
+            assert (row.ci_low, row.ci_high) == pytest.approx((theirs.lower_ci[key][1], theirs.upper_ci[key][1]),
+                                                              rel=REL)
 
 
 def test_nhanes2_domain_totals_and_ratios_agree_with_samplics(nhanes):
@@ -159,7 +163,9 @@ def test_domains_are_subpopulations_not_dropped_rows():
     # Same point estimate, but the subpopulation keeps the PSUs with no domain member.
     assert by_domain.estimate["x"] == pytest.approx(dropped.estimate.iloc[0])
     assert by_domain.se["x"] != pytest.approx(dropped.se.iloc[0])
-    assert by_domain.df.tolist() == [design.df, design.df]
+    # Each domain has the degrees of freedom of the PSUs holding it: "x" is PSU 1 of
+    # both strata (2 PSUs - 2 strata), "y" PSUs 2 and 3 of A and 2 of B (3 - 2).
+    assert design.df == 3 and by_domain.df.to_dict() == {"x": 0, "y": 1}
     theirs = samplics_estimate(PopParam.mean, in_domain.y, in_domain.w, in_domain.stratum, in_domain.psu,
                                domain=in_domain.d)
     assert by_domain.se["x"] == pytest.approx(theirs.stderror["x"], rel=REL)
@@ -202,18 +208,7 @@ def test_deff_is_one_for_simple_random_sampling():
     assert Design(clustered, "w", psu="psu").mean("y").deff.iloc[0] > 5  # identical values within clusters
 
 
-def test_reliability_flags():
-    rng = np.random.default_rng(3)
-    data = pd.DataFrame({"y": (rng.random(1000) < 0.02).astype(float), "w": 1.0,
-                         "d": np.where(np.arange(1000) < 20, "small", "large")})
-    result = Design(data, "w").mean("y", by="d").set_index("d")
-    assert not result.reliable["small"]  # n = 20
-    assert result.cv["large"] == pytest.approx(result.se["large"] / result.estimate["large"])
-
-
 def test_change_between_independent_rounds_equals_the_stacked_design():
-    rng = np.random.default_rng(11)
-
     def round_(shift, seed):
         r = np.random.default_rng(seed)
         n = 600
@@ -233,7 +228,6 @@ def test_change_between_independent_rounds_equals_the_stacked_design():
         assert row.se == pytest.approx(test.se, rel=1e-12)
         assert row.df == test.df
         assert row.p_value == pytest.approx(test.p_value, rel=1e-9)
-    assert rng is not None and changes.estimate.gt(0).all()
 
 
 def test_difference_in_differences_with_independent_cells_by_hand():
