@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from d8lib import outcomes, progress, quality
+import yaml
+
+from d8lib import outcomes, progress, quality, standards, weighting
+from d8lib.comparisons import difference_in_differences, within_difference_in_differences
 from d8lib.plan import Plan
 from d8lib.store import Store
-from d8lib.survey import Design, difference_in_differences
+from d8lib.survey import Design
 from d8lib.units import Units
 
 ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
@@ -34,6 +37,15 @@ CODE_COLUMNS = {"district": str, "commune": str, "commune_2025": str, "village":
 
 class BridgeError(ValueError):
     """Survey rows that cannot be placed in a district of the plan."""
+
+
+class SurveyDataError(ValueError):
+    """Survey rounds whose villages contradict the register or each other."""
+
+
+def _names(values) -> str:
+    values = sorted(map(str, values))
+    return ", ".join(values[:10]) + (f" (+{len(values) - 10})" if len(values) > 10 else "")
 
 
 def read_survey(path: str | Path) -> pd.DataFrame:
@@ -71,7 +83,9 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
 
 
 def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFrame:
-    """The survey rounds of a phase, stacked, every row with its pre-reform district."""
+    """The survey rounds of a phase, stacked: every row with its pre-reform district,
+    its village's project status from the village register (intention to treat) and a
+    weight adjusted for nonresponse; only the women interviewed remain."""
     villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
     frames = []
     for name in rounds:
@@ -79,13 +93,78 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
         frames.append(bridge(read_survey(path), villages, units).assign(round=name))
     stacked = pd.concat(frames, ignore_index=True)
     stacked["round"] = pd.Categorical(stacked["round"], categories=list(ROUNDS), ordered=True)
-    return stacked
+    stacked = assign_from_register(stacked, villages)
+    check_strata(stacked)
+    return respondents(stacked)
 
 
-def survey_design(stacked: pd.DataFrame) -> Design:
+def respondents(stacked: pd.DataFrame) -> pd.DataFrame:
+    """The women interviewed, their weights adjusted for the nonresponse of their
+    village in their round (of their stratum where nobody in the village answered).
+    Rows without a ``response`` column are all taken as interviewed."""
+    if "response" not in stacked:
+        return stacked
+    completed = stacked.response.eq("completed")
+    rounds = stacked["round"].astype(str) + "|"
+    adjusted = weighting.adjust_for_nonresponse(
+        stacked.assign(round_village=rounds + stacked.village, round_stratum=rounds + stacked.stratum),
+        "weight", completed, ["round_village", "round_stratum"])
+    return stacked.assign(weight=adjusted)[completed].reset_index(drop=True)
+
+
+def assign_from_register(stacked: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """Each row's project status as the village register has it. A village whose status
+    in a survey file differs from the register, or between rounds, is an error that
+    names it: assignment is what the register said at baseline."""
+    register = villages.set_index("village").project
+    unknown = set(stacked.village) - set(register.index)
+    if unknown:
+        raise SurveyDataError(f"Thôn không có trong danh sách thôn: {_names(unknown)} / "
+                              f"Villages not in the village register: {_names(unknown)}")
+    assigned = stacked.village.map(register).astype(int)
+    if "project" in stacked:
+        differs = stacked.project.notna() & (stacked.project.astype(float) != assigned)
+        if differs.any():
+            names = _names(stacked.village[differs].unique())
+            raise SurveyDataError(f"Tình trạng dự án của thôn khác với danh sách thôn ban đầu: {names} / "
+                                  f"Project status differs from the baseline village register in villages {names}")
+    return stacked.assign(project=assigned)
+
+
+def check_strata(stacked: pd.DataFrame) -> None:
+    """A village visited in several rounds must keep its stratum (it is one PSU)."""
+    strata = stacked.groupby("village").stratum.nunique()
+    moved = strata.index[strata > 1]
+    if len(moved):
+        raise SurveyDataError(f"Thôn thuộc hai tầng khác nhau giữa các vòng: {_names(moved)} / "
+                              f"Villages under two strata across rounds: {_names(moved)}")
+
+
+def calibration_settings(data_dir: Path) -> dict | None:
+    """The dataset's calibration (``survey/calibration.yaml``), or None without one."""
+    path = Path(data_dir) / "survey" / "calibration.yaml"
+    if not path.exists():
+        return None
+    settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+    settings["totals"] = pd.read_csv(path.parent / settings["totals"], dtype=CODE_COLUMNS)
+    return settings
+
+
+def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Design:
     """The design of the stacked rounds: strata as drawn, villages as PSUs. A village
-    visited in several rounds is one PSU, so that changes carry its covariance."""
-    return Design(stacked, "weight", strata="stratum", psu="village")
+    visited in several rounds is one PSU, so that changes carry its covariance. With
+    ``calibration`` (see ``calibration_settings``), each round's weights are calibrated
+    to its population totals on the margins named there."""
+    if calibration is None:
+        return Design(stacked, "weight", strata="stratum", psu="village")
+    margins = [["round", *m] for m in calibration["margins"]]
+    totals = calibration["totals"]
+    totals = totals[totals["round"].isin(stacked["round"].astype(str).unique())]
+    keyed, population = weighting.margins_from_totals(
+        totals, stacked.assign(round=stacked["round"].astype(str)), margins, calibration["minimum_cell"],
+        value=calibration["value"])
+    keyed["round"] = stacked["round"]
+    return Design(keyed, "weight", strata="stratum", psu="village").calibrate(population, calibration["method"])
 
 
 def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.DataFrame:
@@ -122,15 +201,24 @@ def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = No
 
 
 def outcome_effects(design: Design, rounds: list[str], by: list[str] | None = None,
-                    definitions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Difference-in-differences, project minus comparison villages, baseline to latest round."""
+                    definitions: pd.DataFrame | None = None, within: str | None = None) -> pd.DataFrame:
+    """Difference from comparison villages (difference in differences, project minus
+    comparison villages, baseline to latest round), per domain: pooled over all
+    villages, or with ``within`` the average of the differences inside each district
+    that has both kinds of village. ``comparison`` says which."""
     definitions = outcomes.load_definitions() if definitions is None else definitions
     by = by or []
 
     def effect(d: Design, universe: str, answer: str) -> pd.DataFrame:
-        result = difference_in_differences(d, answer, "round", "project", (rounds[0], rounds[-1]), (1, 0),
-                                           by=by + [universe], missing="exclude")
-        return result.drop(columns=universe) if len(result) else result
+        arguments = (d, answer, "round", "project", (rounds[0], rounds[-1]), (1, 0))
+        if within:
+            result = within_difference_in_differences(*arguments, within=within, by=by + [universe],
+                                                      missing="exclude")
+        else:
+            result = difference_in_differences(*arguments, by=by + [universe], missing="exclude")
+        if not len(result):
+            return result
+        return result.drop(columns=universe).assign(comparison="within_district" if within else "pooled")
 
     return _per_indicator(design, effect, definitions)
 
@@ -223,26 +311,36 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
     definitions = outcomes.load_definitions()
     design_facts = {}
     if data_dir is not None:
+        standard = standards.load_standard()
         stacked = load_surveys(Path(data_dir), rounds, units)
-        design = outcomes.with_indicators(survey_design(stacked), definitions)
-        estimates = pd.concat([
-            _by_unit(outcomes.estimate(design, by=["round"]), province),
-            _by_unit(outcomes.estimate(design, by=["round", "district"]), province)], ignore_index=True)
+        calibration = calibration_settings(Path(data_dir))
+        design = outcomes.with_indicators(survey_design(stacked, calibration), definitions)
+
+        def estimate(by: list[str]) -> pd.DataFrame:
+            return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)
+
+        def compare(function, **options) -> pd.DataFrame:
+            tables = [_by_unit(function(design, rounds, definitions=definitions, **options), province),
+                      _by_unit(function(design, rounds, by=["district"], definitions=definitions), province)]
+            return standards.judge(pd.concat(tables, ignore_index=True), standard, kind="difference")
+
+        estimates = pd.concat([_by_unit(estimate(["round"]), province),
+                               _by_unit(estimate(["round", "district"]), province)], ignore_index=True)
         parts = []
         for dimension in ("ethnicity", "age_group"):
             for by in (["round", dimension], ["round", "district", dimension]):
-                part = outcomes.estimate(design, by=by).rename(columns={dimension: "group"}).assign(dimension=dimension)
+                part = estimate(by).rename(columns={dimension: "group"}).assign(dimension=dimension)
                 parts.append(_by_unit(part, province))
         breakdowns = pd.concat(parts, ignore_index=True)
         if len(rounds) > 1:
-            changes = pd.concat([_by_unit(outcome_changes(design, rounds, definitions=definitions), province),
-                                 _by_unit(outcome_changes(design, rounds, by=["district"], definitions=definitions),
-                                          province)], ignore_index=True)
-            effects = pd.concat([_by_unit(outcome_effects(design, rounds, definitions=definitions), province),
-                                 _by_unit(outcome_effects(design, rounds, by=["district"], definitions=definitions),
-                                          province)], ignore_index=True)
+            changes = compare(outcome_changes)
+            within = standards.judge(_by_unit(outcome_effects(design, rounds, definitions=definitions,
+                                                              within="district"), province), standard, "difference")
+            effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
         sample = _sample_sizes(stacked, province)
-        design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked)}
+        design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked),
+                        "calibration": calibration["method"] if calibration else "", "standard": standard.name,
+                        "minimum_df": standard.minimum_df()}
     return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
                   people=people, completeness=complete, problems=problems, findings=plan.check(),
                   indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
@@ -279,8 +377,9 @@ def number(value: float, digits: int = 1, lang: str = "vi") -> str:
     return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
 
 
-def key_findings(bundle: Bundle, unit: str, lang: str = "vi", minimum_n: int = 30) -> list[str]:
-    """The sentences a report opens with, each from the unit's tables."""
+def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
+    """The sentences a report opens with, each from the unit's tables. Survey figures
+    appear only where the presentation standard shows them, with its flag."""
     vi = lang == "vi"
     tables = bundle.for_unit(unit)
     date = bundle.as_of.strftime("%d/%m/%Y")
@@ -310,27 +409,36 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi", minimum_n: int = 3
     definitions = bundle.outcome_definitions
     short = definitions["name_vi" if vi else "name_en"]
     estimates = tables["outcomes"]
-    changes = tables["changes"].set_index("indicator") if len(tables["changes"]) else None
-    effects = tables["effects"].set_index("indicator") if len(tables["effects"]) else None
+
+    def shown(table: pd.DataFrame, code: str):
+        if not len(table):
+            return None
+        rows = table[table.indicator == code]
+        if "comparison" in rows:
+            rows = rows[rows.comparison == "pooled"]
+        return rows.iloc[0] if len(rows) and rows.flag.iloc[0] in standards.SHOWN else None
+
+    def caution(row) -> str:
+        return "" if row.flag == "ok" else (" [cần thận trọng]" if vi else " [interpret with caution]")
+
     for code in ("H1", "H3", "H7") if len(estimates) else ():
-        row = estimates[(estimates.indicator == code) & (estimates["round"] == latest)]
-        if row.empty or row.n.iloc[0] < minimum_n:
+        r = shown(estimates[estimates["round"] == latest], code)
+        if r is None:
             continue
-        r = row.iloc[0]
         text = (f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
                 f"{number(100 * r.ci_high, 1, lang)}%) năm {ROUNDS[latest]}" if vi else
                 f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
-                f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}")
-        if changes is not None and code in changes.index:
-            c = changes.loc[code]
+                f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}") + caution(r)
+        c = shown(tables["changes"], code)
+        if c is not None:
             text += (f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ" if vi else
-                     f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline")
-        if effects is not None and code in effects.index:
-            e = effects.loc[code]
-            text += (f"; tác động ước tính so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
+                     f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline") + caution(c)
+        e = shown(tables["effects"], code)
+        if e is not None:
+            text += (f"; chênh lệch so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
                      f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})" if vi else
-                     f"; estimated effect against comparison villages {number(100 * e.estimate, 1, lang)} points "
-                     f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})")
+                     f"; difference from comparison villages {number(100 * e.estimate, 1, lang)} points "
+                     f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})") + caution(e)
         sentences.append(text + ".")
     complete = bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
     if len(complete):

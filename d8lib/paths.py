@@ -11,7 +11,15 @@ DATA_DIR = Path(os.environ.get("D8_DATA", Path(__file__).resolve().parents[1] / 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+def _config() -> dict:
+    return yaml.safe_load((DATA_DIR / "config.yaml").read_text(encoding="utf-8"))
+
+
 def default_plan_path() -> Path:
     """The plan named in ``data/config.yaml``."""
-    config = yaml.safe_load((DATA_DIR / "config.yaml").read_text(encoding="utf-8"))
-    return DATA_DIR / config["plan"]
+    return DATA_DIR / _config()["plan"]
+
+
+def default_standard_path() -> Path:
+    """The presentation standard of survey figures named in ``data/config.yaml``."""
+    return DATA_DIR / _config().get("presentation_standard", "standards/nchs-2017.yaml")

@@ -3,9 +3,9 @@ and charts as self-contained HTML, and the Excel twin of a report.
 
 Disclosure rule (stated in every report's methods annex): a count of people below
 ``MIN_COUNT`` (5) is withheld, and so is a complementary cell wherever a withheld value
-could otherwise be recovered from a published total; a percentage based on fewer
-than ``MIN_RESPONDENTS`` (30) respondents is not shown. Analysts working in
-JupyterLab see full values; only these functions' outputs are published.
+could otherwise be recovered from a published total; a survey percentage that the
+presentation standard (``d8lib.standards``) withholds is not shown. Analysts working
+in JupyterLab see full values; only these functions' outputs are published.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import pandas as pd
 import yaml
 
 from d8lib.paths import DATA_DIR
+from d8lib.standards import SHOWN as SHOWN_FLAGS
 
 MIN_COUNT = 5
-MIN_RESPONDENTS = 30
 WITHHELD = "x"
 # Okabe and Ito's palette, safe for colour-blind readers.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -118,16 +118,16 @@ def protect_counts(table: pd.DataFrame, columns: list[str], row_total: str | Non
     return protected
 
 
-def hide_small_percentages(table: pd.DataFrame, n: str = "n", columns: tuple = ("estimate", "ci_low", "ci_high"),
-                           minimum: int = MIN_RESPONDENTS) -> pd.DataFrame:
-    """Blank the percentages of rows based on fewer than ``minimum`` respondents, and
-    withhold respondent counts below ``MIN_COUNT``."""
+def hide_withheld(table: pd.DataFrame, n: str = "n", columns: tuple = ("estimate", "ci_low", "ci_high")) -> pd.DataFrame:
+    """Blank the figures of rows that the presentation standard withholds (``flag``
+    "suppress" or "unavailable"), and withhold respondent counts below ``MIN_COUNT``."""
     shown = table.copy()
-    small = shown[n] < minimum
+    withheld = ~shown.flag.isin(SHOWN_FLAGS)
     for column in columns:
         if column in shown:
-            shown[column] = shown[column].astype(float).where(~small)
-    shown[n] = shown[n].astype(float).where(shown[n] >= MIN_COUNT)
+            shown[column] = shown[column].astype(float).where(~withheld)
+    if n in shown:
+        shown[n] = shown[n].astype(float).where(shown[n] >= MIN_COUNT)
     return shown
 
 

@@ -111,7 +111,7 @@ class Report:
     def key_findings(self) -> None:
         self.heading("sections.findings")
         items = "".join(f"<li>{html.escape(s)}</li>" for s in
-                        evaluate.key_findings(self.bundle, self.unit, self.lang, publish.MIN_RESPONDENTS))
+                        evaluate.key_findings(self.bundle, self.unit, self.lang))
         _display(f"<ul class='d8-findings' id='key-findings'>{items}</ul>")
 
     def progress(self) -> None:
@@ -199,7 +199,7 @@ class Report:
 
     def outcomes(self) -> None:
         self.heading("sections.outcomes")
-        estimates = publish.hide_small_percentages(self.tables["outcomes"])
+        estimates = publish.hide_withheld(self.tables["outcomes"])
         rounds = estimates["round"].map(lambda r: self._l(f"round.{r}"))
         shown = pd.DataFrame({
             self._l("columns.indicator"): estimates.indicator,
@@ -209,35 +209,47 @@ class Report:
             self._l("columns.ci") + " −": 100 * estimates.ci_low,
             self._l("columns.ci") + " +": 100 * estimates.ci_high,
             self._l("columns.n"): estimates.n,
-            self._l("columns.reliable"): [self._reliability(r) for r in estimates.itertuples()],
+            self._l("columns.df"): estimates.df,
+            self._l("columns.flag"): [self._flag(r) for r in estimates.itertuples()],
         })
-        digits = {c: 1 for c in shown.columns[3:6]} | {self._l("columns.n"): 0}
+        digits = {c: 1 for c in shown.columns[3:6]} | {self._l("columns.n"): 0, self._l("columns.df"): 0}
         self.show("ket-qua", shown, digits)
-        self.note(self._l("notes.small_domain").format(n=publish.MIN_RESPONDENTS))
+        self._standard_note()
         self.figure(self._outcome_chart(estimates), "charts.outcomes_alt")
         self.heading("sections.changes", 3)
         if not len(self.tables["changes"]):
             self.note(self._l("notes.no_changes"))
         else:
             changes = self.tables["changes"].set_index("indicator")
-            effects = self.tables["effects"].set_index("indicator")
+            all_effects = self.tables["effects"]
+            effects = all_effects[all_effects.comparison == "pooled"].set_index("indicator")
+            within = all_effects[all_effects.comparison == "within_district"].set_index("indicator")
             codes = list(changes.index)
+
+            def column(table, name, scale=100.0):
+                return [scale * table[name].get(c, np.nan) if name in table else np.nan for c in codes]
+
             shown = pd.DataFrame({
                 self._l("columns.indicator"): codes,
                 self._l("columns.name"): [self.outcome_names[c] for c in codes],
-                self._l("columns.change"): [100 * changes.estimate[c] for c in codes],
-                self._l("columns.change") + " p": [changes.p_value[c] for c in codes],
-                self._l("columns.effect"): [100 * effects.estimate.get(c, np.nan) for c in codes],
-                self._l("columns.ci") + " −": [100 * effects.ci_low.get(c, np.nan) for c in codes],
-                self._l("columns.ci") + " +": [100 * effects.ci_high.get(c, np.nan) for c in codes],
-                self._l("columns.p_value"): [effects.p_value.get(c, np.nan) for c in codes],
+                self._l("columns.change"): column(changes, "estimate"),
+                self._l("columns.change") + " p": column(changes, "p_value", 1.0),
+                self._l("columns.effect"): column(effects, "estimate"),
+                self._l("columns.ci") + " −": column(effects, "ci_low"),
+                self._l("columns.ci") + " +": column(effects, "ci_high"),
+                self._l("columns.p_value"): column(effects, "p_value", 1.0),
+                self._l("columns.logit"): column(effects, "logit_estimate", 1.0),
+                self._l("columns.flag"): [self._flag(effects.loc[c]) if c in effects.index else "" for c in codes],
             })
-            self.show("thay-doi-tac-dong", shown, {c: (3 if c.endswith("p") or c == self._l("columns.p_value") else 1)
-                                                   for c in shown.columns[2:]})
+            if len(within):
+                shown.insert(8, self._l("columns.within"), column(within, "estimate"))
+            self.show("thay-doi-chenh-lech", shown,
+                      {c: (3 if c.endswith("p") or c in (self._l("columns.p_value"), self._l("columns.logit")) else 1)
+                       for c in shown.columns[2:-1]})
             self.note(self._l("notes.effect_meaning"))
             self.figure(self._effects_chart(effects), "charts.effects_alt")
         self.heading("sections.breakdowns", 3)
-        breakdowns = publish.hide_small_percentages(self.tables["breakdowns"])
+        breakdowns = publish.hide_withheld(self.tables["breakdowns"])
         latest = breakdowns[breakdowns["round"] == self.bundle.rounds[-1]]
         group = [self._l(f"ethnicity.{g}") if d == "ethnicity" and publish.has_label(f"ethnicity.{g}") else g
                  for d, g in zip(latest.dimension, latest.group)]
@@ -249,14 +261,19 @@ class Report:
             self._l("columns.ci") + " −": 100 * latest.ci_low,
             self._l("columns.ci") + " +": 100 * latest.ci_high,
             self._l("columns.n"): latest.n,
+            self._l("columns.flag"): [self._flag(r) for r in latest.itertuples()],
         })
         self.show("phan-to", shown, {c: 1 for c in shown.columns[3:6]} | {self._l("columns.n"): 0})
         self.figure(self._breakdown_chart(latest), "charts.breakdown_alt")
 
-    def _reliability(self, row) -> str:
-        if np.isnan(row.estimate):
-            return self._l("reliability.hidden")
-        return self._l("reliability.ok" if row.reliable else "reliability.low")
+    def _flag(self, row) -> str:
+        """The presentation flag of a figure with its reasons, as the reader reads it."""
+        text = self._l(f"flag.{row.flag}")
+        reasons = [self._l(f"reasons.{r}") for r in str(row.reason).split(";") if r]
+        return f"{text}: {'; '.join(reasons)}" if reasons and row.flag != "ok" else text
+
+    def _standard_note(self) -> None:
+        self.note(self._l("notes.standard").format(standard=self.bundle.design.get("standard", "")))
 
     def _outcome_chart(self, estimates: pd.DataFrame):
         import matplotlib.pyplot as plt
@@ -373,10 +390,12 @@ class Report:
         self.heading("sections.methods")
         b = self.bundle
         _display(f"<p>{html.escape(self._l('methods.design_text'))}</p>")
-        design = pd.DataFrame({self._l("columns.item"): [self._l(f"methods.{k}") for k in ("strata", "psus", "df",
-                                                                                             "respondents")],
-                               self._l("columns.value"): [b.design[k] for k in ("strata", "psus", "df", "respondents")]})
+        keys = ("strata", "psus", "df", "respondents")
+        design = pd.DataFrame({self._l("columns.item"): [self._l(f"methods.{k}") for k in keys],
+                               self._l("columns.value"): [b.design[k] for k in keys]})
         self.show("thiet-ke", design, {self._l("columns.value"): 0})
+        if b.design.get("calibration"):
+            self.note(f"{self._l('methods.calibration')}: {self._l('calibration_method.' + b.design['calibration'])}")
         sample = self.tables["sample"]
         shown = pd.DataFrame({self._l("columns.round"): sample["round"].map(lambda r: self._l(f"round.{r}")),
                               self._l("columns.n"): sample.respondents,
@@ -384,7 +403,7 @@ class Report:
         self.show("co-mau", shown, {self._l("columns.n"): 0, self._l("methods.psus"): 0})
         for key in ("methods.reliability_text", "methods.status_text", "notes.suppression"):
             self.note(self._l(key))
-        self.note(self._l("notes.small_domain").format(n=publish.MIN_RESPONDENTS))
+        self._standard_note()
         definitions = b.outcome_definitions
         vi = self.lang == "vi"
         shown = pd.DataFrame({

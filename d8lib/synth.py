@@ -28,6 +28,12 @@ from d8lib.units import Units
 DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
 ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+CALIBRATION_HEADER = """\
+# Calibration of the survey weights (written by d8 synth from data/synth.yaml): after
+# the nonresponse adjustment within villages, each round's weights are calibrated to
+# the women 15-49 of its population (population.csv) on the margins listed. Cells of
+# fewer than minimum_cell women interviewed are merged into their group's "other".
+"""
 
 
 def _stream(seed: int, name: str) -> np.random.Generator:
@@ -203,35 +209,33 @@ def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scale: int,
-           units: Units) -> pd.DataFrame:
-    """One round's sample: the same villages every round, stratified by district and
-    project status; households drawn at random, one eligible woman in each."""
+def choose_villages(frame: pd.DataFrame, settings: dict, rng: np.random.Generator) -> pd.DataFrame:
+    """The survey's villages, the same every round: in each district, the numbers of
+    the settings among project and among comparison villages (the strata), with how
+    many villages each stratum has and how many were taken."""
     design = settings["survey"]
-    chooser = _stream(seed, "survey-villages")
     eligible = frame[frame.zone != "none"]
     chosen = []
     for (district, project), group in eligible.groupby(["district", "project"], sort=True):
         take = design["project_villages" if project else "comparison_villages"]
-        picked = group.loc[chooser.choice(group.index, min(take, len(group)), replace=False)].sort_index()
+        picked = group.loc[rng.choice(group.index, min(take, len(group)), replace=False)].sort_index()
         chosen.append(picked.assign(villages_in_stratum=len(group), villages_taken=len(picked)))
-    chosen = pd.concat(chosen)
-    name = f"population-{round_name}" if scale == 1 else f"population-{round_name}-x{scale}"
-    if scale == 1:
-        # The very women of the truth's population: the survey is drawn from them.
-        rng = _stream(seed, name)
-        everyone = population(eligible, round_name, settings, rng)
-        women = everyone[everyone.village.isin(chosen.village)]
-    else:
-        women = population(chosen, round_name, settings, _stream(seed, name), multiplier=scale)
-    draw = _stream(seed, f"sample-{round_name}-{scale}")
+    return pd.concat(chosen)
+
+
+def draw_sample(women: pd.DataFrame, chosen: pd.DataFrame, settings: dict, rng: np.random.Generator,
+                households_per_village: int) -> pd.DataFrame:
+    """Households drawn at random in each chosen village, one eligible woman in each,
+    with her design weight, stratum and response: some households are not
+    interviewed, some women are not at home or refuse (more often Kinh women, as in
+    urban areas); their answers are missing."""
+    women = women[women.village.isin(chosen.village)]
     households = women.groupby(["village", "household_seq"]).size().rename("eligible").reset_index()
-    per_village = design["households_per_village"] * scale
-    households["key"] = draw.random(len(households))
+    households["key"] = rng.random(len(households))
     households["rank"] = households.groupby("village").key.rank(method="first")
     households["households_in_village"] = households.groupby("village").household_seq.transform("size")
-    picked = households[households["rank"] <= per_village]
-    women = women.assign(key=draw.random(len(women))).merge(
+    picked = households[households["rank"] <= households_per_village]
+    women = women.assign(key=rng.random(len(women))).merge(
         picked[["village", "household_seq", "eligible", "households_in_village"]], on=["village", "household_seq"])
     women = women.sort_values("key").groupby(["village", "household_seq"]).head(1).sort_values(["village", "household_seq"])
     strata = chosen.set_index("village")
@@ -239,26 +243,72 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     women["weight"] = ((strata.villages_in_stratum[women.village].to_numpy() / strata.villages_taken[women.village].to_numpy())
                        * women.households_in_village / taken * women.eligible).round(4)
     women["stratum"] = women.district + np.where(women.project == 1, "-P", "-C")
+    rates = settings["nonresponse"]
+    absent = rng.random(len(women)) < rates["household"]
+    woman_rate = women.ethnicity.map(rates["woman"]).fillna(rates["woman"]["other"]).to_numpy()
+    refused = ~absent & (rng.random(len(women)) < woman_rate)
+    women["response"] = np.where(absent, "household_not_interviewed",
+                                 np.where(refused, rng.choice(["not_at_home", "refused"], len(women)), "completed"))
+    return women.reset_index(drop=True)
+
+
+ANSWERS = ["age", "ethnicity", "education", "marital_status", "ever_partnered", "age_first_union", "birth_2y",
+           "birth_place", "anc_visits", "beat_goes_out", "beat_neglects_children", "beat_argues", "beat_refuses_sex",
+           "beat_burns_food", "ipv_physical_12m", "ipv_sexual_12m", "sought_formal_help", "knows_trusted_address",
+           "has_formal_account", "tkvvtb_member", "spoke_at_meeting", "purchase_decision"]
+
+
+def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scale: int,
+           units: Units) -> pd.DataFrame:
+    """One round's sample as the survey firm delivers it: every selected woman (or
+    household) with her response status, answers only from those interviewed."""
+    eligible = frame[frame.zone != "none"]
+    chosen = choose_villages(frame, settings, _stream(seed, "survey-villages"))
+    name = f"population-{round_name}" if scale == 1 else f"population-{round_name}-x{scale}"
+    if scale == 1:
+        # The very women of the truth's population: the survey is drawn from them.
+        women = population(eligible, round_name, settings, _stream(seed, name))
+    else:
+        women = population(chosen, round_name, settings, _stream(seed, name), multiplier=scale)
+    draw = _stream(seed, f"sample-{round_name}-{scale}")
+    women = draw_sample(women, chosen, settings, draw, settings["survey"]["households_per_village"] * scale)
     women["round"] = round_name
     women["age_group"] = pd.cut(women.age, bins=[14, 19, 24, 29, 34, 39, 44, 49],
                                 labels=["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]).astype(str)
-    women = _identities(women.reset_index(drop=True), draw, settings)
+    women = _identities(women, draw, settings)
     # A little item non-response, as in any real survey.
     for column in ("knows_trusted_address", "has_formal_account"):
         women.loc[draw.random(len(women)) < 0.01, column] = np.nan
+    # Nobody answered for the women not interviewed; of a household not interviewed
+    # nothing is known but where it is.
+    not_interviewed = women.response != "completed"
+    women.loc[not_interviewed, ANSWERS[2:]] = np.nan
+    women.loc[women.response == "household_not_interviewed", ["age", "ethnicity", "age_group", "respondent_name",
+                                                              "phone"]] = np.nan
     women["household"] = women.village + "-" + women.household_seq.astype(str).str.zfill(3)
     women["respondent_id"] = f"{round_name[0].upper()}" + pd.Series(range(1, len(women) + 1)).astype(str).str.zfill(6)
     columns = ["respondent_id", "respondent_name", "phone", "round", "stratum", "village", "household", "weight",
-               "project", "age", "age_group", "ethnicity", "education", "marital_status", "ever_partnered",
-               "age_first_union", "birth_2y", "birth_place", "anc_visits", "beat_goes_out", "beat_neglects_children",
-               "beat_argues", "beat_refuses_sex", "beat_burns_food", "ipv_physical_12m", "ipv_sexual_12m",
-               "sought_formal_help", "knows_trusted_address", "has_formal_account", "tkvvtb_member",
-               "spoke_at_meeting", "purchase_decision"]
+               "response", "project", "age_group", *ANSWERS]
     if round_name == "endline":
         # Collected after 1/7/2025: communes of the reform, no district any more; the
         # strata keep the codes the sample was drawn with.
         return women[columns[:6] + ["commune_2025"] + columns[6:]]
     return women[columns[:6] + ["district", "commune"] + columns[6:]]
+
+
+def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int = 1) -> pd.DataFrame:
+    """Women 15-49 of the surveyed area per round by district, ethnic group and age
+    group: the totals a statistics office would publish, here counted from the
+    synthetic population itself (times ``scale``, as the scaled survey's weights)."""
+    tables = []
+    surveyed = frame[frame.zone != "none"]
+    for round_name in ROUNDS:
+        women = population(surveyed, round_name, settings, _stream(seed, f"population-{round_name}"))
+        women["age_group"] = pd.cut(women.age, bins=[14, 19, 24, 29, 34, 39, 44, 49],
+                                    labels=["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]).astype(str)
+        counts = (women.groupby(["district", "ethnicity", "age_group"]).size() * scale).rename("women").reset_index()
+        tables.append(counts.assign(round=round_name, year=ROUNDS[round_name]))
+    return pd.concat(tables, ignore_index=True)[["round", "year", "district", "ethnicity", "age_group", "women"]]
 
 
 def _identities(women: pd.DataFrame, rng, settings: dict) -> pd.DataFrame:
@@ -605,6 +655,9 @@ def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Pla
     _write_csv(inbox, out / "inbox.csv")
     for round_name, year in ROUNDS.items():
         _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")
+    _write_csv(population_totals(frame, settings, seed, scale), out / "survey" / "population.csv")
+    (out / "survey" / "calibration.yaml").write_text(CALIBRATION_HEADER + yaml.safe_dump(
+        settings["calibration"], allow_unicode=True, sort_keys=False, default_flow_style=None), encoding="utf-8")
     _write_csv(truth(frame, settings, seed), out / "truth.csv")
     (out / "truth_parameters.json").write_text(json.dumps(
         {"seed": seed, "scale": scale, "trend_per_round": settings["trend_per_round"],

@@ -123,8 +123,9 @@ def margins_from_totals(totals: pd.DataFrame, sample: pd.DataFrame, margins: lis
 
     ``margins`` lists the column combinations to calibrate on (e.g. [["district",
     "ethnicity"], ["age_group"]]). In a combination of several columns, the cells with
-    fewer than ``minimum`` respondents are merged into one "other" cell of their first
-    column's group (with the group's smallest cell too while that is still too small).
+    fewer than ``minimum`` respondents are merged into one "other" cell of their group
+    (the cell's values but the last; with the group's smallest cell too while that is
+    still too small).
     Returns the sample with one key column per margin, named "calibration:" and the
     columns, and the margins ({key column: {cell: total}}) for ``Design.calibrate``.
     """
@@ -149,9 +150,10 @@ def _label(key) -> str:
 
 
 def _collapse(cell: pd.Series, counts: pd.Series, minimum: int) -> pd.Series:
-    """Merge the small cells of each group of the first level into "<group>|other"."""
+    """Merge the small cells of each group (all levels but the last) into "<group>|other"."""
     cell = cell.copy()
-    for group, part in counts.groupby(level=0):
+    levels = list(range(counts.index.nlevels - 1))
+    for group, part in counts.groupby(level=levels):
         small = part[part < minimum]
         if small.empty:
             continue
@@ -159,5 +161,5 @@ def _collapse(cell: pd.Series, counts: pd.Series, minimum: int) -> pd.Series:
         rest = part.drop(members)
         if small.sum() < minimum and len(rest):
             members.append(rest.idxmin())
-        cell[members] = f"{group}|other"
+        cell[members] = _label(group if isinstance(group, tuple) else (group,)) + "|other"
     return cell

@@ -38,11 +38,13 @@ def test_nothing_is_withheld_when_every_count_is_large_enough():
     assert publish.protect_counts(zeros, ["female", "male"], row_total="people").male.iloc[0] == 0
 
 
-def test_small_percentages_are_hidden_and_small_counts_withheld():
-    estimates = pd.DataFrame({"estimate": [0.4, 0.5, 0.2], "ci_low": [0.3, 0.2, 0.1], "ci_high": [0.5, 0.8, 0.3],
-                              "n": [120, 12, 3]})
-    shown = publish.hide_small_percentages(estimates)
-    assert shown.estimate.notna().tolist() == [True, False, False]
+def test_withheld_percentages_are_hidden_and_small_counts_withheld():
+    estimates = pd.DataFrame({"estimate": [0.4, 0.5, 0.2, 0.1], "ci_low": [0.3, 0.2, 0.1, 0.0],
+                              "ci_high": [0.5, 0.8, 0.3, 0.3], "n": [120, 12, 3, 60],
+                              "flag": ["ok", "suppress", "unavailable", "review"]})
+    shown = publish.hide_withheld(estimates)
+    assert shown.estimate.notna().tolist() == [True, False, False, True]
+    assert shown.ci_high.notna().tolist() == [True, False, False, True]
     assert shown.n.tolist()[:2] == [120, 12] and np.isnan(shown.n.iloc[2])
 
 
