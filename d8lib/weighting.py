@@ -50,8 +50,9 @@ def _model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.nda
         if column not in data:
             raise CalibrationError(f"Không có cột «{column}» để hiệu chỉnh / No column '{column}' to calibrate on")
         names = list(levels)
-        codes = pd.Categorical(data[column], categories=names).codes
-        unknown = data[column][codes < 0]
+        known = data[column].isin(names)
+        codes = np.where(known, pd.Categorical(data[column].where(known), categories=names).codes, -1)
+        unknown = data[column][~known]
         if len(unknown):
             values = ", ".join(map(str, unknown.astype(str).value_counts().index[:5]))
             raise CalibrationError(f"Cột «{column}»: {len(unknown)} dòng có giá trị không có tổng dân số ({values}) / "
@@ -99,21 +100,21 @@ def adjust_for_nonresponse(data: pd.DataFrame, weight: str, responded: pd.Series
                            classes: list[str]) -> pd.Series:
     """Weights of respondents raised by the weight of the nonrespondents of their
     class; nonrespondents get 0. ``classes`` are tried in order (e.g. village, then
-    stratum): a row's class is the first in which its group has a respondent."""
+    stratum): weight that finds no respondent in its village moves to the respondents
+    of its stratum."""
     w = data[weight].astype(float)
     responded = responded.astype(bool)
-    adjusted = pd.Series(np.nan, index=data.index)
-    pending = pd.Series(True, index=data.index)
+    adjusted = w.where(responded, 0.0)
+    to_place = w.where(~responded, 0.0)
     for column in classes:
-        has_respondent = responded.groupby(data[column]).transform("any") & pending
-        groups = data.loc[has_respondent, column]
-        factor = w[has_respondent].groupby(groups).transform("sum") / \
-            w[has_respondent & responded].groupby(groups).sum().reindex(groups).to_numpy()
-        adjusted[has_respondent] = np.where(responded[has_respondent], w[has_respondent] * factor, 0.0)
-        pending &= ~has_respondent
-    if pending.any():
-        raise CalibrationError(f"{int(pending.sum())} người được chọn không thuộc nhóm nào có người trả lời / "
-                               f"{int(pending.sum())} sampled people are in no class with a respondent")
+        receiving = adjusted.groupby(data[column]).transform("sum")
+        moving = to_place.groupby(data[column]).transform("sum")
+        placed = receiving > 0
+        adjusted = adjusted.where(~placed, adjusted * (receiving + moving) / receiving)
+        to_place = to_place.where(~placed, 0.0)
+    if (to_place > 0).any():
+        raise CalibrationError(f"{int((to_place > 0).sum())} người được chọn không thuộc nhóm nào có người trả lời / "
+                               f"{int((to_place > 0).sum())} sampled people are in no class with a respondent")
     return adjusted.rename(weight)
 
 

@@ -87,3 +87,34 @@ def test_a_report_waits_for_the_tables_its_run_is_building(tmp_path, plan, store
     (tmp_path / "other.pkl.failed").write_text("BridgeError('rows 3')", encoding="utf-8")
     with pytest.raises(RuntimeError, match="rows 3"):
         evaluate.load_bundle(tmp_path / "other.pkl", wait=30)
+
+
+def test_project_status_comes_from_the_register_and_must_not_contradict_it(villages):
+    rows = pd.DataFrame({"village": villages.village.iloc[:2], "stratum": ["s1", "s2"], "round": "baseline"})
+    assigned = evaluate.assign_from_register(rows, villages)
+    assert assigned.project.tolist() == villages.project.iloc[:2].tolist()
+    flipped = rows.assign(project=1 - villages.project.iloc[:2].to_numpy())
+    with pytest.raises(evaluate.SurveyDataError, match=villages.village.iloc[0]):
+        evaluate.assign_from_register(flipped, villages)
+    with pytest.raises(evaluate.SurveyDataError, match="no-such-village"):
+        evaluate.assign_from_register(rows.assign(village=["no-such-village", rows.village.iloc[1]]), villages)
+
+
+def test_a_village_under_two_strata_across_rounds_is_named():
+    stacked = pd.DataFrame({"village": ["v1", "v1", "v2"], "stratum": ["A", "B", "A"]})
+    with pytest.raises(evaluate.SurveyDataError, match="v1"):
+        evaluate.check_strata(stacked)
+    evaluate.check_strata(stacked.iloc[1:])
+
+
+def test_every_table_carries_flags_and_the_effects_both_comparisons(plan, store):
+    bundle = evaluate.build(plan, DEMO, store, "endline")
+    for table in (bundle.outcomes, bundle.breakdowns, bundle.changes, bundle.effects):
+        assert table.flag.isin(["ok", "review", "caution", "suppress", "unavailable"]).all()
+        assert (table.reason.eq("") == table.flag.eq("ok")).all()
+    province = bundle.effects[bundle.effects.unit == "10"]
+    assert set(province.comparison) == {"pooled", "within_district"}
+    assert province[province.comparison == "within_district"].domains.max() <= 7  # 080 and 086 have no project villages
+    districts = bundle.outcomes[bundle.outcomes.unit != "10"]
+    assert (districts.df < bundle.design["df"]).all() and districts.df.max() <= 10
+    assert bundle.design["calibration"] == "raking"

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.comparisons import change, difference_in_differences, within_difference_in_differences
 from d8lib.survey import Design, DesignError
 
 with warnings.catch_warnings():
@@ -208,65 +207,32 @@ def test_deff_is_one_for_simple_random_sampling():
     assert Design(clustered, "w", psu="psu").mean("y").deff.iloc[0] > 5  # identical values within clusters
 
 
-def test_change_between_independent_rounds_equals_the_stacked_design():
-    def round_(shift, seed):
-        r = np.random.default_rng(seed)
-        n = 600
-        return pd.DataFrame({"stratum": r.integers(0, 3, n), "psu": r.integers(0, 8, n), "w": r.uniform(1, 3, n),
-                             "y": (r.random(n) < 0.3 + shift).astype(float), "d": r.integers(0, 2, n)})
-
-    before, after = round_(0.0, 1), round_(0.1, 2)
-    a = Design(before, "w", "stratum", "psu").mean("y", by="d")
-    b = Design(after, "w", "stratum", "psu").mean("y", by="d")
-    changes = change(a, b, by="d")
-    stacked = pd.concat([before.assign(round="a"), after.assign(round="b")], ignore_index=True)
-    stacked["stratum"] = stacked["round"] + stacked.stratum.astype(str)
-    design = Design(stacked, "w", "stratum", "psu")
-    for row in changes.itertuples():
-        test = design.contrast("y", ["d", "round"], {(row.d, "b"): 1, (row.d, "a"): -1})
-        assert row.estimate == pytest.approx(test.estimate, rel=1e-12)
-        assert row.se == pytest.approx(test.se, rel=1e-12)
-        assert row.df == test.df
-        assert row.p_value == pytest.approx(test.p_value, rel=1e-9)
+def test_a_contrast_uses_only_the_cells_it_combines():
+    data = SMALL.assign(d=["a", "a", "b", "b", "c", "c", "a", "a", "b", "b", "c"])
+    data.loc[data.d == "c", "y"] = np.nan  # "c" has no usable answer
+    design = Design(data, "w", "stratum", "psu")
+    tests = design.contrasts("y", "d", [{"a": 1, "b": -1}, {"a": 1, "c": -1}, {"a": 1, "z": -1}, {"a": 1, "c": 0}],
+                             missing="exclude")
+    means = design.mean("y", by="d", missing="exclude").set_index("d")
+    assert tests.estimate[0] == pytest.approx(means.estimate["a"] - means.estimate["b"], rel=1e-12)
+    assert tests.unavailable.tolist() == ["", "empty_cell", "missing_cell", ""]
+    assert np.isnan(tests.estimate[1]) and np.isnan(tests.estimate[2])
+    assert tests.estimate[3] == pytest.approx(means.estimate["a"], rel=1e-12)  # a zero coefficient is no use
+    # Degrees of freedom of the cells combined: "a" and "b" lie in PSUs A1, A2, B1, B2 (4 - 2).
+    assert tests.df[0] == 2 and tests.df[3] == means.df["a"]
 
 
-def test_difference_in_differences_with_independent_cells_by_hand():
-    rng = np.random.default_rng(5)
-    frames = []
-    for round_, group, level in [(0, "P", 0.40), (1, "P", 0.25), (0, "C", 0.40), (1, "C", 0.35)]:
-        n = 800
-        frames.append(pd.DataFrame({"round": round_, "group": group, "district": rng.integers(0, 3, n),
-                                    "village": rng.integers(0, 10, n), "w": rng.uniform(1, 2, n),
-                                    "y": (rng.random(n) < level).astype(float)}))
-    data = pd.concat(frames, ignore_index=True)
-    # Every round x group cell its own strata: the four means are independent.
-    data["stratum"] = data["round"].astype(str) + data.group + data.district.astype(str)
-    design = Design(data, "w", "stratum", "village")
-    did = difference_in_differences(design, "y", "round", "group", periods=(0, 1), groups=("P", "C")).iloc[0]
-    cells = design.mean("y", by=["group", "round"]).set_index(["group", "round"])
-    expected = (cells.estimate["P", 1] - cells.estimate["P", 0]) - (cells.estimate["C", 1] - cells.estimate["C", 0])
-    assert did.estimate == pytest.approx(expected, rel=1e-12)
-    assert did.se == pytest.approx(np.sqrt((cells.se ** 2).sum()), rel=1e-9)
-    assert did.ci_low < did.estimate < did.ci_high and 0 <= did.p_value <= 1
-    by_district = difference_in_differences(design, "y", "round", "group", (0, 1), ("P", "C"), by="district")
-    assert len(by_district) == 3 and by_district.se.gt(did.se).all()
+def test_korn_graubard_interval_by_hand():
+    from scipy import stats
 
-
-def test_shared_clusters_across_rounds_enter_the_covariance():
-    rng = np.random.default_rng(9)
-    villages = rng.normal(scale=1.0, size=30)  # a lasting village effect
-    rows = []
-    for round_ in (0, 1):
-        for v in range(30):
-            for _ in range(20):
-                rows.append((round_, v // 10, v, villages[v] + rng.normal() + 0.3 * round_))
-    data = pd.DataFrame(rows, columns=["round", "stratum", "village", "y"]).assign(w=1.0)
-    shared = Design(data, "w", "stratum", "village")
-    test = shared.contrast("y", "round", {1: 1, 0: -1})
-    independent = change(Design(data[data["round"] == 0], "w", "stratum", "village").mean("y"),
-                         Design(data[data["round"] == 1], "w", "stratum", "village").mean("y")).iloc[0]
-    assert test.estimate == pytest.approx(independent.estimate)
-    assert test.se < independent.se / 2  # the village effect cancels in the change
+    result = Design(SMALL, "w", "stratum", "psu").mean("y", ci="korn-graubard").iloc[0]
+    p, n, df = result.estimate, result.n, result.df
+    n_star = p * (1 - p) / result.se ** 2 * (stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)) ** 2
+    assert result.ci_low == pytest.approx(stats.beta.ppf(0.025, n_star * p, n_star * (1 - p) + 1), rel=1e-12)
+    assert result.ci_high == pytest.approx(stats.beta.ppf(0.975, n_star * p + 1, n_star * (1 - p)), rel=1e-12)
+    assert result.n_eff == pytest.approx(min(p * (1 - p) / result.se ** 2, n), rel=1e-12)
+    with pytest.raises(DesignError, match="0/1"):
+        Design(SMALL, "w", "stratum", "psu").mean("w", ci="korn-graubard")
 
 
 @pytest.mark.slow
