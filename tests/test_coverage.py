@@ -7,8 +7,9 @@ Stated in advance:
 - figures: H1-H10 for the province; for each district, the indicators whose universe
   is at least half of the women (H4, H5, H7, H8, H9, H10; the others hold fewer than
   100 women per district in a sample);
-- 95% t intervals with the domain's degrees of freedom cover the population value
-  93.5-96.5% of the time, for province and district figures separately;
+- the 95% intervals the reports publish (Korn-Graubard, with the domain's degrees of
+  freedom) cover the population value 93.5-96.5% of the time, for province and
+  district figures separately;
 - the mean estimated SE over the SD of the estimates across samples, averaged over
   the figures, lies in 0.9-1.1.
 Samples are the replicates 0-199 of the demo's seed; none is chosen or left out.
@@ -53,8 +54,8 @@ def simulation(plan):
         sample = draw_sample(women, chosen, settings, rng, per_village).assign(round="baseline")
         design = outcomes.with_indicators(evaluate.survey_design(evaluate.respondents(sample), calibration),
                                           definitions)
-        province = outcomes.estimate(design, ci="t", definitions=definitions).assign(unit="province")
-        districts = outcomes.estimate(design, DISTRICT_INDICATORS, by="district", ci="t",
+        province = outcomes.estimate(design, ci="korn-graubard", definitions=definitions).assign(unit="province")
+        districts = outcomes.estimate(design, DISTRICT_INDICATORS, by="district", ci="korn-graubard",
                                       definitions=definitions).rename(columns={"district": "unit"})
         results.append(pd.concat([province, districts], ignore_index=True).assign(replicate=replicate))
     estimates = pd.concat(results, ignore_index=True).merge(truth, on=["indicator", "unit"])
