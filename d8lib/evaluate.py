@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-
 import yaml
 
 from d8lib import outcomes, progress, quality, standards, weighting

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from d8lib import evaluate
-from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
+from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import unit_name
 from d8lib.store import Store, sha256_file
@@ -105,10 +105,11 @@ def run_lock(out_dir: Path):
 
 def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
     """Every file a run reads: the data folder, the plan, its unit tables, rules,
-    definitions, labels and the notebooks."""
+    definitions, the presentation standard, labels and the notebooks."""
     files = [p for p in data_dir.rglob("*") if p.is_file() and "store" not in p.relative_to(data_dir).parts]
     files += [plan.path] + sorted(plan.units_dir.glob("*.csv"))
-    files += [DATA_DIR / "rules" / "intake.yaml", DATA_DIR / "indicators" / "outcomes.yaml", DATA_DIR / "labels.yaml"]
+    files += [DATA_DIR / "rules" / "intake.yaml", DATA_DIR / "indicators" / "outcomes.yaml", DATA_DIR / "labels.yaml",
+              DATA_DIR / "config.yaml", default_standard_path()]
     files += sorted(notebooks.glob("*.ipynb"))
     return sorted(set(files))
 
