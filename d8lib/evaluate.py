@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from d8lib import outcomes, progress, quality, standards, weighting
+from d8lib.codebook import Codebook, load_codebook, read_round
 from d8lib.comparisons import difference_in_differences, within_difference_in_differences
 from d8lib.plan import Plan
 from d8lib.store import Store
@@ -28,8 +29,6 @@ ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 PHASE_ROUNDS = {"baseline": ["baseline"], "midterm": ["baseline", "midterm"],
                 "endline": ["baseline", "midterm", "endline"]}
 DEFAULT_AS_OF = {"baseline": dt.date(2022, 12, 31), "midterm": dt.date(2024, 12, 31), "endline": dt.date(2025, 12, 31)}
-# Columns that identify a person: never read into an evaluation.
-SENSITIVE_COLUMNS = frozenset({"respondent_name", "phone", "full_name", "name", "address"})
 CODE_COLUMNS = {"district": str, "commune": str, "commune_2025": str, "village": str, "stratum": str,
                 "household": str, "respondent_id": str}
 
@@ -47,11 +46,9 @@ def _names(values) -> str:
     return ", ".join(values[:10]) + (f" (+{len(values) - 10})" if len(values) > 10 else "")
 
 
-def read_survey(path: str | Path) -> pd.DataFrame:
-    """A survey file without its identifying columns; codes stay text."""
-    columns = pd.read_csv(path, nrows=0).columns
-    keep = [c for c in columns if c not in SENSITIVE_COLUMNS]
-    return pd.read_csv(path, usecols=keep, dtype={c: t for c, t in CODE_COLUMNS.items() if c in keep})
+def survey_codebook(data_dir: Path) -> Codebook:
+    """The codebook of a data folder's survey files (``survey/codebook.yaml``)."""
+    return load_codebook(Path(data_dir) / "survey" / "codebook.yaml")
 
 
 def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.DataFrame:
@@ -86,10 +83,10 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
     its village's project status from the village register (intention to treat) and a
     weight adjusted for nonresponse; only the women interviewed remain."""
     villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
+    codebook = survey_codebook(data_dir)
     frames = []
     for name in rounds:
-        path = data_dir / "survey" / f"{name}-{ROUNDS[name]}.csv"
-        frames.append(bridge(read_survey(path), villages, units).assign(round=name))
+        frames.append(bridge(read_round(codebook, name), villages, units).assign(round=name))
     stacked = pd.concat(frames, ignore_index=True)
     stacked["round"] = pd.Categorical(stacked["round"], categories=list(ROUNDS), ordered=True)
     stacked = assign_from_register(stacked, villages)
@@ -339,7 +336,7 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
         sample = _sample_sizes(stacked, province)
         design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked),
                         "calibration": calibration["method"] if calibration else "", "standard": standard.name,
-                        "minimum_df": standard.minimum_df()}
+                        "minimum_df": standard.minimum_df(), "not_read": survey_codebook(Path(data_dir)).personal}
     return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
                   people=people, completeness=complete, problems=problems, findings=plan.check(),
                   indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,

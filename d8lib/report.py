@@ -394,6 +394,8 @@ class Report:
         design = pd.DataFrame({self._l("columns.item"): [self._l(f"methods.{k}") for k in keys],
                                self._l("columns.value"): [b.design[k] for k in keys]})
         self.show("thiet-ke", design, {self._l("columns.value"): 0})
+        if b.design.get("not_read"):
+            self.note(self._l("methods.not_read").format(columns=", ".join(b.design["not_read"])))
         if b.design.get("calibration"):
             self.note(f"{self._l('methods.calibration')}: {self._l('calibration_method.' + b.design['calibration'])}")
         sample = self.tables["sample"]

@@ -28,6 +28,12 @@ from d8lib.units import Units
 DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
 ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+AGE_BINS = [15, 20, 25, 30, 35, 40, 45, 50]
+AGE_LABELS = ["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]
+CODEBOOK_HEADER = """\
+# The codebook of the demo's survey files (written by d8 synth): which columns d8
+# reads and how. Columns not named here, the personal ones first, are never read.
+"""
 CALIBRATION_HEADER = """\
 # Calibration of the survey weights (written by d8 synth from data/synth.yaml): after
 # the nonresponse adjustment within villages, each round's weights are calibrated to
@@ -273,8 +279,6 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     draw = _stream(seed, f"sample-{round_name}-{scale}")
     women = draw_sample(women, chosen, settings, draw, settings["survey"]["households_per_village"] * scale)
     women["round"] = round_name
-    women["age_group"] = pd.cut(women.age, bins=[14, 19, 24, 29, 34, 39, 44, 49],
-                                labels=["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]).astype(str)
     women = _identities(women, draw, settings)
     # A little item non-response, as in any real survey.
     for column in ("knows_trusted_address", "has_formal_account"):
@@ -283,17 +287,35 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     # nothing is known but where it is.
     not_interviewed = women.response != "completed"
     women.loc[not_interviewed, ANSWERS[2:]] = np.nan
-    women.loc[women.response == "household_not_interviewed", ["age", "ethnicity", "age_group", "respondent_name",
-                                                              "phone"]] = np.nan
+    women.loc[women.response == "household_not_interviewed", ["age", "ethnicity", "respondent_name", "phone"]] = np.nan
     women["household"] = women.village + "-" + women.household_seq.astype(str).str.zfill(3)
     women["respondent_id"] = f"{round_name[0].upper()}" + pd.Series(range(1, len(women) + 1)).astype(str).str.zfill(6)
     columns = ["respondent_id", "respondent_name", "phone", "round", "stratum", "village", "household", "weight",
-               "response", "project", "age_group", *ANSWERS]
+               "response", "project", *ANSWERS]
     if round_name == "endline":
         # Collected after 1/7/2025: communes of the reform, no district any more; the
         # strata keep the codes the sample was drawn with.
         return women[columns[:6] + ["commune_2025"] + columns[6:]]
     return women[columns[:6] + ["district", "commune"] + columns[6:]]
+
+
+def demo_codebook(settings: dict) -> dict:
+    """The codebook of the files ``survey`` writes: d8's names, d8's values."""
+    from d8lib.codebook import variables
+
+    groups = list(next(iter(settings["ethnic_shares"].values())))
+    columns = {}
+    for name, spec in variables().items():
+        entry = {"column": name}
+        if name in ("district", "commune", "commune_2025"):
+            entry["optional"] = True
+        if name == "ethnicity":
+            entry["values"] = groups
+        columns[name] = entry
+    return {"rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in ROUNDS.items()},
+            "personal": ["respondent_name", "phone"],
+            "columns": columns,
+            "derived": {"age_group": {"from": "age", "bins": AGE_BINS, "labels": AGE_LABELS}}}
 
 
 def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int = 1) -> pd.DataFrame:
@@ -304,8 +326,7 @@ def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int
     surveyed = frame[frame.zone != "none"]
     for round_name in ROUNDS:
         women = population(surveyed, round_name, settings, _stream(seed, f"population-{round_name}"))
-        women["age_group"] = pd.cut(women.age, bins=[14, 19, 24, 29, 34, 39, 44, 49],
-                                    labels=["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]).astype(str)
+        women["age_group"] = pd.cut(women.age, bins=AGE_BINS, labels=AGE_LABELS, right=False).astype(str)
         counts = (women.groupby(["district", "ethnicity", "age_group"]).size() * scale).rename("women").reset_index()
         tables.append(counts.assign(round=round_name, year=ROUNDS[round_name]))
     return pd.concat(tables, ignore_index=True)[["round", "year", "district", "ethnicity", "age_group", "women"]]
@@ -656,6 +677,8 @@ def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Pla
     for round_name, year in ROUNDS.items():
         _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")
     _write_csv(population_totals(frame, settings, seed, scale), out / "survey" / "population.csv")
+    (out / "survey" / "codebook.yaml").write_text(CODEBOOK_HEADER + yaml.safe_dump(
+        demo_codebook(settings), allow_unicode=True, sort_keys=False, default_flow_style=None), encoding="utf-8")
     (out / "survey" / "calibration.yaml").write_text(CALIBRATION_HEADER + yaml.safe_dump(
         settings["calibration"], allow_unicode=True, sort_keys=False, default_flow_style=None), encoding="utf-8")
     _write_csv(truth(frame, settings, seed), out / "truth.csv")

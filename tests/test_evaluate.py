@@ -6,7 +6,8 @@ import pytest
 
 from conftest import ROOT
 from d8lib import evaluate, runner
-from d8lib.evaluate import BridgeError, bridge, read_survey
+from d8lib.codebook import read_round
+from d8lib.evaluate import BridgeError, bridge
 
 DEMO = ROOT / "data" / "demo"
 
@@ -22,13 +23,13 @@ def villages():
 
 
 def test_surveys_are_read_without_identities():
-    data = read_survey(DEMO / "survey" / "baseline-2022.csv")
+    data = read_round(evaluate.survey_codebook(DEMO), "baseline")
     assert not {"respondent_name", "phone"} & set(data.columns)
     assert data.district.str.fullmatch(r"\d{3}").all()
 
 
 def test_the_endline_is_bridged_to_the_old_districts(plan, villages):
-    endline = read_survey(DEMO / "survey" / "endline-2025.csv")
+    endline = read_round(evaluate.survey_codebook(DEMO), "endline")
     assert "district" not in endline
     placed = bridge(endline, villages, plan.units())
     register = villages.set_index("village").district

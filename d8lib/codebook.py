@@ -1,0 +1,253 @@
+"""Survey codebooks: which columns of a dataset's files are read, and how.
+
+A codebook (``<data>/survey/codebook.yaml``) names, for each round, its files and
+year; for each of d8's survey variables (``data/indicators/survey_variables.yaml``)
+the column it comes from, its type and the map of its values (choice names or
+labels, in any Unicode form and case, onto d8's values; a value may map to null,
+"missing"); variables derived from others (age groups, with their bins); where the
+weights come from when the field files lack them; and the columns that carry
+personal data. Only the columns it names are read: personal data never enter an
+evaluation, and a column nobody named is never looked at.
+
+``read_round`` returns one round with d8's variable names, or raises
+``CodebookError`` naming file, row, column and value of every problem found (up to
+``MAX_PROBLEMS``), in Vietnamese and English.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from d8lib.paths import DATA_DIR
+
+VARIABLES_PATH = DATA_DIR / "indicators" / "survey_variables.yaml"
+TYPES = ("code", "integer", "number", "binary", "category")
+MAX_PROBLEMS = 20
+BINARY = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+
+
+class CodebookError(ValueError):
+    """A codebook that cannot be used, or survey files that do not follow it."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str
+    value: str
+    vi: str
+    en: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}" + (f", dòng/row {self.row}" if self.row else "") + f", cột/column «{self.column}»"
+        value = f", giá trị/value «{self.value}»" if self.value != "" else ""
+        return f"{place}{value}: {self.vi} / {self.en}"
+
+
+def normalise(text) -> str:
+    """A value as people type it, compared without regard to Unicode form, case or spaces."""
+    return " ".join(unicodedata.normalize("NFC", str(text)).casefold().split())
+
+
+@lru_cache(maxsize=1)
+def variables() -> dict:
+    """d8's survey variables: type, closed values, range."""
+    return yaml.safe_load(VARIABLES_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Codebook:
+    path: Path
+    rounds: dict  # round -> {"year": int, "files": [names]}
+    columns: dict  # d8 variable -> {"column", "type", "values", "range"}
+    derived: dict = field(default_factory=dict)
+    personal: list = field(default_factory=list)
+    weights: dict | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def sources(self, optional: bool = False) -> list[str]:
+        """The columns read from the round files (the codebook's allowlist): those every
+        file must have, or with ``optional`` those read where a file has them."""
+        external = set((self.weights or {}).get("variables", []))
+        return [spec["column"] for name, spec in self.columns.items()
+                if name not in external and bool(spec.get("optional")) == optional]
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and check a codebook."""
+    path = Path(path)
+    if not path.exists():
+        raise CodebookError(f"Không có sổ mã {path} / No codebook at {path}")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = variables()
+    columns = {}
+    problems = []
+    for name, entry in (spec.get("columns") or {}).items():
+        entry = {"column": entry} if isinstance(entry, str) else dict(entry)
+        if name not in known:
+            problems.append(f"biến «{name}» không có trong danh mục / '{name}' is not a d8 survey variable")
+            continue
+        entry.setdefault("column", name)
+        entry.setdefault("type", known[name]["type"])
+        entry.setdefault("range", known[name].get("range"))
+        if entry["type"] not in TYPES:
+            problems.append(f"«{name}»: kiểu «{entry['type']}» không hợp lệ / '{name}': unknown type '{entry['type']}'")
+        values = entry.get("values")
+        if isinstance(values, list):
+            values = {v: v for v in values}
+        if values is None and entry["type"] == "category":
+            values = {v: v for v in known[name].get("values", [])}
+        if values is not None:
+            closed = known[name].get("values")
+            wrong = [v for v in values.values() if v is not None and closed and v not in closed]
+            if wrong:
+                problems.append(f"«{name}»: giá trị {wrong} không thuộc {closed} / '{name}': values {wrong} are not "
+                                f"among {closed}")
+            entry["values"] = {normalise(k): v for k, v in values.items()}
+        columns[name] = entry
+    personal = list(spec.get("personal") or [])
+    leaked = [c for c in personal if c in {e["column"] for e in columns.values()}]
+    if leaked:
+        problems.append(f"cột cá nhân được khai báo để đọc: {leaked} / personal columns are mapped to be read: {leaked}")
+    missing = [n for n, v in known.items() if v.get("required") and n not in columns]
+    if missing:
+        problems.append(f"thiếu biến bắt buộc {missing} / required variables missing: {missing}")
+    if problems:
+        raise CodebookError(f"Sổ mã {path.name}: " + "; ".join(problems))
+    rounds = {name: {"year": int(r["year"]), "files": list(r["files"])} for name, r in (spec.get("rounds") or {}).items()}
+    return Codebook(path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"))
+
+
+def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[pd.DataFrame, str | None]:
+    """The named columns of a CSV file or of an Excel file's first sheet, as text;
+    ``optional`` columns where the file has them."""
+    if not path.exists():
+        raise CodebookError(f"Không có tệp {path} / No file {path}")
+    excel = path.suffix.lower() in (".xlsx", ".xlsm")
+    header = (pd.read_excel(path, sheet_name=0, nrows=0) if excel else pd.read_csv(path, nrows=0)).columns
+    sheet = None
+    if excel:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(path, read_only=True).worksheets[0].title
+    missing = [c for c in required if c not in header]
+    if missing:
+        where = path.name + (f", trang/sheet {sheet}" if sheet else "")
+        raise CodebookError(f"{where}: thiếu cột {missing} / missing columns {missing}")
+    usecols = list(required) + [c for c in optional if c in header]
+    if excel:
+        return pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str), sheet
+    return pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, na_values=[""]), None
+
+
+def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 2) -> tuple[pd.DataFrame, list]:
+    """The codebook's variables from raw text columns, and the problems found."""
+    out = pd.DataFrame(index=raw.index)
+    problems: list[Problem] = []
+
+    def flag(mask: pd.Series, column: str, vi: str, en: str) -> None:
+        for index in raw.index[mask.to_numpy()][: MAX_PROBLEMS]:
+            problems.append(Problem(file, int(index) + row_offset, column, str(raw.at[index, column]), vi, en))
+
+    for name, spec in codebook.columns.items():
+        column = spec["column"]
+        if column not in raw:
+            continue
+        text = raw[column].astype("string").str.strip().replace("", pd.NA)
+        present = text.notna()
+        kind = spec["type"]
+        if kind == "code":
+            out[name] = text.astype(object).where(present, None)
+            continue
+        if spec.get("values") is not None or kind == "binary":
+            mapping = spec.get("values") if spec.get("values") is not None else BINARY
+            keys = text.map(normalise, na_action="ignore")
+            known = keys.isin(list(mapping)) | ~present
+            flag(~known, column, "mã không có trong sổ mã", "code not in the codebook")
+            values = keys.map(mapping).where(known)
+            if kind == "category":
+                out[name] = values.astype(object).where(values.notna(), None)
+                continue
+            text = values.astype("string").where(values.notna())
+            present = text.notna()
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = present & numbers.isna()
+        flag(bad, column, "không phải số", "not a number")
+        numbers = numbers.astype(float)
+        if kind in ("integer", "binary"):
+            fractional = numbers.notna() & (numbers != np.round(numbers))
+            flag(fractional, column, "không phải số nguyên", "not a whole number")
+        if kind == "binary":
+            flag(numbers.notna() & ~numbers.isin([0, 1]), column, "phải là 0 hoặc 1", "must be 0 or 1")
+        low, high = (spec.get("range") or [None, None])
+        if low is not None:
+            flag(numbers < low, column, f"nhỏ hơn {low}", f"below {low}")
+        if high is not None:
+            flag(numbers > high, column, f"lớn hơn {high}", f"above {high}")
+        out[name] = numbers
+    return out, problems
+
+
+def derive(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Add the derived variables (age groups by the codebook's bins)."""
+    for name, spec in codebook.derived.items():
+        bins = [float(b) for b in spec["bins"]]
+        frame[name] = pd.cut(frame[spec["from"]], bins=bins, labels=spec["labels"], right=False).astype(object)
+        frame[name] = frame[name].where(frame[name].notna(), None)
+    return frame
+
+
+def _join_weights(frame: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, list]:
+    """Bring the variables of the weights file (``weights: {file, by, key, variables}``)
+    to every row, joined by the d8 variable ``by`` (the file's column ``key``)."""
+    spec = codebook.weights
+    if not spec:
+        return frame, []
+    by, names = spec["by"], list(spec["variables"])
+    key = spec.get("key", codebook.columns[by]["column"])
+    table, _ = _read_table(codebook.folder / spec["file"], [key] + [codebook.columns[n]["column"] for n in names])
+    part = Codebook(codebook.path, {}, {n: codebook.columns[n] for n in names})
+    converted, problems = convert(table, part, spec["file"])
+    converted[by] = table[key].astype("string").str.strip().astype(object)
+    duplicated = converted[by].duplicated()
+    problems += [Problem(spec["file"], int(i) + 2, key, str(v), "trùng mã", "duplicated key")
+                 for i, v in converted[by][duplicated].items()][:MAX_PROBLEMS]
+    if duplicated.any():
+        return frame, problems
+    return frame.drop(columns=[n for n in names if n in frame]).merge(converted, how="left", on=by), problems
+
+
+def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
+    """One round's rows with d8's variable names, read through the codebook."""
+    if round_name not in codebook.rounds:
+        raise CodebookError(f"Sổ mã không có vòng «{round_name}» / The codebook has no round '{round_name}'")
+    frames, problems = [], []
+    for name in codebook.rounds[round_name]["files"]:
+        raw, sheet = _read_table(codebook.folder / name, codebook.sources(), codebook.sources(optional=True))
+        label = name if sheet is None else f"{name} [{sheet}]"
+        converted, found = convert(raw, codebook, label)
+        frames.append(converted)
+        problems += found
+    frame = pd.concat(frames, ignore_index=True)
+    frame, found = _join_weights(frame, codebook)
+    problems += found
+    if codebook.weights and "weight" in frame:
+        unweighted = frame.weight.isna()
+        by = codebook.weights["by"]
+        problems += [Problem(codebook.weights["file"], None, by, str(v), "không có trọng số", "no weight")
+                     for v in frame.loc[unweighted, by].unique()[:MAX_PROBLEMS]]
+    if problems:
+        shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
+        raise CodebookError(f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / {len(problems)} problems "
+                            f"in the survey data of round '{round_name}':\n{shown}")
+    return derive(frame, codebook)
