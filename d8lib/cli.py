@@ -95,6 +95,35 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _survey_codebook(args: argparse.Namespace) -> int:
+    from d8lib.codebook import CodebookError
+    from d8lib.surveyimport import write_draft
+
+    try:
+        draft = write_draft(args.form, args.out, args.export)
+    except CodebookError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Đã soạn sổ mã / Codebook drafted: {args.out}")
+    for item in draft["todo"]:
+        print(f"    CÒN PHẢI KHAI BÁO / TO MAP: {item}")
+    print(f"{len(draft['columns'])} biến đã khai báo / variables mapped, {len(draft['todo'])} mục còn lại / left to map")
+    return 1 if draft["todo"] else 0
+
+
+def _survey_import(args: argparse.Namespace) -> int:
+    from d8lib.codebook import CodebookError
+    from d8lib.surveyimport import import_round
+
+    try:
+        path = import_round(args.form, args.export, args.round, args.data, args.codebook, args.year)
+    except CodebookError as exc:
+        print(f"TỪ CHỐI / REJECTED: {args.export}\n{exc}", file=sys.stderr)
+        return 1
+    print(f"ĐÃ NHẬP / IMPORTED: {args.export} -> {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="d8", description="Project 8 monitoring and evaluation workbench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
     run.set_defaults(func=_run)
+
+    survey = commands.add_parser("survey", help="survey data from KoboToolbox or ODK Collect")
+    survey_commands = survey.add_subparsers(dest="survey_command", required=True)
+    draft = survey_commands.add_parser("codebook", help="draft the codebook of an XLSForm")
+    draft.add_argument("--form", type=Path, required=True, help="the XLSForm (.xlsx)")
+    draft.add_argument("--export", type=Path, default=None, help="an export, to check its values against the draft")
+    draft.add_argument("--out", type=Path, required=True, help="the codebook to write (.yaml)")
+    draft.set_defaults(func=_survey_codebook)
+    take = survey_commands.add_parser("import", help="make a field export a survey round of a data folder")
+    take.add_argument("--form", type=Path, required=True, help="the XLSForm (.xlsx)")
+    take.add_argument("--export", type=Path, required=True, help="KoboToolbox xlsx/csv or ODK Central csv/zip export")
+    take.add_argument("--round", required=True, choices=["baseline", "midterm", "endline"])
+    take.add_argument("--data", type=Path, required=True, help="the data folder (with villages.csv)")
+    take.add_argument("--codebook", type=Path, default=None, help="the form's codebook (default: drafted from the form)")
+    take.add_argument("--year", type=int, default=None, help="the round's year, if the data folder does not say")
+    take.set_defaults(func=_survey_import)
     return parser
 
 

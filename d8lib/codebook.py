@@ -83,12 +83,15 @@ class Codebook:
                 if name not in external and bool(spec.get("optional")) == optional]
 
 
-def load_codebook(path: str | Path) -> Codebook:
-    """Read and check a codebook."""
+def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
+    """Read and check a codebook (from ``text`` instead of the file, when given)."""
     path = Path(path)
-    if not path.exists():
+    if text is None and not path.exists():
         raise CodebookError(f"Không có sổ mã {path} / No codebook at {path}")
-    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text) or {}
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"Sổ mã {path.name} không đúng cú pháp YAML / is not valid YAML: {exc}") from exc
     known = variables()
     columns = {}
     problems = []
@@ -116,7 +119,8 @@ def load_codebook(path: str | Path) -> Codebook:
             entry["values"] = {normalise(k): v for k, v in values.items()}
         columns[name] = entry
     personal = list(spec.get("personal") or [])
-    leaked = [c for c in personal if c in {e["column"] for e in columns.values()}]
+    read = {c for e in columns.values() for c in (e["column"] if isinstance(e["column"], list) else [e["column"]])}
+    leaked = [c for c in personal if c in read or c in {r.split("/")[0] for r in read}]
     if leaked:
         problems.append(f"cột cá nhân được khai báo để đọc: {leaked} / personal columns are mapped to be read: {leaked}")
     missing = [n for n, v in known.items() if v.get("required") and n not in columns]
@@ -150,14 +154,18 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     return pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, na_values=[""]), None
 
 
-def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 2) -> tuple[pd.DataFrame, list]:
-    """The codebook's variables from raw text columns, and the problems found."""
+def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 2,
+            places: pd.Series | None = None) -> tuple[pd.DataFrame, list]:
+    """The codebook's variables from raw text columns, and the problems found; a
+    problem's place is the file and row (``row_offset`` + index), or ``places[index]``."""
     out = pd.DataFrame(index=raw.index)
     problems: list[Problem] = []
 
     def flag(mask: pd.Series, column: str, vi: str, en: str) -> None:
         for index in raw.index[mask.to_numpy()][: MAX_PROBLEMS]:
-            problems.append(Problem(file, int(index) + row_offset, column, str(raw.at[index, column]), vi, en))
+            value = str(raw.at[index, column])
+            problems.append(Problem(places[index], None, column, value, vi, en) if places is not None else
+                            Problem(file, int(index) + row_offset, column, value, vi, en))
 
     for name, spec in codebook.columns.items():
         column = spec["column"]
@@ -207,7 +215,7 @@ def derive(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return frame
 
 
-def _join_weights(frame: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, list]:
+def join_weights(frame: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, list]:
     """Bring the variables of the weights file (``weights: {file, by, key, variables}``)
     to every row, joined by the d8 variable ``by`` (the file's column ``key``)."""
     spec = codebook.weights
@@ -239,7 +247,7 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
         frames.append(converted)
         problems += found
     frame = pd.concat(frames, ignore_index=True)
-    frame, found = _join_weights(frame, codebook)
+    frame, found = join_weights(frame, codebook)
     problems += found
     if codebook.weights and "weight" in frame:
         unweighted = frame.weight.isna()

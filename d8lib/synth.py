@@ -307,8 +307,8 @@ def demo_codebook(settings: dict) -> dict:
     columns = {}
     for name, spec in variables().items():
         entry = {"column": name}
-        if name in ("district", "commune", "commune_2025"):
-            entry["optional"] = True
+        if name in ("district", "commune", "commune_2025", "project", "round"):
+            entry["optional"] = True  # the endline has no district; the register says project
         if name == "ethnicity":
             entry["values"] = groups
         columns[name] = entry

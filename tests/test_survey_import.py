@@ -1,0 +1,207 @@
+"""From a KoboToolbox or ODK Central export to a round of a dataset: the same estimates
+as the demo's own file, drafts that say what remains to map, and broken exports
+rejected with their place, leaving the dataset as it was."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from openpyxl import load_workbook
+
+from conftest import ROOT
+from d8lib import evaluate, outcomes
+from d8lib.codebook import CodebookError
+from d8lib.surveyimport import draft_codebook, import_round, write_draft
+from d8lib.xlsform import read_form
+from kobo import kobo_xlsx, odk_zip, write_form
+
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def midterm() -> pd.DataFrame:
+    return pd.read_csv(DEMO / "survey" / "midterm-2024.csv", dtype={"district": str, "commune": str})
+
+
+@pytest.fixture(scope="module")
+def expected(plan) -> pd.DataFrame:
+    return _estimates(DEMO, plan)
+
+
+def _estimates(data_dir: Path, plan) -> pd.DataFrame:
+    stacked = evaluate.load_surveys(data_dir, ["baseline", "midterm"], plan.units())
+    design = evaluate.survey_design(stacked, evaluate.calibration_settings(data_dir))
+    return outcomes.estimate(outcomes.with_indicators(design), by=["round", "district"], ci="korn-graubard")
+
+
+def _dataset(tmp_path: Path) -> Path:
+    """A copy of the demo's data folder without its midterm file."""
+    folder = tmp_path / "data"
+    shutil.copytree(DEMO, folder)
+    (folder / "survey" / "midterm-2024.csv").unlink()
+    return folder
+
+
+def _hashes(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_draft_of_a_form_in_d8_names_is_complete(tmp_path):
+    draft = draft_codebook(read_form(write_form(tmp_path / "form.xlsx")))
+    assert draft["todo"] == []
+    assert draft["personal"] == ["ho_ten", "so_dien_thoai"]
+    assert draft["columns"]["beat_argues"] == {"column": "beat_reasons/beat_argues"}
+    assert draft["columns"]["response"]["column"] == ["response", "household_response"]
+    assert draft["columns"]["birth_place"]["values"]["Tại nhà"] == "home"
+
+
+@pytest.mark.parametrize("export", ["kobo", "odk"])
+def test_an_export_gives_the_same_estimates_as_the_demos_own_file(tmp_path, plan, midterm, expected, export):
+    form = write_form(tmp_path / "form.xlsx")
+    path = kobo_xlsx(midterm, tmp_path / "export.xlsx") if export == "kobo" else odk_zip(midterm, tmp_path / "e.zip")
+    data = _dataset(tmp_path)
+    written = import_round(form, path, "midterm", data)
+    assert written == data / "survey" / "midterm-2024.csv"
+    header = set(pd.read_csv(written, nrows=0).columns)
+    assert not {"respondent_name", "phone", "ho_ten", "so_dien_thoai"} & header
+    archived = list((data / "survey" / "raw").iterdir())
+    assert [p.name for p in archived] == [hashlib.sha256(path.read_bytes()).hexdigest() + path.suffix]
+    ours = _estimates(data, plan)
+    assert len(ours) == len(expected)
+    for column in ("estimate", "se", "ci_low", "ci_high", "n", "df"):
+        np.testing.assert_allclose(ours[column].to_numpy(dtype=float), expected[column].to_numpy(dtype=float),
+                                   rtol=1e-12, atol=1e-15, err_msg=column)
+    codebook = yaml.safe_load((data / "survey" / "codebook.yaml").read_text(encoding="utf-8"))
+    assert codebook["rounds"]["midterm"] == {"year": 2024, "files": ["midterm-2024.csv"]}
+    assert {"ho_ten", "so_dien_thoai"} <= set(codebook["personal"])
+
+
+def test_a_form_with_other_names_lists_what_remains_and_works_once_filled_in(tmp_path, plan, midterm, expected):
+    rename = {"age": "tuoi", "ethnicity": "dan_toc_cua_ban"}
+    relabel = {"hon_nhan": {"never": ("chua_ket_hon", "Chưa kết hôn", "Single"),
+                            "married": ("da_ket_hon", "Đã kết hôn", "Wed")}}
+    form = write_form(tmp_path / "form.xlsx", rename=rename, relabel=relabel)
+    draft = write_draft(form, tmp_path / "codebook.yaml")
+    todo = "\n".join(draft["todo"])
+    assert "age" not in draft["columns"] and "ethnicity" not in draft["columns"]
+    assert "no question named 'age'" in todo and "no question named 'ethnicity'" in todo
+    assert "chua_ket_hon" in todo and "da_ket_hon" in todo and "divorced" not in todo
+    assert len(draft["todo"]) == 4  # exactly what remains: two questions, two choices
+    with pytest.raises(CodebookError, match="still lists what to map"):
+        import_round(form, kobo_xlsx(midterm, tmp_path / "export.xlsx", rename, relabel), "midterm",
+                     _dataset(tmp_path / "first"), tmp_path / "codebook.yaml")
+    # The analyst fills in what the draft listed.
+    spec = yaml.safe_load((tmp_path / "codebook.yaml").read_text(encoding="utf-8"))
+    spec["columns"]["age"] = {"column": "tuoi"}
+    draft_names = draft_codebook(read_form(write_form(tmp_path / "d8-names.xlsx")))
+    spec["columns"]["ethnicity"] = {"column": "dan_toc_cua_ban",
+                                    "values": draft_names["columns"]["ethnicity"]["values"]}
+    spec["columns"]["marital_status"]["values"].update({"chua_ket_hon": "never", "da_ket_hon": "married"})
+    spec["todo"] = []
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    data = _dataset(tmp_path)
+    import_round(form, tmp_path / "export.xlsx", "midterm", data, tmp_path / "codebook.yaml")
+    ours = _estimates(data, plan)
+    np.testing.assert_allclose(ours.estimate.to_numpy(dtype=float), expected.estimate.to_numpy(dtype=float),
+                               rtol=1e-12)
+
+
+def _edit_sheet(path: Path, sheet: int, row: int, header: str, value) -> Path:
+    """Change one cell of an export (row 2 is the first data row)."""
+    book = load_workbook(path)
+    ws = book.worksheets[sheet]
+    column = next(c.column for c in ws[1] if c.value == header)
+    ws.cell(row=row, column=column).value = value
+    book.save(path)
+    return path
+
+
+def _drop_rows(path: Path, sheet: int, rows: list[int]) -> Path:
+    book = load_workbook(path)
+    for row in sorted(rows, reverse=True):
+        book.worksheets[sheet].delete_rows(row)
+    book.save(path)
+    return path
+
+
+BROKEN = {
+    "unknown choice": (lambda p: _edit_sheet(p, 1, 3, "phu_nu/ca_nhan/education", "Đại học"), "education"),
+    "duplicate submission": (lambda p: _edit_sheet(p, 0, 3, "_uuid", "uuid-" + str(load_workbook(p).worksheets[0]
+                                                                                    .cell(2, 2).value)),
+                             "duplicated submission"),
+    "bad weight": (lambda p: _edit_sheet(p, 0, 2, "ho/weight", "-5"), "below 0"),
+    "weight missing": (lambda p: _edit_sheet(p, 0, 4, "ho/weight", None), "no weight"),
+    "repeat rows without a parent": (lambda p: _edit_sheet(p, 1, 2, "_parent_index", 99999), "without a parent"),
+    "text in a number": (lambda p: _edit_sheet(p, 1, 4, "phu_nu/ca_nhan/age", "hai mươi"), "not a number"),
+    "age out of range": (lambda p: _edit_sheet(p, 1, 4, "phu_nu/ca_nhan/age", 61), "above 49"),
+    "duplicate respondent": (lambda p: _edit_sheet(p, 1, 3, "phu_nu/respondent_id",
+                                                   load_workbook(p).worksheets[1].cell(2, 1).value),
+                             "duplicated respondent"),
+    "village not in the register": (lambda p: _edit_sheet(p, 0, 2, "ho/village", "99999-01"), "village register"),
+    "answer the form did not ask": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/sinh_con/birth_place", "Tại nhà"),
+                                    "skip logic"),
+    "empty file": (lambda p: p.write_bytes(b"") and p, "empty"),
+    "not a spreadsheet": (lambda p: p.write_bytes(b"%PDF-1.4 not a workbook") and p, "not an Excel workbook"),
+    "damaged workbook": (lambda p: p.write_bytes(p.read_bytes()[:3000]) and p, "workbook"),
+    "no submissions": (lambda p: _drop_rows(p, 0, list(range(2, load_workbook(p).worksheets[0].max_row + 1))),
+                       "no submission"),
+    "repeat sheet missing": (lambda p: _without_sheet(p, 1), "repeat group"),
+    "wrong answer in a binary": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/bao_luc/ipv_physical_12m", "Có thể"),
+                                 "ipv_physical_12m"),
+    "a select_multiple choice as text": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/thai_do/beat_reasons/beat_argues",
+                                                               "x"), "beat_reasons/beat_argues"),
+}
+
+
+def _without_sheet(path: Path, index: int) -> Path:
+    book = load_workbook(path)
+    book.remove(book.worksheets[index])
+    book.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def kobo_export(tmp_path_factory, midterm) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("kobo")
+    return write_form(folder / "form.xlsx"), kobo_xlsx(midterm, folder / "export.xlsx")
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_export_is_rejected_with_its_place_and_changes_nothing(tmp_path, kobo_export, case):
+    form, clean = kobo_export
+    export = tmp_path / "export.xlsx"
+    shutil.copy(clean, export)
+    breaker, message = BROKEN[case]
+    breaker(export)
+    data = _dataset(tmp_path)
+    before = _hashes(data)
+    with pytest.raises(CodebookError) as error:
+        import_round(form, export, "midterm", data)
+    assert message in str(error.value), str(error.value)
+    assert _hashes(data) == before
+
+
+def test_other_rejections_name_what_is_wrong(tmp_path, kobo_export, midterm):
+    form, clean = kobo_export
+    data = _dataset(tmp_path)
+    before = _hashes(data)
+    with pytest.raises(CodebookError, match="round must be one of"):
+        import_round(form, clean, "final", data)
+    with pytest.raises(CodebookError, match="year of round"):
+        import_round(form, clean, "midterm", tmp_path / "elsewhere")
+    zipped = odk_zip(midterm, tmp_path / "e.zip")
+    with zipfile.ZipFile(zipped) as source, zipfile.ZipFile(tmp_path / "half.zip", "w") as target:
+        target.writestr("khao_sat_phu_nu-phu_nu.csv", source.read("khao_sat_phu_nu-phu_nu.csv"))
+    with pytest.raises(CodebookError, match="one main table"):
+        import_round(form, tmp_path / "half.zip", "midterm", data)
+    (tmp_path / "latin.csv").write_bytes("ho/village\nThôn\n".encode("cp1258", errors="replace") + b"\xff")
+    with pytest.raises(CodebookError, match="UTF-8"):
+        import_round(form, tmp_path / "latin.csv", "midterm", data)
+    assert _hashes(data) == before
