@@ -205,3 +205,49 @@ def test_other_rejections_name_what_is_wrong(tmp_path, kobo_export, midterm):
     with pytest.raises(CodebookError, match="UTF-8"):
         import_round(form, tmp_path / "latin.csv", "midterm", data)
     assert _hashes(data) == before
+
+
+def _texts(folder: Path) -> str:
+    """Every text the files of a folder hold, the insides of Excel files included."""
+    parts = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                parts += [book.read(n).decode("utf-8", "replace") for n in book.namelist()]
+        else:
+            parts.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+def test_no_personal_or_unnamed_column_reaches_any_output_of_a_run(tmp_path, midterm):
+    import subprocess
+    import sys
+
+    form = write_form(tmp_path / "form.xlsx")
+    export = kobo_xlsx(midterm, tmp_path / "export.xlsx")
+    book = load_workbook(export)
+    women = book.worksheets[1]
+    column = women.max_column + 1
+    women.cell(1, column).value = "phu_nu/ghi_chu_rieng"  # a column the form does not have
+    for row in range(2, women.max_row + 1):
+        women.cell(row, column).value = f"GHI-CHU-RIENG-{row:05d}"
+    book.save(export)
+    data = _dataset(tmp_path)
+    import_round(form, export, "midterm", data)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
+                           "--data", str(data), "--out", str(out), "--jobs", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = _texts(out) + done.stdout + done.stderr
+    interviewed = midterm[midterm.respondent_name.notna()]
+    names = [n for n in interviewed.respondent_name.unique() if len(n) > 8]
+    phones = list(interviewed.phone.astype(str).unique())
+    assert not [n for n in names if n in text]
+    assert not [p for p in phones if p in text]
+    assert "GHI-CHU-RIENG" not in text
+    assert "ho_ten" in text  # the methods annex lists the personal columns as not read
+    manifest = (out / "latest" / "manifest.json").read_text(encoding="utf-8")
+    assert hashlib.sha256(export.read_bytes()).hexdigest() in manifest  # the raw export is named among the inputs
