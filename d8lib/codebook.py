@@ -132,11 +132,38 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
     return Codebook(path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"))
 
 
+def _read_statistical(path: Path, required: list[str], optional: tuple) -> pd.DataFrame:
+    """The named columns of a Stata (.dta) or SPSS (.sav) file as text; a value with a
+    value label is read as its label."""
+    import pyreadstat
+
+    reader = pyreadstat.read_dta if path.suffix.lower() == ".dta" else pyreadstat.read_sav
+    try:
+        _, meta = reader(str(path), metadataonly=True)
+    except Exception as exc:  # the reader's own words say what is wrong with the file
+        raise CodebookError(f"{path.name}: không đọc được / cannot be read: {exc}") from exc
+    missing = [c for c in required if c not in meta.column_names]
+    if missing:
+        raise CodebookError(f"{path.name}: thiếu cột {missing} / missing columns {missing}")
+    usecols = list(required) + [c for c in optional if c in meta.column_names]
+    frame, meta = reader(str(path), usecols=usecols, apply_value_formats=False)
+    text = pd.DataFrame(index=frame.index)
+    for column in usecols:
+        labels = meta.variable_value_labels.get(column, {})
+        values = frame[column]
+        as_text = values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else
+                             (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+        text[column] = [labels.get(v, t) if t is not None else None for v, t in zip(values, as_text)]
+    return text
+
+
 def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[pd.DataFrame, str | None]:
-    """The named columns of a CSV file or of an Excel file's first sheet, as text;
-    ``optional`` columns where the file has them."""
+    """The named columns of a CSV file, an Excel file's first sheet, or a Stata or SPSS
+    file, as text; ``optional`` columns where the file has them."""
     if not path.exists():
         raise CodebookError(f"Không có tệp {path} / No file {path}")
+    if path.suffix.lower() in (".dta", ".sav"):
+        return _read_statistical(path, required, optional), None
     excel = path.suffix.lower() in (".xlsx", ".xlsm")
     header = (pd.read_excel(path, sheet_name=0, nrows=0) if excel else pd.read_csv(path, nrows=0)).columns
     sheet = None

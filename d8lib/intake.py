@@ -8,13 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from d8lib import forms
 from d8lib.plan import Plan
@@ -24,6 +22,9 @@ from d8lib.units import UnitError, Units
 from d8lib.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+# Spreadsheets saved by other programs (LibreOffice, older Excel, WPS Office): read by
+# calamine, then checked exactly as an .xlsx file is.
+OTHER_SPREADSHEETS = {".ods", ".xls"}
 TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBER_COLUMNS + ["note"]
 REQUIRED_COLUMNS = ["district", "period", "indicator", "value"]
 # Header spellings accepted in long tables, compared without case, tone placement or
@@ -189,13 +190,39 @@ def _read_table(submission: Submission, table: pd.DataFrame, first_data_row: int
     submission.labels = {key: str(original) for original, key in headers.items()}
 
 
+def _as_workbook(path: Path):
+    """An .ods or .xls file as an openpyxl workbook of its values, cell for cell."""
+    from openpyxl import Workbook
+
+    sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
+    book = Workbook()
+    book.remove(book.active)
+    for name, grid in sheets.items():
+        sheet = book.create_sheet(title=str(name)[:31])
+        for r, line in enumerate(grid.itertuples(index=False), start=1):
+            for c, value in enumerate(line, start=1):
+                if not _blank(value):
+                    sheet.cell(r, c).value = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    return book
+
+
+def _open_workbook(path: Path):
+    """The workbook's computed values and its formulas (the same for .ods and .xls, whose
+    readers give values only)."""
+    suffix = path.suffix.lower()
+    if suffix in OTHER_SPREADSHEETS:
+        book = _as_workbook(path)
+        return book, book
+    return load_workbook(path, data_only=True, read_only=False), load_workbook(path, data_only=False, read_only=False)
+
+
 def _read_excel(submission: Submission) -> None:
     try:
-        values = load_workbook(submission.path, data_only=True, read_only=False)
-        formulas = load_workbook(submission.path, data_only=False, read_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        submission.problem("unreadable_file", f"Không đọc được tệp Excel ({type(exc).__name__})",
-                           f"The Excel file cannot be read ({type(exc).__name__}); is it really an .xlsx file?")
+        values, formulas = _open_workbook(submission.path)
+    except Exception as exc:  # any reader's failure on a damaged file: reported, never a crash
+        submission.problem("unreadable_file", f"Không đọc được tệp bảng tính ({type(exc).__name__})",
+                           f"The spreadsheet cannot be read ({type(exc).__name__}); is it really a "
+                           f"{submission.path.suffix} file?")
         return
     report = next((name for name in values.sheetnames if ascii_key(name) in {ascii_key(forms.REPORT_SHEET), "report"}),
                   None)
@@ -247,13 +274,15 @@ def read_submission(path: str | Path) -> Submission:
     submission = Submission(path, sha256_file(path))
     if path.stat().st_size == 0:
         submission.problem("empty_file", "Tệp rỗng (0 byte)", "The file is empty (0 bytes)")
-    elif path.suffix.lower() in EXCEL_SUFFIXES:
+    elif path.suffix.lower() in EXCEL_SUFFIXES | OTHER_SPREADSHEETS:
         _read_excel(submission)
     elif path.suffix.lower() in {".csv", ".txt"}:
         _read_csv(submission)
     else:
-        submission.problem("wrong_file_type", f"Loại tệp không được nhận: «{path.suffix}»; hãy gửi .xlsx hoặc .csv",
-                           f"File type '{path.suffix}' is not accepted; send .xlsx or .csv", value=path.suffix)
+        submission.problem("wrong_file_type",
+                           f"Loại tệp không được nhận: «{path.suffix}»; hãy gửi .xlsx, .ods, .xls hoặc .csv",
+                           f"File type '{path.suffix}' is not accepted; send .xlsx, .ods, .xls or .csv",
+                           value=path.suffix)
     return submission
 
 

@@ -115,3 +115,41 @@ def test_weights_and_strata_from_a_separate_file(tmp_path):
         tmp_path / "weights.csv", index=False)
     with pytest.raises(CodebookError, match="no weight"):
         read_round(write(tmp_path, rows, spec), "baseline")
+
+
+@pytest.mark.parametrize("suffix", [".dta", ".sav"])
+def test_stata_and_spss_files_are_read_with_their_value_labels(tmp_path, suffix):
+    import pyreadstat
+
+    from conftest import ROOT
+
+    demo = ROOT / "data" / "demo" / "survey"
+    expected = read_round(load_codebook(demo / "codebook.yaml"), "baseline")
+    raw = pd.read_csv(demo / "baseline-2022.csv", dtype=str, keep_default_na=False)
+    # As an evaluation firm delivers it: its own names, numeric codes with value labels.
+    ethnic = {g: k + 1 for k, g in enumerate(sorted(set(raw.ethnicity) - {""}))}
+    results = {"completed": 1, "household_not_interviewed": 2, "not_at_home": 3, "refused": 4}
+    firm = pd.DataFrame({
+        "id": raw.respondent_id, "hh": raw.household, "psu": raw.village, "strat": raw.stratum,
+        "wt": pd.to_numeric(raw.weight), "result": raw.response.map(results).astype(float),
+        "q101": pd.to_numeric(raw.age), "q102": raw.ethnicity.map(ethnic).astype(float),
+        "q301": raw.birth_place.map({"home": 1, "facility": 2, "": 98}).astype(float),
+        "name": raw.respondent_name})
+    labels = {"q102": {float(v): k for k, v in ethnic.items()},
+              "q301": {1.0: "Tại nhà", 2.0: "Cơ sở y tế", 98.0: "Không biết"},
+              "result": {float(v): k for k, v in results.items()}}
+    path = tmp_path / f"baseline{suffix}"
+    (pyreadstat.write_dta if suffix == ".dta" else pyreadstat.write_sav)(firm, str(path),
+                                                                         variable_value_labels=labels)
+    spec = {"rounds": {"baseline": {"year": 2022, "files": [path.name]}}, "personal": ["name"],
+            "columns": {"respondent_id": "id", "household": "hh", "village": "psu", "stratum": "strat",
+                        "weight": "wt", "response": "result", "age": "q101",
+                        "ethnicity": {"column": "q102", "values": sorted(ethnic)},
+                        "birth_place": {"column": "q301", "values": {"Tại nhà": "home", "Cơ sở y tế": "facility",
+                                                                     "Không biết": None}}}}
+    (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    data = read_round(load_codebook(tmp_path / "codebook.yaml"), "baseline")
+    for column in ["respondent_id", "household", "village", "stratum", "weight", "response", "age", "ethnicity",
+                   "birth_place"]:
+        pd.testing.assert_series_equal(data[column], expected[column], check_dtype=False, check_names=False)
+    assert "name" not in data
