@@ -165,7 +165,8 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     if path.suffix.lower() in (".dta", ".sav"):
         return _read_statistical(path, required, optional), None
     excel = path.suffix.lower() in (".xlsx", ".xlsm")
-    header = (pd.read_excel(path, sheet_name=0, nrows=0) if excel else pd.read_csv(path, nrows=0)).columns
+    header = (pd.read_excel(path, sheet_name=0, nrows=0, engine="openpyxl") if excel
+              else pd.read_csv(path, nrows=0)).columns
     sheet = None
     if excel:
         from openpyxl import load_workbook
@@ -177,7 +178,7 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
         raise CodebookError(f"{where}: thiếu cột {missing} / missing columns {missing}")
     usecols = list(required) + [c for c in optional if c in header]
     if excel:
-        return pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str), sheet
+        return pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str, engine="openpyxl"), sheet
     return pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, na_values=[""]), None
 
 

@@ -73,7 +73,7 @@ def read_export(path: str | Path, form: Form) -> dict:
                         tables[repeat] = (_csv(archive.read(name), f"{path.name}/{name}"), name)
             return tables
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # a damaged workbook: the reader's own words say why
         raise CodebookError(f"{path.name}: không đọc được tệp Excel / cannot read the workbook: {exc}") from exc
     if not sheets:

@@ -69,7 +69,7 @@ def read_form(path: str | Path) -> Form:
     """Read an XLSForm's survey and choices sheets."""
     path = Path(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # a form that is not a workbook, or a damaged one
         raise CodebookError(f"Không đọc được biểu mẫu {path.name} / Cannot read the form {path.name}: {exc}") from exc
     sheets = {name.strip().lower(): frame for name, frame in sheets.items()}

@@ -236,12 +236,22 @@ def test_no_personal_or_unnamed_column_reaches_any_output_of_a_run(tmp_path, mid
         women.cell(row, column).value = f"GHI-CHU-RIENG-{row:05d}"
     book.save(export)
     data = _dataset(tmp_path)
-    import_round(form, export, "midterm", data)
-    out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
-                           "--data", str(data), "--out", str(out), "--jobs", "1"], capture_output=True, text=True)
+    d8 = [sys.executable, "-m", "d8lib.cli"]
+    imported = subprocess.run(d8 + ["survey", "import", "--form", str(form), "--export", str(export), "--round",
+                                    "midterm", "--data", str(data)], capture_output=True, text=True)
+    assert imported.returncode == 0 and "IMPORTED" in imported.stdout, imported.stdout + imported.stderr
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    for folder, target in ((data, out), (DEMO, reference)):
+        done = subprocess.run(d8 + ["run", "--phase", "midterm", "--units", "province", "--data", str(folder),
+                                    "--out", str(target), "--jobs", "1"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    # The published outcome table is the demo's own.
+    for sheet in ("ket-qua", "phan-to", "thay-doi-chenh-lech"):
+        ours = pd.read_excel(next((out / "latest").glob("*.xlsx")), sheet_name=sheet, engine="openpyxl")
+        theirs = pd.read_excel(next((reference / "latest").glob("*.xlsx")), sheet_name=sheet, engine="openpyxl")
+        pd.testing.assert_frame_equal(ours, theirs)
     assert done.returncode == 0, done.stdout + done.stderr
-    text = _texts(out) + done.stdout + done.stderr
+    text = _texts(out) + done.stdout + done.stderr + imported.stdout + imported.stderr
     interviewed = midterm[midterm.respondent_name.notna()]
     names = [n for n in interviewed.respondent_name.unique() if len(n) > 8]
     phones = list(interviewed.phone.astype(str).unique())
@@ -251,3 +261,14 @@ def test_no_personal_or_unnamed_column_reaches_any_output_of_a_run(tmp_path, mid
     assert "ho_ten" in text  # the methods annex lists the personal columns as not read
     manifest = (out / "latest" / "manifest.json").read_text(encoding="utf-8")
     assert hashlib.sha256(export.read_bytes()).hexdigest() in manifest  # the raw export is named among the inputs
+
+
+def test_headers_may_be_labels_or_paths_with_either_separator(tmp_path):
+    from d8lib.exports import _heads
+
+    form = read_form(write_form(tmp_path / "form.xlsx"))
+    table = pd.DataFrame(columns=["Tuổi", "phu_nu-ca_nhan-ethnicity", "phu_nu/thai_do/beat_reasons/beat_argues",
+                                  "ho/household", "Họ và tên", "unrelated"])
+    assert _heads(table, form) == {"Tuổi": "age", "phu_nu-ca_nhan-ethnicity": "ethnicity",
+                                   "phu_nu/thai_do/beat_reasons/beat_argues": "beat_reasons/beat_argues",
+                                   "ho/household": "household", "Họ và tên": "ho_ten"}
