@@ -122,13 +122,15 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
     read = {c for e in columns.values() for c in (e["column"] if isinstance(e["column"], list) else [e["column"]])}
     leaked = [c for c in personal if c in read or c in {r.split("/")[0] for r in read}]
     if leaked:
-        problems.append(f"cột cá nhân được khai báo để đọc: {leaked} / personal columns are mapped to be read: {leaked}")
+        problems.append(f"cột cá nhân được khai báo để đọc: {leaked} / "
+                        f"personal columns are mapped to be read: {leaked}")
     missing = [n for n, v in known.items() if v.get("required") and n not in columns]
     if missing:
         problems.append(f"thiếu biến bắt buộc {missing} / required variables missing: {missing}")
     if problems:
         raise CodebookError(f"Sổ mã {path.name}: " + "; ".join(problems))
-    rounds = {name: {"year": int(r["year"]), "files": list(r["files"])} for name, r in (spec.get("rounds") or {}).items()}
+    rounds = {name: {"year": int(r["year"]), "files": list(r["files"])}
+              for name, r in (spec.get("rounds") or {}).items()}
     return Codebook(path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"))
 
 
@@ -284,6 +286,6 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
                      for v in frame.loc[unweighted, by].unique()[:MAX_PROBLEMS]]
     if problems:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
-        raise CodebookError(f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / {len(problems)} problems "
-                            f"in the survey data of round '{round_name}':\n{shown}")
+        raise CodebookError(f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / "
+                            f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}")
     return derive(frame, codebook)

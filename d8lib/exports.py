@@ -32,7 +32,7 @@ def _csv(data: bytes, name: str) -> pd.DataFrame:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CodebookError(f"{name}: không phải văn bản UTF-8 (byte {exc.start}) / not UTF-8 text "
+        raise CodebookError(f"{name}: không được mã hóa UTF-8 (byte {exc.start}) / not UTF-8 text "
                             f"(byte {exc.start})") from exc
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])

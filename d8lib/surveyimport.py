@@ -104,9 +104,9 @@ def write_draft(form_path: str | Path, out: str | Path, export: str | Path | Non
     draft = draft_codebook(form)
     if export is not None:
         draft["todo"] += _unmapped_values(form, draft, Path(export))
-    header = ("# Sổ mã do d8 soạn từ biểu mẫu / Codebook drafted by d8 from the form "
-              f"{form.path.name}.\n# " + ("Đầy đủ, không cần sửa / Complete: nothing to map.\n" if not draft["todo"] else
-                                         "Còn phải khai báo các mục trong «todo» / Map what 'todo' lists.\n"))
+    state = ("Đầy đủ, không cần sửa / Complete: nothing to map." if not draft["todo"] else
+             "Còn phải khai báo các mục trong «todo» / Map what 'todo' lists.")
+    header = f"# Sổ mã do d8 soạn từ biểu mẫu / Codebook drafted by d8 from the form {form.path.name}.\n# {state}\n"
     Path(out).write_text(header + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return draft
 
@@ -185,7 +185,8 @@ def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: P
     register = pd.read_csv(data_dir / "villages.csv", dtype=str, usecols=["village"]).village
     unknown = data.village.notna() & ~data.village.isin(register)
     problems += [Problem(p, None, "village", str(v), "thôn không có trong danh sách thôn",
-                         "village not in the village register") for p, v in zip(flat._place[unknown], data.village[unknown])]
+                         "village not in the village register")
+                 for p, v in zip(flat._place[unknown], data.village[unknown])]
     if "round" in data:
         wrong = data["round"].notna() & (data["round"] != round_name)
         problems += [Problem(p, None, "round", str(v), f"không phải vòng {round_name}", f"not round {round_name}")
@@ -243,8 +244,9 @@ def _dataset_codebook(existing: dict | None, data: pd.DataFrame, codebook: Codeb
     """The dataset's codebook with this round: d8's names read as they are."""
     if existing and any(spec.get("column", name) != name for name, spec in existing.get("columns", {}).items()
                         if isinstance(spec, dict)):
-        raise CodebookError("Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu mới / "
-                            "The dataset's codebook reads files with other column names: import into a new data folder")
+        raise CodebookError("Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu "
+                            "mới / The dataset's codebook reads files with other column names: import into a new "
+                            "data folder")
     spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {
         "age_group": {"from": "age", "bins": [15, 20, 25, 30, 35, 40, 45, 50],
                       "labels": ["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]}}}

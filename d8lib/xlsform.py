@@ -108,7 +108,8 @@ def read_form(path: str | Path) -> Form:
                                    list_name.split(" ")[0] or None, _labels(row, label_columns),
                                    str(row.get("relevant", "") if isinstance(row.get("relevant"), str) else ""))
     if stack:
-        raise CodebookError(f"{path.name}: nhóm «{stack[-1][0]}» không có «end» / group '{stack[-1][0]}' is never ended")
+        raise CodebookError(f"{path.name}: nhóm «{stack[-1][0]}» không có «end» / "
+                            f"group '{stack[-1][0]}' is never ended")
     choices: dict = {}
     if "choices" in sheets:
         table = sheets["choices"].rename(columns=lambda c: str(c).strip())

@@ -163,7 +163,8 @@ def test_calibration_matches_r(method):
         assert row.se == pytest.approx(reference.se, rel=SE_CAL, abs=1e-12), dom
         assert row.df == reference.df, dom
         if reference.se > 0:
-            assert (row.ci_low, row.ci_high) == pytest.approx((reference.t_low, reference.t_high), rel=SE_CAL, nan_ok=True), dom
+            assert (row.ci_low, row.ci_high) == pytest.approx((reference.t_low, reference.t_high), rel=SE_CAL,
+                                                              nan_ok=True), dom
     total = calibrated.total("enroll").iloc[0]
     assert total.estimate == pytest.approx(theirs.loc["total:enroll"].estimate, rel=EST)
     assert total.se == pytest.approx(theirs.loc["total:enroll"].se, rel=SE_CAL)
