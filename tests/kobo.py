@@ -85,15 +85,18 @@ SURVEY = [
 ]
 
 
-def write_form(path: Path, rename: dict | None = None, relabel: dict | None = None) -> Path:
+def write_form(path: Path, rename: dict | None = None, relabel: dict | None = None, extra: tuple = ()) -> Path:
     """The XLSForm; ``rename`` gives questions other names, ``relabel`` other choices
-    (name, Vietnamese label, English label) per list."""
+    (name, Vietnamese label, English label) per list; ``extra`` rows go at the end of
+    the household group."""
     rename, relabel = rename or {}, relabel or {}
     book = Workbook()
     survey = book.active
     survey.title = "survey"
     survey.append(["type", "name", "label::Vietnamese (vi)", "label::English (en)", "relevant"])
-    for kind, name, label, relevant in SURVEY:
+    rows = list(SURVEY)
+    rows[rows.index(("end group", "", "", "")):rows.index(("end group", "", "", ""))] = list(extra)
+    for kind, name, label, relevant in rows:
         for old, new in rename.items():
             relevant = relevant.replace("${" + old + "}", "${" + new + "}")
         survey.append([kind, rename.get(name, name), label, name.replace("_", " "), relevant])

@@ -272,3 +272,20 @@ def test_headers_may_be_labels_or_paths_with_either_separator(tmp_path):
     assert _heads(table, form) == {"Tuổi": "age", "phu_nu-ca_nhan-ethnicity": "ethnicity",
                                    "phu_nu/thai_do/beat_reasons/beat_argues": "beat_reasons/beat_argues",
                                    "ho/household": "household", "Họ và tên": "ho_ten"}
+
+
+def test_an_export_of_another_round_is_refused(tmp_path, midterm):
+    form = write_form(tmp_path / "form.xlsx", extra=[("calculate", "round", "", "")])
+    export = kobo_xlsx(midterm, tmp_path / "export.xlsx")
+    book = load_workbook(export)
+    households = book.worksheets[0]
+    column = households.max_column + 1
+    households.cell(1, column).value = "ho/round"
+    for row in range(2, households.max_row + 1):
+        households.cell(row, column).value = "endline"
+    book.save(export)
+    data = _dataset(tmp_path)
+    before = _hashes(data)
+    with pytest.raises(CodebookError, match="not round midterm"):
+        import_round(form, export, "midterm", data)
+    assert _hashes(data) == before
