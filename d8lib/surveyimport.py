@@ -103,7 +103,10 @@ def write_draft(form_path: str | Path, out: str | Path, export: str | Path | Non
     form = read_form(form_path)
     draft = draft_codebook(form)
     if export is not None:
-        draft["todo"] += _unmapped_values(form, draft, Path(export))
+        try:
+            draft["todo"] += _unmapped_values(form, draft, Path(export))
+        except CodebookError as exc:  # a draft too incomplete to read the export with
+            draft["todo"].append(f"tệp xuất chưa kiểm tra được / the export could not be checked yet: {exc}")
     state = ("Đầy đủ, không cần sửa / Complete: nothing to map." if not draft["todo"] else
              "Còn phải khai báo các mục trong «todo» / Map what 'todo' lists.")
     header = f"# Sổ mã do d8 soạn từ biểu mẫu / Codebook drafted by d8 from the form {form.path.name}.\n# {state}\n"
@@ -115,9 +118,11 @@ def _unmapped_values(form: Form, draft: dict, export: Path) -> list[str]:
     """Values an export holds that the draft does not map."""
     codebook = _as_codebook(draft, export.parent)
     flat, _ = flatten(read_export(export, form), form, _wanted(codebook, form))
-    _, problems = convert(flat, codebook, export.name, places=flat["_place"])
-    return [f"{p.column}: giá trị «{p.value}» chưa được khai báo / value '{p.value}' is not mapped ({p.en})"
-            for p in problems]
+    flat, reading = _coalesce(flat, codebook)
+    _, problems = convert(flat, reading, export.name, places=flat["_place"])
+    seen = dict.fromkeys((p.column, p.value, p.en) for p in problems)
+    return [f"{column}: giá trị «{value}» chưa được khai báo / value '{value}' is not mapped ({reason})"
+            for column, value, reason in seen]
 
 
 def _as_codebook(spec: dict, folder: Path) -> Codebook:

@@ -289,3 +289,19 @@ def test_an_export_of_another_round_is_refused(tmp_path, midterm):
     with pytest.raises(CodebookError, match="not round midterm"):
         import_round(form, export, "midterm", data)
     assert _hashes(data) == before
+
+
+def test_the_codebook_command_checks_an_export_and_says_what_remains(tmp_path, midterm):
+    from d8lib.cli import main
+
+    complete = write_form(tmp_path / "form.xlsx")
+    export = kobo_xlsx(midterm, tmp_path / "export.xlsx")
+    assert main(["survey", "codebook", "--form", str(complete), "--export", str(export),
+                 "--out", str(tmp_path / "complete.yaml")]) == 0
+    assert yaml.safe_load((tmp_path / "complete.yaml").read_text(encoding="utf-8"))["todo"] == []
+    relabel = {"hon_nhan": {"never": ("chua_ket_hon", "Chưa kết hôn", "Single")}}
+    other = write_form(tmp_path / "other.xlsx", relabel=relabel)
+    assert main(["survey", "codebook", "--form", str(other), "--export", str(export),
+                 "--out", str(tmp_path / "other.yaml")]) == 1
+    todo = yaml.safe_load((tmp_path / "other.yaml").read_text(encoding="utf-8"))["todo"]
+    assert len(todo) == 2 and "chua_ket_hon" in todo[0] and "'never' is not mapped" in todo[1]
