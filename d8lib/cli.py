@@ -8,6 +8,7 @@ from pathlib import Path
 
 from d8lib import plan as plan_module
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
+from d8lib.text import printable
 
 DEFAULT_STORE = DATA_DIR / "store"
 
@@ -56,9 +57,9 @@ def _intake(args: argparse.Namespace) -> int:
     labels = {"accepted": "ĐÃ NHẬN / ACCEPTED", "rejected": "TỪ CHỐI / REJECTED",
               "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED"}
     for result in results:
-        print(f"{labels[result.status]}: {result.path}")
+        print(f"{labels[result.status]}: {printable(result.path)}")
         for problem in result.problems:
-            print(f"    {problem}")
+            print(f"    {printable(problem)}")
     rejected = sum(r.status == "rejected" for r in results)
     print(f"{len(results) - rejected} tệp được nhận / files accepted, {rejected} bị từ chối / rejected")
     return 1 if rejected else 0
@@ -118,9 +119,9 @@ def _survey_import(args: argparse.Namespace) -> int:
     try:
         path = import_round(args.form, args.export, args.round, args.data, args.codebook, args.year)
     except CodebookError as exc:
-        print(f"TỪ CHỐI / REJECTED: {args.export}\n{exc}", file=sys.stderr)
+        print(f"TỪ CHỐI / REJECTED: {printable(args.export)}\n{exc}", file=sys.stderr)
         return 1
-    print(f"ĐÃ NHẬP / IMPORTED: {args.export} -> {path}")
+    print(f"ĐÃ NHẬP / IMPORTED: {printable(args.export)} -> {printable(path)}")
     return 0
 
 

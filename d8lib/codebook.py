@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from d8lib.paths import DATA_DIR
+from d8lib.text import printable
 
 VARIABLES_PATH = DATA_DIR / "indicators" / "survey_variables.yaml"
 TYPES = ("code", "integer", "number", "binary", "category")
@@ -46,8 +47,9 @@ class Problem:
     en: str
 
     def __str__(self) -> str:
-        place = f"{self.file}" + (f", dòng/row {self.row}" if self.row else "") + f", cột/column «{self.column}»"
-        value = f", giá trị/value «{self.value}»" if self.value != "" else ""
+        place = (printable(self.file) + (f", dòng/row {self.row}" if self.row else "")
+                 + f", cột/column «{printable(self.column)}»")
+        value = f", giá trị/value «{printable(self.value)}»" if self.value != "" else ""
         return f"{place}{value}: {self.vi} / {self.en}"
 
 

@@ -178,8 +178,8 @@ def figure_html(figure, alt: str, caption: str = "") -> str:
 
 
 def write_excel(tables: dict[str, pd.DataFrame], path: str | Path, note: str = "") -> Path:
-    """One sheet per table, headers as the report shows them, numbers as numbers and
-    withheld cells as ``x``."""
+    """One sheet per table, headers as the report shows them, numbers as numbers,
+    withheld cells as ``x`` and text never a formula."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -197,9 +197,24 @@ def write_excel(tables: dict[str, pd.DataFrame], path: str | Path, note: str = "
         if note:
             sheet.append([])
             sheet.append([note])
+        _text_only(sheet)
     path = Path(path)
     workbook.save(path)
     return path
+
+
+# What spreadsheet programs would take as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_only(sheet) -> None:
+    """Every text cell stays text: one that starts like a formula is stored as a string
+    with Excel's quote prefix (shown as typed, never evaluated)."""
+    for line in sheet.iter_rows():
+        for cell in line:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _excel_value(value):

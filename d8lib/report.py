@@ -10,12 +10,15 @@ import datetime as dt
 import html
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
 from d8lib import evaluate, publish
 from d8lib.publish import fmt, label
 
+# Labels come from data (unit names, ethnic groups): "$" in one is text, not mathtext.
+matplotlib.rcParams["text.parse_math"] = False
 # Seconds a report waits for the tables its run builds while the kernels start.
 BUNDLE_WAIT = 600
 

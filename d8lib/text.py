@@ -42,3 +42,10 @@ def ascii_key(text: str) -> str:
 def has_diacritics(text: str) -> bool:
     """Whether the text carries any Vietnamese diacritic or the letter đ."""
     return ascii_key(text) != tone_key(text)
+
+
+def printable(text) -> str:
+    """The text safe for a terminal or a log line: control and format characters
+    (newlines, escape codes) written as escapes, so a file name cannot forge a line."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))

@@ -66,3 +66,14 @@ def test_template_then_intake_with_exit_codes(tmp_path):
     assert d8("template", "--district", "082", "--period", "2031").returncode == 1
     unknown = d8("template", "--district", "Muong Khuonh", "--period", "2024", "--out", str(tmp_path / "x.xlsx"))
     assert unknown.returncode == 1 and "Huyện Mường Khương" in unknown.stderr
+
+
+def test_a_file_name_cannot_forge_lines_of_the_log(tmp_path, capsys):
+    from d8lib.cli import main
+
+    name = tmp_path / "x\nĐÃ NHẬN \u2215 ACCEPTED: gia-mao.csv\x1b[2K.csv"  # a division slash looks like "/"
+    name.write_text("district,period,indicator,value\n", encoding="utf-8")
+    main(["intake", str(name), "--store", str(tmp_path / "store")])
+    lines = capsys.readouterr().out.splitlines()
+    assert not any(line.startswith("ĐÃ NHẬN") for line in lines)
+    assert "\x1b" not in "".join(lines) and "\\n" in lines[0]

@@ -96,3 +96,30 @@ def test_figures_are_embedded_with_alternative_text(lang):
     markup = publish.figure_html(figure, publish.label("charts.progress_alt", lang))
     assert markup.startswith("<figure") and "data:image/png;base64," in markup and "alt='" in markup
     assert "http" not in markup
+
+
+def test_text_in_the_excel_twin_is_never_a_formula(tmp_path):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    hostile = ['=HYPERLINK("http://example.invalid","x")', "+1", "-2+3", "@SUM(A1)", "\t=1", "an ordinary label"]
+    path = publish.write_excel({"t": pd.DataFrame({"=group": hostile, "n": range(len(hostile))})}, tmp_path / "t.xlsx",
+                               note="=note")
+    sheet = load_workbook(path)["t"]
+    assert [c.value for c in sheet["A"][1:7]] == hostile
+    assert all(c.data_type == "s" for c in sheet["A"] if c.value is not None) and sheet["A1"].value == "=group"
+    assert all(c.quotePrefix for c in sheet["A"][1:6]) and not sheet["A7"].quotePrefix
+    with zipfile.ZipFile(path) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+
+def test_a_dollar_sign_in_a_label_is_text_not_mathtext():
+    import matplotlib.pyplot as plt
+
+    import d8lib.report  # noqa: F401  (sets how report charts read their labels)
+
+    figure, axis = plt.subplots()
+    axis.set_title("Nhóm $A (giá $5 và $")
+    axis.bar(["$x", "y$"], [1, 2])
+    assert "<img" in publish.figure_html(figure, "alt")
