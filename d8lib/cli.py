@@ -52,8 +52,7 @@ def _intake(args: argparse.Namespace) -> int:
     from d8lib.store import Store
 
     plan = plan_module.load_plan(args.plan)
-    sent = dt.date.fromisoformat(args.sent) if args.sent else None
-    results = intake(args.files, Store(args.store), plan, plan.units(), sent_on=sent)
+    results = intake(args.files, Store(args.store), plan, plan.units(), sent_on=args.sent)
     labels = {"accepted": "ĐÃ NHẬN / ACCEPTED", "rejected": "TỪ CHỐI / REJECTED",
               "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED"}
     for result in results:
@@ -79,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
                      plan_path=args.plan, out_dir=args.out, notebooks=args.notebooks,
-                     as_of=dt.date.fromisoformat(args.as_of) if args.as_of else None)
+                     as_of=args.as_of)
     except RunLocked as exc:
         print(exc, file=sys.stderr)
         return 3
@@ -125,6 +124,32 @@ def _survey_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date(text: str) -> dt.date:
+    """A command-line date, YYYY-MM-DD; anything else is a usage error (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ngày phải có dạng YYYY-MM-DD / a date must be YYYY-MM-DD: {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    """A command-line count of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"phải là số nguyên từ 1 / must be a whole number from 1: {text!r}")
+    return value
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"không có tệp / no such file: {text}")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="d8", description="Project 8 monitoring and evaluation workbench")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -145,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     intake = commands.add_parser("intake", help="validate and store district submissions")
     intake.add_argument("files", nargs="+", type=Path)
     intake.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
-    intake.add_argument("--sent", default=None, help="date the files were sent (YYYY-MM-DD), where a file does not say")
-    intake.add_argument("--plan", default=None)
+    intake.add_argument("--sent", type=_date, default=None,
+                        help="date the files were sent (YYYY-MM-DD), where a file does not say")
+    intake.add_argument("--plan", type=_existing_file, default=None)
     intake.set_defaults(func=_intake)
 
     synth = commands.add_parser("synth", help="write the deterministic synthetic dataset")
@@ -159,12 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
     run.add_argument("--phase", required=True, choices=["baseline", "midterm", "endline"])
     run.add_argument("--units", default="all", help="all (default), province, or district codes or names, comma-separated")
-    run.add_argument("--jobs", type=int, default=None, help="reports run in parallel (default: number of cores)")
+    run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
-    run.add_argument("--plan", type=Path, default=None)
+    run.add_argument("--plan", type=_existing_file, default=None)
     run.add_argument("--out", type=Path, default=Path("outputs"))
-    run.add_argument("--as-of", default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
+    run.add_argument("--as-of", type=_date, default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
     run.set_defaults(func=_run)
 

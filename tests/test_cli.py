@@ -77,3 +77,18 @@ def test_a_file_name_cannot_forge_lines_of_the_log(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert not any(line.startswith("ĐÃ NHẬN") for line in lines)
     assert "\x1b" not in "".join(lines) and "\\n" in lines[0]
+
+
+def test_bad_arguments_are_usage_errors_that_leave_nothing_behind(tmp_path):
+    out = tmp_path / "out"
+    for args, message in [
+        (["run", "--phase", "midterm", "--as-of", "31/12/2024", "--out", str(out)], "YYYY-MM-DD"),
+        (["run", "--phase", "midterm", "--jobs", "-1", "--out", str(out)], "from 1"),
+        (["run", "--phase", "midterm", "--jobs", "two", "--out", str(out)], "from 1"),
+        (["run", "--phase", "midterm", "--plan", str(tmp_path / "none.yaml"), "--out", str(out)], "no such file"),
+        (["intake", str(tmp_path / "x.csv"), "--sent", "2024-02-30", "--store", str(tmp_path / "store")],
+         "YYYY-MM-DD"),
+    ]:
+        result = d8(*args)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    assert not out.exists() and not (tmp_path / "store").exists()
