@@ -202,7 +202,8 @@ def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: P
     return problems[: 5 * MAX_PROBLEMS]
 
 
-def _replace(target: Path, write) -> Path:
+def _partial(target: Path, write) -> Path:
+    """Write ``target``'s content beside it, under a name readers never open."""
     partial = target.with_name(target.name + ".partial")
     write(partial)
     return partial
@@ -285,12 +286,12 @@ def _write(data: pd.DataFrame, codebook: Codebook, existing: dict | None, datase
     digest = sha256_file(export)
     archived = folder / "raw" / f"{digest}{export.suffix.lower()}"
     partials = [
-        (_replace(target, lambda p: data[columns].to_csv(p, index=False, lineterminator="\n")), target),
-        (_replace(dataset, lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
+        (_partial(target, lambda p: data[columns].to_csv(p, index=False, lineterminator="\n")), target),
+        (_partial(dataset, lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
                                                  encoding="utf-8")), dataset)]
     if not archived.exists():
         archived.parent.mkdir(exist_ok=True)
-        partials.insert(0, (_replace(archived, lambda p: p.write_bytes(export.read_bytes())), archived))
+        partials.insert(0, (_partial(archived, lambda p: p.write_bytes(export.read_bytes())), archived))
     for partial, final in partials:
         os.replace(partial, final)
     return target
