@@ -73,7 +73,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from d8lib.runner import RunLocked, run
+    from d8lib.runner import RunInterrupted, RunLocked, run
 
     try:
         result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
@@ -82,6 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     except RunLocked as exc:
         print(exc, file=sys.stderr)
         return 3
+    except RunInterrupted as exc:
+        print(f"{exc}; chưa công bố gì, bản trước vẫn giữ nguyên / nothing was published, the previous run stays "
+              f"published", file=sys.stderr)
+        return 1
     for outcome in result.outcomes:
         mark = "OK " if outcome.status == "ok" else "LỖI/FAILED"
         print(f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")

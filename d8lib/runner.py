@@ -84,23 +84,73 @@ class RunResult:
         return bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
 
 
+class RunInterrupted(RuntimeError):
+    """A run stopped by SIGTERM or SIGINT; nothing of it is published."""
+
+
 @contextmanager
 def run_lock(out_dir: Path):
-    """Hold ``<out>/.lock`` for the length of a run; a second run gets ``RunLocked``."""
+    """Hold ``<out>/.lock`` for the length of a run; a second run gets ``RunLocked``.
+
+    The lock is the kernel's (``flock``): it ends with the process that holds it, and
+    report workers close their inherited copy (``_worker_start``), so a run killed
+    with SIGKILL leaves nothing that blocks the next. The file names the holder's
+    process; a run that finds the name of a process that ended without clearing it
+    says that it takes over. Yields the lock file's descriptor."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(out_dir / ".lock", "w")
+    handle = open(out_dir / ".lock", "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
         raise RunLocked(f"Một lượt chạy khác đang dùng {out_dir} / Another run is using {out_dir}") from exc
     try:
+        handle.seek(0)
+        previous = handle.read().strip()
+        if previous:
+            print(f"Lượt chạy trước (tiến trình {previous}) đã dừng giữa chừng; lượt này tiếp quản khóa / "
+                  f"The previous run (process {previous}) stopped before it finished; this run takes over the lock",
+                  file=sys.stderr)
+        handle.seek(0)
+        handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        yield
+        yield handle.fileno()
+        handle.seek(0)
+        handle.truncate()
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def _worker_start(lock_fd: int) -> None:
+    """In each report worker: let go of the run's lock, leave signals to the run (which
+    ends its workers), and end when the run ends."""
+    import signal
+
+    os.close(lock_fd)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextmanager
+def _stopped_by_signals():
+    """SIGTERM and SIGINT stop the run with ``RunInterrupted`` (workers are then ended)."""
+    import signal
+
+    def stop(number, _frame):
+        raise RunInterrupted(f"Lượt chạy bị dừng bởi tín hiệu {number} / The run was stopped by signal {number}")
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
@@ -283,7 +333,7 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
     plan = load_plan(plan_path)
     as_of = as_of or evaluate.DEFAULT_AS_OF[phase]
     jobs = jobs or os.cpu_count() or 1
-    with run_lock(out_dir):
+    with run_lock(out_dir) as lock_fd, _stopped_by_signals():
         started = dt.datetime.now()
         run_id = f"{started:%Y%m%d-%H%M%S}-{phase}-{lang}"
         run_dir = out_dir / "runs" / run_id
@@ -309,7 +359,7 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
                 bundle_path.with_name(bundle_path.name + ".failed").write_text(repr(exc), encoding="utf-8")
                 raise
 
-        outcomes = _execute_all(work, jobs, progress, while_running=build_tables)
+        outcomes = _execute_all(work, jobs, progress, while_running=build_tables, lock_fd=lock_fd)
         bundle_path.unlink()  # the tables live on in the reports; the pickle is not kept
         meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,
                 "jobs": jobs, "data_dir": str(data_dir), "plan": str(plan.path), "store": str(store_dir),
@@ -323,25 +373,35 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
         return result
 
 
-def _execute_all(work: list[Job], jobs: int, progress: bool, while_running=None) -> list[Outcome]:
+def _execute_all(work: list[Job], jobs: int, progress: bool, while_running=None,
+                 lock_fd: int | None = None) -> list[Outcome]:
     """Execute the jobs in a pool of processes; ``while_running`` is called in this
-    process once they are under way (its exception is raised once the pool is done)."""
+    process once they are under way (its exception is raised once the pool is done).
+    The workers do not hold the run's lock (``lock_fd``) and end with the run; an
+    interruption ends them at once."""
     from tqdm import tqdm
 
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
     failure = None
-    with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-        futures = [pool.submit(execute, job) for job in work]
-        if while_running is not None:
-            try:
-                while_running()
-            except Exception as exc:  # noqa: BLE001 - raised again below, after the pool is done
-                failure = exc
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            bar.update()
+    start = (_worker_start, (lock_fd,)) if lock_fd is not None else (None, ())
+    with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=start[0], initargs=start[1]) as pool:
+        try:
+            futures = [pool.submit(execute, job) for job in work]
+            if while_running is not None:
+                try:
+                    while_running()
+                except Exception as exc:  # noqa: BLE001 - raised again below, after the pool is done
+                    failure = exc
+            for future in as_completed(futures):
+                outcomes.append(future.result())
+                bar.update()
+        except BaseException:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     bar.close()
     if failure is not None:
         raise failure

@@ -257,3 +257,95 @@ def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
     assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == before
     text = json.dumps(nbformat.read(tmp_path / "evaluation.ipynb", as_version=4).cells, ensure_ascii=False)
     assert "Huyện Si Ma Cai" in text and "key-findings" in text
+
+
+def _kernels() -> set[int]:
+    """Process ids of the running Jupyter kernels."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"ipykernel" in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def _start_run(out: Path, units: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", units,
+                             "--jobs", "2", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_kernels(before: set[int], timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (_kernels() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _kernels() - before, "no report kernel started"
+
+
+def _processes_of(out: Path) -> set[int]:
+    """Process ids whose command line names the run's output folder (the run and its
+    forked workers)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(out).encode() in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def _wait_until_gone(pids: set[int], out: Path, timeout: float = 5) -> set[int]:
+    """The kernels of ``pids`` and the workers of the run on ``out`` still alive after
+    ``timeout`` seconds (a report takes longer than that to finish by itself)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while (pids & _kernels() or _processes_of(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return (pids & _kernels()) | _processes_of(out)
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_is_followed_by_a_run_that_succeeds(tmp_path):
+    import signal
+
+    out = tmp_path / "outputs"
+    before = _kernels()
+    killed = _start_run(out, "province,085")
+    _wait_for_kernels(before)
+    started = _kernels() - before
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    assert not (out / "latest").exists()
+    # Its workers let go of the lock and end with it; their kernels follow.
+    assert _wait_until_gone(started, out) == set()
+    result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
+                             "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "takes over the lock" in result.stderr
+    assert (out / "latest" / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_workers_and_leaves_latest_as_it_was(tmp_path):
+    import signal
+
+    out = tmp_path / "outputs"
+    first = runner.run("midterm", units="province", jobs=1, out_dir=out, progress=False)
+    assert first.published
+    before = _kernels()
+    stopped = _start_run(out, "province,085")
+    _wait_for_kernels(before)
+    started = _kernels() - before
+    stopped.send_signal(signal.SIGTERM)
+    _, stderr = stopped.communicate(timeout=60)
+    assert stopped.returncode == 1 and "stopped by signal" in stderr and "nothing was published" in stderr
+    assert _wait_until_gone(started, out) == set()
+    assert (out / "latest").resolve() == first.run_dir.resolve()
