@@ -336,7 +336,7 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
         sample = _sample_sizes(stacked, province)
         design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked),
                         "calibration": calibration["method"] if calibration else "", "standard": standard.name,
-                        "minimum_df": standard.minimum_df(), "not_read": survey_codebook(Path(data_dir)).personal}
+                        "not_read": survey_codebook(Path(data_dir)).personal}
     return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
                   people=people, completeness=complete, problems=problems, findings=plan.check(),
                   indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,

@@ -32,11 +32,6 @@ class Standard:
     interval: str
     rules: tuple
 
-    def minimum_df(self) -> float:
-        """The degrees of freedom below which a figure is flagged (NaN if no rule says)."""
-        values = [r["value"] for r in self.rules if r["check"] == "min_df"]
-        return min(values) if values else np.nan
-
 
 def load_standard(path: str | Path | None = None) -> Standard:
     """A presentation standard (default: the one named in ``data/config.yaml``)."""
