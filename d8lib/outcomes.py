@@ -37,6 +37,12 @@ def _definitions(path: str) -> pd.DataFrame:
     return frame.set_index("code", drop=False)
 
 
+def age_group_spec() -> dict:
+    """The five-year age groups as a codebook's derived variable (bins as data)."""
+    return {"from": "age", "bins": [low for low, _ in AGE_GROUPS] + [AGE_GROUPS[-1][1] + 1],
+            "labels": [f"{low}-{high}" for low, high in AGE_GROUPS]}
+
+
 def age_group(age: pd.Series) -> pd.Series:
     """Five-year age groups "15-19" ... "45-49"; other ages get no group."""
     labels = [f"{low}-{high}" for low, high in AGE_GROUPS]

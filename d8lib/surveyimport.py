@@ -24,9 +24,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib.codebook import (Codebook, CodebookError, MAX_PROBLEMS, Problem, convert, join_weights, load_codebook,
-                            normalise, variables)
+from d8lib.codebook import (
+    MAX_PROBLEMS,
+    Codebook,
+    CodebookError,
+    Problem,
+    convert,
+    join_weights,
+    load_codebook,
+    normalise,
+    variables,
+)
 from d8lib.exports import flatten, read_export
+from d8lib.outcomes import age_group_spec
 from d8lib.store import sha256_file
 from d8lib.xlsform import Form, read_form, relevant_expression
 
@@ -158,7 +168,7 @@ def _skip_problems(flat: pd.DataFrame, form: Form, codebook: Codebook) -> list[P
             continue
         try:
             asked = numeric.eval(expression, engine="python").fillna(False).astype(bool)
-        except Exception:  # a relevant that refers to something the export lacks: not checkable
+        except (SyntaxError, NameError, KeyError, TypeError, ValueError):  # refers to what the export lacks
             continue
         wrong = ~asked & flat[name].notna()
         problems += [Problem(p, None, name, str(v), f"có trả lời dù biểu mẫu không hỏi ({question.relevant})",
@@ -253,9 +263,7 @@ def _dataset_codebook(existing: dict | None, data: pd.DataFrame, codebook: Codeb
         raise CodebookError("Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu "
                             "mới / The dataset's codebook reads files with other column names: import into a new "
                             "data folder")
-    spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {
-        "age_group": {"from": "age", "bins": [15, 20, 25, 30, 35, 40, 45, 50],
-                      "labels": ["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]}}}
+    spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {"age_group": age_group_spec()}}
     spec["rounds"][round_name] = {"year": year, "files": [file]}
     spec["personal"] = sorted(set(spec.get("personal") or []) | set(codebook.personal))
     for name, entry in spec["columns"].items():

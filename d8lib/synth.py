@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from d8lib.forms import fill, write_template
+from d8lib.outcomes import age_group, age_group_spec
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan, load_plan
 from d8lib.units import Units
@@ -28,8 +29,6 @@ from d8lib.units import Units
 DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
 ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
-AGE_BINS = [15, 20, 25, 30, 35, 40, 45, 50]
-AGE_LABELS = ["15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49"]
 CODEBOOK_HEADER = """\
 # The codebook of the demo's survey files (written by d8 synth): which columns d8
 # reads and how. Columns not named here, the personal ones first, are never read.
@@ -315,7 +314,7 @@ def demo_codebook(settings: dict) -> dict:
     return {"rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in ROUNDS.items()},
             "personal": ["respondent_name", "phone"],
             "columns": columns,
-            "derived": {"age_group": {"from": "age", "bins": AGE_BINS, "labels": AGE_LABELS}}}
+            "derived": {"age_group": age_group_spec()}}
 
 
 def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int = 1) -> pd.DataFrame:
@@ -326,7 +325,7 @@ def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int
     surveyed = frame[frame.zone != "none"]
     for round_name in ROUNDS:
         women = population(surveyed, round_name, settings, _stream(seed, f"population-{round_name}"))
-        women["age_group"] = pd.cut(women.age, bins=AGE_BINS, labels=AGE_LABELS, right=False).astype(str)
+        women["age_group"] = age_group(women.age)
         counts = (women.groupby(["district", "ethnicity", "age_group"]).size() * scale).rename("women").reset_index()
         tables.append(counts.assign(round=round_name, year=ROUNDS[round_name]))
     return pd.concat(tables, ignore_index=True)[["round", "year", "district", "ethnicity", "age_group", "women"]]
