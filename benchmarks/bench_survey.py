@@ -17,11 +17,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
-from d8lib.survey import Design
-
 import polars as pl
 import svy
+
+from d8lib.survey import Design
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -31,7 +31,6 @@ def _plan_check(args: argparse.Namespace) -> int:
 
 def _template(args: argparse.Namespace) -> int:
     from d8lib.forms import write_template
-
     from d8lib.units import UnitError
 
     plan = plan_module.load_plan(args.plan)

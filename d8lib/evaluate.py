@@ -19,7 +19,10 @@ import yaml
 
 from d8lib import outcomes, progress, quality, standards, weighting
 from d8lib.codebook import Codebook, load_codebook, read_round
-from d8lib.comparisons import difference_in_differences, within_difference_in_differences
+from d8lib.comparisons import (
+    difference_in_differences,
+    within_difference_in_differences,
+)
 from d8lib.plan import Plan
 from d8lib.store import Store
 from d8lib.survey import Design

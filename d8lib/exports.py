@@ -129,7 +129,8 @@ def _tidy(table: pd.DataFrame, place: str, form: Form, wanted: set[str]) -> pd.D
         choices = form.choice_values(name)
         text = tidy[name].astype("string").str.strip()
         if question.type == "select_one":
-            tidy[name] = text.map(lambda v: choices.get(normalise(v), v) if isinstance(v, str) else v).astype(object)
+            names = text.map(lambda v, c=choices: c.get(normalise(v), v) if isinstance(v, str) else v)
+            tidy[name] = names.astype(object)
             continue
         for choice in dict.fromkeys(choices.values()):
             column = f"{name}/{choice}"

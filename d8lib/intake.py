@@ -219,7 +219,7 @@ def _open_workbook(path: Path):
 def _read_excel(submission: Submission) -> None:
     try:
         values, formulas = _open_workbook(submission.path)
-    except Exception as exc:  # any reader's failure on a damaged file: reported, never a crash
+    except Exception as exc:  # noqa: BLE001 - every reader fails its own way on a damaged file; never a crash
         submission.problem("unreadable_file", f"Không đọc được tệp bảng tính ({type(exc).__name__})",
                            f"The spreadsheet cannot be read ({type(exc).__name__}); is it really a "
                            f"{submission.path.suffix} file?")

@@ -44,7 +44,7 @@ class Report:
 
     @classmethod
     def open(cls, phase: str, unit: str, lang: str = "vi", bundle_path: str = "", data_dir: str = "",
-             plan_path: str = "", store_dir: str = "", as_of: str = "") -> "Report":
+             plan_path: str = "", store_dir: str = "", as_of: str = "") -> Report:
         """The report of a run (``bundle_path``), or one computed here from the inputs."""
         if bundle_path:
             bundle = evaluate.load_bundle(bundle_path, wait=BUNDLE_WAIT)
@@ -58,7 +58,7 @@ class Report:
 
     @classmethod
     def for_round(cls, period: str, unit: str, lang: str = "vi", plan_path: str = "", store_dir: str = "",
-                  data_dir: str = "") -> "Report":
+                  data_dir: str = "") -> Report:
         """The progress review of one reporting round, as of its deadline."""
         from d8lib.plan import load_plan
 

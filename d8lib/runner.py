@@ -252,8 +252,8 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
     exporter.language_code = lang
     body, _ = exporter.from_notebook_node(book)
     # The theme's CSS comments cite web pages; nothing in the page should even name one.
-    body = re.sub(r"<style[^>]*>.*?</style>", lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.S), body,
-                  flags=re.S)
+    body = re.sub(r"<style[^>]*>.*?</style>", lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.DOTALL), body,
+                  flags=re.DOTALL)
     page.write_text(body, encoding="utf-8")
     return page
 

@@ -88,7 +88,7 @@ class Store:
                warnings: list, received_at: dt.datetime | None = None) -> list[int]:
         """Store one file's rows (columns district, period, indicator, commune, the value
         columns and note) as submissions, in one transaction. Returns their ids."""
-        received = (received_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+        received = (received_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
         archived = self.archive(source, sha256)
         with self._connect() as connection:
             try:

@@ -152,7 +152,7 @@ class Design:
             raise DesignError(f"fpc «{self.fpc}» nhỏ hơn số đơn vị mẫu / fpc '{self.fpc}' is below the number of PSUs")
         return fractions
 
-    def assign(self, **columns) -> "Design":
+    def assign(self, **columns) -> Design:
         """The same design over the data with added or replaced columns (same rows)."""
         clone = copy.copy(self)
         clone.data = self.data.assign(**columns)
@@ -165,7 +165,7 @@ class Design:
         return pd.Series(self._w, index=self.data.index, name=self.weight)
 
     def calibrate(self, margins: dict, method: str = "raking", max_iterations: int = 100,
-                  tolerance: float = 1e-10) -> "Design":
+                  tolerance: float = 1e-10) -> Design:
         """A new design whose weights reproduce known population totals.
 
         ``margins`` maps a column to ``{level: population total}``; every row's level

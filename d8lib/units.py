@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -205,7 +205,7 @@ def load_units(directory: str | Path | None = None) -> Units:
     return Units(table, crosswalk)
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_units() -> Units:
     """The shipped unit tables, read once."""
     return load_units()

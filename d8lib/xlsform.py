@@ -17,7 +17,7 @@ from d8lib.codebook import CodebookError, normalise
 
 STRUCTURE = {"begin group", "begin_group", "begin repeat", "begin_repeat", "end group", "end_group", "end repeat",
              "end_repeat"}
-NO_DATA = {"note", "start", "end", "today", "deviceid", "username", "audit", "begin", "end"}
+NO_DATA = {"note", "start", "end", "today", "deviceid", "username", "audit", "begin"}
 
 
 @dataclass

@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from d8lib import runner
 
 pytestmark = pytest.mark.slow

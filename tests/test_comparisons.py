@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.comparisons import change, difference_in_differences, within_difference_in_differences
+from d8lib.comparisons import (
+    change,
+    difference_in_differences,
+    within_difference_in_differences,
+)
 from d8lib.survey import Design
 
 

@@ -21,7 +21,14 @@ import pandas as pd
 import pytest
 
 from d8lib import evaluate, outcomes
-from d8lib.synth import _stream, choose_villages, draw_sample, load_settings, population, villages
+from d8lib.synth import (
+    _stream,
+    choose_villages,
+    draw_sample,
+    load_settings,
+    population,
+    villages,
+)
 
 REPLICATES = 200
 DISTRICT_INDICATORS = ["H4", "H5", "H7", "H8", "H9", "H10"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from d8lib import evaluate, runner
 from d8lib.codebook import read_round
 from d8lib.evaluate import BridgeError, bridge

@@ -8,12 +8,12 @@ import unicodedata
 import zlib
 
 import pytest
+from helpers import filled_form, form_row, long_table
 from openpyxl import Workbook, load_workbook
 
 from d8lib.forms import REPORT_SHEET
 from d8lib.intake import intake
 from d8lib.store import Store
-from helpers import filled_form, form_row, long_table
 
 GOOD_FORM = {
     "O1": {"value": 20, "people": 100, "female": 60, "male": 40, "ethnic_minority": 90},

@@ -7,10 +7,10 @@ import shutil
 import subprocess
 
 import pytest
+from helpers import filled_form, long_table
 
 from d8lib.intake import intake
 from d8lib.store import Store
-from helpers import filled_form, long_table
 
 VALUES = {
     "O1": {"value": 20, "people": 100, "female": 60, "male": 40, "ethnic_minority": 90},

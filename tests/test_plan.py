@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, TEST_DATA
+
 from d8lib.plan import PlanError, load_plan
 from d8lib.units import resolve
 
@@ -19,7 +19,7 @@ HEADLINE = {"O1": 423, "O2": 140, "O3": 85, "O6": 24, "O7": 48, "O8": 210, "O9":
 def appendix_01(text: str) -> pd.DataFrame:
     """Appendix 01 parsed from the plan's text: one row per district, ten columns."""
     section = text[text.index("PHỤ LỤC 01"):text.index("PHỤ LỤC 2")]
-    rows = re.findall(r"^(\d) \| ([^|]+?) \| ((?:\d+ \| ){9}\d+) \|$", section, flags=re.M)
+    rows = re.findall(r"^(\d) \| ([^|]+?) \| ((?:\d+ \| ){9}\d+) \|$", section, flags=re.MULTILINE)
     return pd.DataFrame([[name] + [int(v) for v in values.split(" | ")] for _, name, values in rows],
                         columns=["name"] + list(HEADLINE))
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from helpers import filled_form, long_table
 
 from d8lib.intake import intake
 from d8lib.progress import completeness, completeness_summary, progress
 from d8lib.quality import modified_z, open_problems, outliers
 from d8lib.store import Store
-from helpers import filled_form, long_table
 
 D = dt.date
 

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
 from openpyxl import load_workbook
 
-from conftest import ROOT
 from d8lib import publish
 
 

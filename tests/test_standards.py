@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
-from d8lib.standards import load_standard, judge
+
+from d8lib.standards import judge, load_standard
 
 NCHS = load_standard(ROOT / "data" / "standards" / "nchs-2017.yaml")
 DHS = load_standard(ROOT / "data" / "standards" / "dhs.yaml")

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
+from kobo import kobo_xlsx, odk_zip, write_form
 from openpyxl import load_workbook
 
-from conftest import ROOT
 from d8lib import evaluate, outcomes
 from d8lib.codebook import CodebookError
 from d8lib.surveyimport import draft_codebook, import_round, write_draft
 from d8lib.xlsform import read_form
-from kobo import kobo_xlsx, odk_zip, write_form
 
 DEMO = ROOT / "data" / "demo"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from rsurvey import api, run_r
 
 from d8lib.survey import Design
-from rsurvey import api, run_r
 
 EST = 1e-6  # estimates, intervals, DEFF: relative
 SE_CAL = 1e-5  # standard errors after calibration: relative

@@ -6,13 +6,12 @@ import filecmp
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
-from d8lib.intake import intake
-from d8lib.outcomes import indicator_columns, load_definitions
-from d8lib.store import Store
+
 from d8lib.comparisons import difference_in_differences
-from d8lib.outcomes import estimate
+from d8lib.intake import intake
+from d8lib.outcomes import estimate, indicator_columns, load_definitions
+from d8lib.store import Store
 from d8lib.survey import Design
 
 DEMO = ROOT / "data" / "demo"
@@ -136,7 +135,7 @@ def test_the_demos_intervals_miss_the_truth_no_more_than_chance_allows(weighted,
 
 
 def test_scale_multiplies_the_survey(plan):
-    from d8lib.synth import load_settings, survey, villages, _stream
+    from d8lib.synth import _stream, load_settings, survey, villages
 
     settings = load_settings()
     frame = villages(plan.units(), settings, _stream(settings["seed"], "villages"))

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from d8lib.survey import Design
-from d8lib.weighting import CalibrationError, adjust_for_nonresponse, margins_from_totals
+from d8lib.weighting import (
+    CalibrationError,
+    adjust_for_nonresponse,
+    margins_from_totals,
+)
 
 
 def test_nonresponse_weight_moves_to_the_respondents_of_the_village_or_else_the_stratum():
