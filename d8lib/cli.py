@@ -33,7 +33,7 @@ def _template(args: argparse.Namespace) -> int:
     from d8lib.forms import write_template
     from d8lib.units import UnitError
 
-    plan = plan_module.load_plan(args.plan)
+    plan = args.plan
     try:
         district = (args.district if args.district in set(plan.districts.unit)
                     else plan.units().resolve(args.district, "district"))
@@ -46,41 +46,57 @@ def _template(args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit statuses, the same for every command (README, "What an operator reads").
+EXIT_REJECTED, EXIT_USAGE, EXIT_LOCKED, EXIT_D8_FAILED = 1, 2, 3, 4
+SHOWN_PROBLEMS = 50  # problems listed per file; the rest are counted
+
+
 def _intake(args: argparse.Namespace) -> int:
     from d8lib.intake import intake
     from d8lib.store import Store
 
-    plan = plan_module.load_plan(args.plan)
-    results = intake(args.files, Store(args.store), plan, plan.units(), sent_on=args.sent)
+    results = intake(args.files, Store(args.store), args.plan, args.plan.units(), sent_on=args.sent)
     labels = {"accepted": "ĐÃ NHẬN / ACCEPTED", "rejected": "TỪ CHỐI / REJECTED",
               "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED"}
     for result in results:
         print(f"{labels[result.status]}: {printable(result.path)}")
-        for problem in result.problems:
+        for problem in result.problems[:SHOWN_PROBLEMS]:
             print(f"    {printable(problem)}")
+        if len(result.problems) > SHOWN_PROBLEMS:
+            more = len(result.problems) - SHOWN_PROBLEMS
+            print(f"    ... và {more} vấn đề khác / and {more} more problems")
     rejected = sum(r.status == "rejected" for r in results)
     print(f"{len(results) - rejected} tệp được nhận / files accepted, {rejected} bị từ chối / rejected")
-    return 1 if rejected else 0
+    if any(r.d8_failed for r in results):
+        return EXIT_D8_FAILED
+    return EXIT_REJECTED if rejected else 0
 
 
 def _synth(args: argparse.Namespace) -> int:
     from d8lib.synth import generate
 
-    out = generate(args.out, seed=args.seed, scale=args.scale, plan=plan_module.load_plan(args.plan))
+    out = generate(args.out, seed=args.seed, scale=args.scale, plan=args.plan)
     print(f"Đã tạo bộ dữ liệu mô phỏng / Synthetic dataset written: {out}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from d8lib.runner import RunInterrupted, RunLocked, run
+    from d8lib.runner import RunInputError, RunInterrupted, RunLocked, run
+    from d8lib.store import StoreError
 
     try:
         result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
-                     plan_path=args.plan, out_dir=args.out, notebooks=args.notebooks,
+                     plan_path=args.plan.path, out_dir=args.out, notebooks=args.notebooks,
                      as_of=args.as_of)
+    except RunInputError as exc:
+        print(f"d8 run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except RunLocked as exc:
         print(exc, file=sys.stderr)
-        return 3
+        return EXIT_LOCKED
+    except StoreError as exc:
+        print(f"d8 run: {exc}", file=sys.stderr)
+        return EXIT_D8_FAILED
     except RunInterrupted as exc:
         print(f"{exc}; chưa công bố gì, bản trước vẫn giữ nguyên / nothing was published, the previous run stays "
               f"published", file=sys.stderr)
@@ -90,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")
     failed = sum(o.status != "ok" for o in result.outcomes)
     print(f"{len(result.outcomes) - failed} báo cáo xong / reports done, {failed} lỗi / failed")
+    if result.error:
+        print(f"Không tính được các bảng / The tables could not be built: {printable(result.error)}")
     print(f"Mục lục / Index: {result.run_dir / 'index.html'}")
     if result.published:
         print(f"Đã công bố / Published: {Path(args.out) / 'latest' / 'index.html'}")
@@ -146,11 +164,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _existing_file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
+def _plan(text: str) -> plan_module.Plan:
+    """A plan file read and checked for shape (an empty text: the default plan)."""
+    if text and not Path(text).is_file():
         raise argparse.ArgumentTypeError(f"không có tệp / no such file: {text}")
-    return path
+    try:
+        return plan_module.load_plan(text or None)
+    except plan_module.PlanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     template.add_argument("--district", required=True, help="GSO code or name of the district")
     template.add_argument("--period", required=True, help="reporting round: YYYY (due 10/9) or YYYY-final (due 25/01)")
     template.add_argument("--out", type=Path, default=None)
-    template.add_argument("--plan", default=None)
+    template.add_argument("--plan", type=_plan, default="")
     template.set_defaults(func=_template)
 
     intake = commands.add_parser("intake", help="validate and store district submissions")
@@ -175,14 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
     intake.add_argument("--sent", type=_date, default=None,
                         help="date the files were sent (YYYY-MM-DD), where a file does not say")
-    intake.add_argument("--plan", type=_existing_file, default=None)
+    intake.add_argument("--plan", type=_plan, default="")
     intake.set_defaults(func=_intake)
 
     synth = commands.add_parser("synth", help="write the deterministic synthetic dataset")
     synth.add_argument("--out", type=Path, required=True)
     synth.add_argument("--seed", type=int, default=None, help="default: the seed of data/synth.yaml")
     synth.add_argument("--scale", type=int, default=1, help="multiply the survey size (benchmarks)")
-    synth.add_argument("--plan", default=None)
+    synth.add_argument("--plan", type=_plan, default="")
     synth.set_defaults(func=_synth)
 
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
@@ -191,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
-    run.add_argument("--plan", type=_existing_file, default=None)
+    run.add_argument("--plan", type=_plan, default="")
     run.add_argument("--out", type=Path, default=Path("outputs"))
     run.add_argument("--as-of", type=_date, default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")

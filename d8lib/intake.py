@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import errno
 import io
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import load_workbook
 
-from d8lib import forms
+from d8lib import bounds, forms
 from d8lib.plan import Plan
-from d8lib.store import Store, sha256_file
+from d8lib.store import Store, StoreError, sha256_file
 from d8lib.text import ascii_key, nfc, tone_key
 from d8lib.units import UnitError, Units
 from d8lib.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
@@ -87,6 +89,11 @@ class IntakeResult:
     status: str
     problems: list[Problem]
     submission_ids: list[int] = field(default_factory=list)
+
+    @property
+    def d8_failed(self) -> bool:
+        """Rejected because of the store, the disk or d8 itself, not the file."""
+        return any(p.code in D8_FAILURES for p in self.problems)
 
 
 # --- reading ------------------------------------------------------------------------
@@ -194,15 +201,14 @@ def _as_workbook(path: Path):
     """An .ods or .xls file as an openpyxl workbook of its values, cell for cell."""
     from openpyxl import Workbook
 
-    sheets = pd.read_excel(path, sheet_name=None, header=None, engine="calamine", dtype=object)
     book = Workbook()
     book.remove(book.active)
-    for name, grid in sheets.items():
+    for name, grid in bounds.read_sheets(path).items():
         sheet = book.create_sheet(title=str(name)[:31])
-        for r, line in enumerate(grid.itertuples(index=False), start=1):
+        for r, line in enumerate(grid, start=1):
             for c, value in enumerate(line, start=1):
                 if not _blank(value):
-                    sheet.cell(r, c).value = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+                    sheet.cell(r, c).value = int(value) if isinstance(value, float) and value.is_integer() else value
     return book
 
 
@@ -216,9 +222,21 @@ def _open_workbook(path: Path):
     return load_workbook(path, data_only=True, read_only=False), load_workbook(path, data_only=False, read_only=False)
 
 
+def _used_extent(sheet) -> tuple[int, int]:
+    """The last row and column of a sheet that hold a value or a formula. A sheet's own
+    extent also counts cells that only carry a format, which can reach the sheet's end;
+    only the stored cells are looked at (openpyxl keeps them in ``_cells``)."""
+    used = [key for key, cell in sheet._cells.items() if not _blank(cell.value)]
+    return (max(r for r, _ in used), max(c for _, c in used)) if used else (0, 0)
+
+
 def _read_excel(submission: Submission) -> None:
     try:
         values, formulas = _open_workbook(submission.path)
+    except bounds.SheetReadError as exc:
+        refusal = exc.refusal
+        submission.problem(refusal.code, refusal.message_vi, refusal.message_en, value=refusal.value)
+        return
     except Exception as exc:  # noqa: BLE001 - every reader fails its own way on a damaged file; never a crash
         submission.problem("unreadable_file", f"Không đọc được tệp bảng tính ({type(exc).__name__})",
                            f"The spreadsheet cannot be read ({type(exc).__name__}); is it really a "
@@ -234,9 +252,14 @@ def _read_excel(submission: Submission) -> None:
         submission.problem("missing_sheet", f"Biểu mẫu thiếu trang «{forms.REPORT_SHEET}»",
                            f"The form lacks its '{forms.REPORT_SHEET}' sheet", value=", ".join(values.sheetnames))
         return
+    if not values.sheetnames:
+        submission.problem("empty_file", "Tệp không có trang tính nào", "The workbook has no sheet")
+        return
     submission.sheet = values.sheetnames[0]
     sheet_values, sheet_formulas = values[submission.sheet], formulas[submission.sheet]
-    grid = [[_cell(sheet_values, sheet_formulas, c.coordinate) for c in line] for line in sheet_values.iter_rows()]
+    last_row, last_column = _used_extent(sheet_formulas)
+    grid = [[_cell(sheet_values, sheet_formulas, c.coordinate) for c in line]
+            for line in sheet_values.iter_rows(max_row=last_row, max_col=last_column)] if last_row else []
     grid = [line for line in grid if not all(_blank(v) for v in line)]
     if not grid:
         submission.problem("empty_file", "Trang tính đầu tiên trống", "The first sheet is empty")
@@ -272,8 +295,11 @@ def read_submission(path: str | Path) -> Submission:
         submission.problem("missing_file", "Không tìm thấy tệp", "File not found")
         return submission
     submission = Submission(path, sha256_file(path))
+    refusal = bounds.inspect(path)
     if path.stat().st_size == 0:
         submission.problem("empty_file", "Tệp rỗng (0 byte)", "The file is empty (0 bytes)")
+    elif refusal:
+        submission.problem(refusal.code, refusal.message_vi, refusal.message_en, value=refusal.value)
     elif path.suffix.lower() in EXCEL_SUFFIXES | OTHER_SPREADSHEETS:
         _read_excel(submission)
     elif path.suffix.lower() in {".csv", ".txt"}:
@@ -371,20 +397,51 @@ def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFra
     return submission
 
 
+# Rejections that are d8's failure, not the file's: the store, the disk or d8 itself.
+D8_FAILURES = ("store_damaged", "disk_full", "storage_failed", "internal_error")
+
+
+def _failure(path: Path, exc: BaseException) -> Problem:
+    """A failure while taking in one file, as a rejection of that file."""
+    disk_full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+                 or isinstance(exc, sqlite3.OperationalError) and "full" in str(exc))
+    if isinstance(exc, StoreError):
+        code, vi, en = "store_damaged", exc.message_vi, exc.message_en
+    elif disk_full:
+        code, vi, en = ("disk_full", f"Ổ đĩa đầy, không lưu được tệp ({exc})",
+                        f"The disk is full; the file could not be stored ({exc})")
+    elif isinstance(exc, (OSError, sqlite3.Error)):
+        code, vi, en = ("storage_failed", f"Không lưu được tệp ({type(exc).__name__}: {exc})",
+                        f"The file could not be stored ({type(exc).__name__}: {exc})")
+    else:
+        code, vi, en = ("internal_error", f"Lỗi của d8 khi đọc tệp ({type(exc).__name__}: {exc}); hãy báo cho nhóm kỹ thuật",
+                        f"d8 failed on this file ({type(exc).__name__}: {exc}); please tell the technical team")
+    return Problem(path.name, "", None, "", "", code, "error", vi, en)
+
+
+def _take_in(path: Path, store: Store, plan: Plan, units: Units, sent_on: dt.date | None) -> IntakeResult:
+    submission = read_submission(path)
+    if submission.sha256 and store.has_file(submission.sha256):
+        return IntakeResult(path, "unchanged", [])
+    check(submission, plan, units, store.values())
+    if submission.errors:
+        return IntakeResult(path, "rejected", submission.problems)
+    ids = store.accept(path, submission.sha256, submission.reported_rows, submission.sent_on or sent_on,
+                       submission.warnings)
+    if ids is None:  # a concurrent intake stored the same file first
+        return IntakeResult(path, "unchanged", [])
+    return IntakeResult(path, "accepted", submission.problems, ids)
+
+
 def intake(paths: list[str | Path], store: Store, plan: Plan, units: Units,
            sent_on: dt.date | None = None) -> list[IntakeResult]:
-    """Validate each file and store those without errors, one transaction per file."""
+    """Validate each file and store those without errors, one transaction per file.
+    Whatever goes wrong with one file (the disk, the store, d8 itself) is that file's
+    rejection, and the next file is taken in."""
     results = []
     for path in map(Path, paths):
-        submission = read_submission(path)
-        if submission.sha256 and store.has_file(submission.sha256):
-            results.append(IntakeResult(path, "unchanged", []))
-            continue
-        check(submission, plan, units, store.values())
-        if submission.errors:
-            results.append(IntakeResult(path, "rejected", submission.problems))
-            continue
-        ids = store.accept(path, submission.sha256, submission.reported_rows, submission.sent_on or sent_on,
-                           submission.warnings)
-        results.append(IntakeResult(path, "accepted", submission.problems, ids))
+        try:
+            results.append(_take_in(path, store, plan, units, sent_on))
+        except Exception as exc:  # noqa: BLE001 - reported as this file's rejection; the batch goes on
+            results.append(IntakeResult(path, "rejected", [_failure(path, exc)]))
     return results

@@ -98,7 +98,7 @@ class Plan:
 def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PlanError(f"Không đọc được kế hoạch {path} / Cannot read plan {path}: {exc}") from exc
     missing = [k for k in ("meta", "indicators", "targets") if not isinstance(data, dict) or k not in data]
     if missing:
@@ -184,6 +184,16 @@ def load_plan(path: str | Path | None = None) -> Plan:
     """Read a plan file (default: the plan of ``data/config.yaml``)."""
     path = Path(path) if path else default_plan_path()
     data = _read_yaml(path)
+    try:
+        return _plan(path, data)
+    except PlanError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanError(f"Kế hoạch {path} không đúng cấu trúc ({type(exc).__name__}: {exc}) / "
+                        f"Plan {path} is not shaped as a plan ({type(exc).__name__}: {exc})") from exc
+
+
+def _plan(path: Path, data: dict) -> Plan:
     meta = data["meta"]
     meta["province"]["code"] = str(meta["province"]["code"])
     allocation, totals = _allocation(data)

@@ -34,7 +34,7 @@ from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import unit_name
 from d8lib.store import Store, sha256_file
-from d8lib.text import ascii_key
+from d8lib.text import ascii_key, printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
@@ -71,6 +71,7 @@ class Outcome:
     error: str = ""
     failed_cell: int | None = None  # index in the executed notebook (papermill adds its parameters cell)
     failed_source: str = ""
+    carried_from: str = ""  # the run that made this report, when a partial run carries it over
 
 
 @dataclass
@@ -78,14 +79,24 @@ class RunResult:
     run_dir: Path
     outcomes: list[Outcome] = field(default_factory=list)
     published: bool = False
+    error: str = ""  # why the run's tables could not be built
 
     @property
     def ok(self) -> bool:
-        return bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
+        return not self.error and bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
 
 
 class RunInterrupted(RuntimeError):
     """A run stopped by SIGTERM or SIGINT; nothing of it is published."""
+
+
+class RunInputError(ValueError):
+    """What the run was given cannot be used (a folder, a unit, an inbox entry); raised
+    before anything is written."""
+
+    def __init__(self, message_vi: str, message_en: str):
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi, self.message_en = message_vi, message_en
 
 
 @contextmanager
@@ -164,15 +175,45 @@ def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
     return sorted(set(files))
 
 
+def read_inbox(data_dir: Path) -> pd.DataFrame:
+    """``<data>/inbox.csv`` checked: each entry names a file under ``<data>/submissions``
+    that exists, and the date it was sent (YYYY-MM-DD). Columns file, sent_on, path."""
+    path = data_dir / "inbox.csv"
+    try:
+        inbox = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RunInputError(f"Không đọc được {path} ({exc})", f"Cannot read {path} ({exc})") from None
+    missing = [c for c in ("file", "sent_on") if c not in inbox]
+    if missing:
+        raise RunInputError(f"{path} thiếu cột {', '.join(missing)}", f"{path} lacks the columns {', '.join(missing)}")
+    folder = (data_dir / "submissions").resolve()
+    paths = []
+    for line, entry in enumerate(inbox.itertuples(), start=2):
+        where_vi, where_en = f"{path}, dòng {line}", f"{path}, line {line}"
+        target = (folder / entry.file).resolve()
+        if not target.is_relative_to(folder):
+            raise RunInputError(f"{where_vi}: tệp «{printable(entry.file)}» nằm ngoài {folder}",
+                                f"{where_en}: the file '{printable(entry.file)}' lies outside {folder}")
+        if not target.is_file():
+            raise RunInputError(f"{where_vi}: không có tệp «{printable(entry.file)}» trong {folder}",
+                                f"{where_en}: no file '{printable(entry.file)}' in {folder}")
+        try:
+            dt.date.fromisoformat(entry.sent_on)
+        except ValueError:
+            raise RunInputError(f"{where_vi}: ngày gửi «{printable(entry.sent_on)}» không có dạng YYYY-MM-DD",
+                                f"{where_en}: the date sent '{printable(entry.sent_on)}' is not YYYY-MM-DD") from None
+        paths.append(target)
+    return inbox.assign(path=paths)
+
+
 def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path) -> Store:
     """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came."""
     from d8lib.intake import intake
 
     store = Store(store_dir)
-    inbox = pd.read_csv(data_dir / "inbox.csv", dtype=str)
     units = plan.units()
-    for entry in inbox.itertuples():
-        intake([data_dir / "submissions" / entry.file], store, plan, units, sent_on=dt.date.fromisoformat(entry.sent_on))
+    for entry in read_inbox(data_dir).itertuples():
+        intake([entry.path], store, plan, units, sent_on=dt.date.fromisoformat(entry.sent_on))
     return store
 
 
@@ -189,6 +230,7 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
         building = cache / f".store-{key}-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         ingest_inbox(plan, data_dir, building)
+        building.mkdir(parents=True, exist_ok=True)  # an inbox of rejected files only leaves no store
         (building / "complete").write_text(key)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(building, target)
@@ -197,6 +239,8 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
 
 def select_units(plan: Plan, units: str) -> list[str]:
     """``all``, ``province``, or a comma-separated list of district codes or names."""
+    from d8lib.units import UnitError
+
     districts = list(plan.districts.unit)
     if units in ("", "all"):
         return [plan.province] + districts
@@ -208,8 +252,27 @@ def select_units(plan: Plan, units: str) -> list[str]:
         elif item in districts:
             chosen.append(item)
         else:
-            chosen.append(resolver.resolve(item, level="district"))
+            try:
+                chosen.append(resolver.resolve(item, level="district"))
+            except UnitError as exc:
+                raise RunInputError(f"--units: {exc}", f"--units: {exc}") from None
+    if not chosen:
+        raise RunInputError(f"--units không chọn đơn vị nào: «{units}»", f"--units chooses no unit: '{units}'")
     return list(dict.fromkeys(chosen))
+
+
+def check_folders(data_dir: Path, out_dir: Path) -> None:
+    """The data folder holds a store or an inbox, and the output folder can be written."""
+    if not data_dir.is_dir():
+        raise RunInputError(f"Không có thư mục số liệu {data_dir}", f"No data folder {data_dir}")
+    if not (data_dir / "store" / "d8.sqlite").exists() and not (data_dir / "inbox.csv").is_file():
+        raise RunInputError(f"Thư mục số liệu {data_dir} không có kho (store/) cũng không có inbox.csv",
+                            f"The data folder {data_dir} has neither a store (store/) nor an inbox.csv")
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunInputError(f"Không ghi được vào thư mục kết quả {out_dir}", f"Cannot write the output folder {out_dir}")
 
 
 # --- one report ---------------------------------------------------------------------------
@@ -279,6 +342,8 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
         link = f"<a href='{html.escape(o.html)}'>{html.escape(o.name)}</a>" if o.status == "ok" else html.escape(o.name)
         excel = f"<a href='{html.escape(o.excel)}'>Excel</a>" if o.status == "ok" and o.excel else ""
         status = ("Hoàn thành" if vi else "Done") if o.status == "ok" else ("LỖI" if vi else "FAILED")
+        if o.carried_from:
+            status += f" (lượt chạy {o.carried_from})" if vi else f" (run {o.carried_from})"
         error = html.escape(o.error.splitlines()[0] if o.error else "")
         cell = "" if o.failed_cell is None else (f" (ô {o.failed_cell})" if vi else f" (cell {o.failed_cell})")
         rows.append(f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
@@ -288,13 +353,17 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
             "<th>Report</th><th>Excel</th><th>Status</th><th>Seconds</th><th>Error</th>")
     facts = (f"Giai đoạn: {meta['phase']} · Số liệu đến: {meta['as_of']} · Chạy lúc: {meta['started']}" if vi else
              f"Phase: {meta['phase']} · Figures as of: {meta['as_of']} · Run at: {meta['started']}")
+    problem = ""
+    if meta.get("error"):
+        lead = "Không tính được các bảng của lượt chạy" if vi else "The run's tables could not be built"
+        problem = f"<p class='error'><strong>{lead}:</strong> {html.escape(printable(meta['error']))}</p>"
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <style>body{{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2933}}
 table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d9e2ec;padding:.35rem .5rem;text-align:left}}
-th{{background:#f0f4f8}}tr.failed td{{color:#9b1c1c}}</style></head>
-<body><h1>{title}</h1><p>{html.escape(facts)}</p>
+th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
+<body><h1>{title}</h1><p>{html.escape(facts)}</p>{problem}
 <table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>
 """
     path = run_dir / "index.html"
@@ -327,12 +396,20 @@ def publish(out_dir: Path, run_dir: Path) -> Path:
 def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi", data_dir: Path | None = None,
         plan_path: Path | None = None, out_dir: Path = Path("outputs"), as_of: dt.date | None = None,
         notebooks: Path = NOTEBOOKS_DIR, progress: bool = True) -> RunResult:
-    """Produce the reports of a phase for the units asked, and publish them if all succeed."""
+    """Produce the reports of a phase for the units asked, and publish them if all succeed.
+
+    What was given is checked first (``RunInputError``, nothing written). A run of some
+    units carries over the last published reports of the others (same phase and
+    language), so that publishing it hides none of them."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
     as_of = as_of or evaluate.DEFAULT_AS_OF[phase]
     jobs = jobs or os.cpu_count() or 1
+    chosen = select_units(plan, units)
+    check_folders(data_dir, out_dir)
+    if not (data_dir / "store" / "d8.sqlite").exists():
+        read_inbox(data_dir)
     with run_lock(out_dir) as lock_fd, _stopped_by_signals():
         started = dt.datetime.now()
         run_id = f"{started:%Y%m%d-%H%M%S}-{phase}-{lang}"
@@ -341,7 +418,6 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
         bundle_path = run_dir / "notebooks" / "bundle.pkl"
         names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
-        chosen = select_units(plan, units)
         work = []
         for unit in chosen:
             slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"
@@ -350,27 +426,53 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
                               excel_path=str(run_dir / f"{slug}.xlsx"))
             work.append(Job(unit, unit_name(names[unit], lang), slug, str(notebooks / "evaluation.ipynb"), parameters,
                             str(run_dir), lang))
+        build_error = []
 
         def build_tables() -> None:
             """The run's tables, built while the kernels start; the reports wait for them."""
             try:
                 evaluate.build(plan, data_dir, Store(store_dir), phase, as_of, lang=lang).save(bundle_path)
-            except BaseException as exc:
-                bundle_path.with_name(bundle_path.name + ".failed").write_text(repr(exc), encoding="utf-8")
-                raise
+            except Exception as exc:  # noqa: BLE001 - the reason goes to the reports, the index and the manifest
+                reason = f"{type(exc).__name__}: {exc}"
+                bundle_path.with_name(bundle_path.name + ".failed").write_text(reason, encoding="utf-8")
+                build_error.append(reason)
 
         outcomes = _execute_all(work, jobs, progress, while_running=build_tables, lock_fd=lock_fd)
-        bundle_path.unlink()  # the tables live on in the reports; the pickle is not kept
+        bundle_path.unlink(missing_ok=True)  # the tables live on in the reports; the pickle is not kept
         meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,
                 "jobs": jobs, "data_dir": str(data_dir), "plan": str(plan.path), "store": str(store_dir),
-                "started": started.isoformat(timespec="seconds")}
+                "started": started.isoformat(timespec="seconds"), "error": build_error[0] if build_error else ""}
+        if len(chosen) < len(plan.districts) + 1:
+            outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
         write_index(run_dir, outcomes, meta, lang)
         write_manifest(run_dir, outcomes, meta, input_files(data_dir, plan, notebooks))
-        result = RunResult(run_dir, outcomes)
+        result = RunResult(run_dir, outcomes, error=meta["error"])
         if result.ok:
             publish(out_dir, run_dir)
             result.published = True
         return result
+
+
+def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dict, order: list[str]) -> list[Outcome]:
+    """The outcomes of this run, with the good reports of the other units taken from the
+    published run when it has the same phase and language (linked, not copied)."""
+    latest = out_dir / "latest" / "manifest.json"
+    if not latest.is_file():
+        return outcomes
+    previous = json.loads(latest.read_text(encoding="utf-8"))
+    if (previous.get("phase"), previous.get("lang")) != (meta["phase"], meta["lang"]):
+        return outcomes
+    done = {o.unit for o in outcomes}
+    source = latest.parent.resolve()
+    for report in previous.get("reports", []):
+        if report["unit"] in done or report["status"] != "ok":
+            continue
+        for name in (report["html"], report["excel"], report["notebook"]):
+            if name and (source / name).is_file():
+                os.link(source / name, run_dir / name)
+        outcomes.append(Outcome(**{**report, "carried_from": report.get("carried_from") or previous["run"]}))
+    position = {unit: k for k, unit in enumerate(order)}
+    return sorted(outcomes, key=lambda o: position.get(o.unit, len(order)))
 
 
 def _execute_all(work: list[Job], jobs: int, progress: bool, while_running=None,

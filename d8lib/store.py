@@ -50,22 +50,45 @@ CREATE TABLE IF NOT EXISTS warnings (
 """
 
 
+class StoreError(RuntimeError):
+    """The store cannot be read: damaged, or not a d8 store."""
+
+    def __init__(self, message_vi: str, message_en: str):
+        super().__init__(f"{message_vi} / {message_en}")
+        self.message_vi, self.message_en = message_vi, message_en
+
+
 class Store:
-    """Accepted submissions in ``<directory>/d8.sqlite`` and raw files in ``<directory>/raw``."""
+    """Accepted submissions in ``<directory>/d8.sqlite`` and raw files in ``<directory>/raw``.
+
+    Nothing is created on disk until a file is accepted; a store that does not exist
+    yet reads as empty."""
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.raw = self.directory / "raw"
-        self.raw.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / "d8.sqlite"
-        with self._connect() as connection:
-            connection.executescript(SCHEMA)
 
     @contextmanager
-    def _connect(self):
-        connection = sqlite3.connect(self.path, isolation_level=None)
+    def _connect(self, create: bool = False):
+        if not self.path.exists() and not create:
+            connection = sqlite3.connect(":memory:")  # an empty store, with the schema
+            connection.executescript(SCHEMA)
+        else:
+            self.raw.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=60)
         try:
+            if create:
+                connection.executescript(SCHEMA)
             yield connection
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # its subclasses: full disk, busy, constraints
+                raise
+            rebuild = f"d8 store rebuild --store {self.directory}"
+            raise StoreError(f"Kho số liệu {self.path} bị hỏng hoặc không đọc được ({exc}); dựng lại từ các tệp gốc "
+                             f"đã lưu bằng lệnh «{rebuild}»",
+                             f"The store {self.path} is damaged or unreadable ({exc}); rebuild it from its archive "
+                             f"of raw files with '{rebuild}'") from exc
         finally:
             connection.close()
 
@@ -74,25 +97,20 @@ class Store:
         with self._connect() as connection:
             return connection.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-    def archive(self, source: Path, sha256: str) -> Path:
-        """Copy a raw file into the archive under its hash, unless it is there already."""
-        target = self.raw / f"{sha256}{source.suffix.lower()}"
-        if not target.exists():
-            with tempfile.NamedTemporaryFile(dir=self.raw, delete=False) as temporary:
-                with open(source, "rb") as original:
-                    shutil.copyfileobj(original, temporary)
-            os.replace(temporary.name, target)
-        return target
-
     def accept(self, source: Path, sha256: str, rows: pd.DataFrame, sent_on: dt.date | None,
-               warnings: list, received_at: dt.datetime | None = None) -> list[int]:
+               warnings: list, received_at: dt.datetime | None = None) -> list[int] | None:
         """Store one file's rows (columns district, period, indicator, commune, the value
-        columns and note) as submissions, in one transaction. Returns their ids."""
+        columns and note) as submissions, and its raw copy, all or nothing. Returns their
+        ids, or None when the same file was stored meanwhile (by a concurrent intake)."""
         received = (received_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-        archived = self.archive(source, sha256)
-        with self._connect() as connection:
+        archived = self.raw / f"{sha256}{source.suffix.lower()}"
+        with self._connect(create=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            placed = None
             try:
-                connection.execute("BEGIN IMMEDIATE")
+                if connection.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone():
+                    connection.execute("ROLLBACK")
+                    return None
                 connection.execute("INSERT INTO files VALUES (?, ?, ?, ?)",
                                    (sha256, source.name, archived.name, received))
                 ids = []
@@ -112,9 +130,13 @@ class Store:
                 connection.executemany(
                     "INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(sha256, w.sheet, w.row, w.column, w.value, w.code, w.message_vi, w.message_en) for w in warnings])
+                placed = _archive(source, archived)
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                if placed:
+                    placed.unlink(missing_ok=True)
                 raise
         return ids
 
@@ -137,6 +159,25 @@ class Store:
     def warnings(self) -> pd.DataFrame:
         """Warnings raised when accepted files came in."""
         return self._query("SELECT f.name AS file, w.* FROM warnings w JOIN files f USING (sha256)")
+
+
+def _archive(source: Path, target: Path) -> Path | None:
+    """Copy a raw file into place under its hash; returns the path if this call put it
+    there (None if an identical copy was there already). A failed copy leaves nothing."""
+    if target.exists():
+        return None
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".incoming-", delete=False) as temporary:
+        try:
+            with open(source, "rb") as original:
+                shutil.copyfileobj(original, temporary)
+            temporary.flush()
+            os.fsync(temporary.fileno())
+        except BaseException:
+            temporary.close()
+            os.unlink(temporary.name)
+            raise
+    os.replace(temporary.name, target)
+    return target
 
 
 def sha256_file(path: Path) -> str:

@@ -150,7 +150,10 @@ def _not_below_previous(f: _Frame, column, rule):
     order = {p: k for k, p in enumerate(f.context["periods"])}
     current = f.rows[["district", "indicator", "period"]].assign(value=f.numbers[column])
     known = pd.concat([f.context["previous"], current], ignore_index=True).dropna(subset=["value"])
-    known["position"] = known.period.map(order)
+    # The highest value known per district, indicator and period: the pairs below are
+    # then at most rows x periods, however many rows repeat the same indicator.
+    known = (known.assign(position=known.period.map(order))
+             .groupby(["district", "indicator", "position"], as_index=False).value.max())
     current = current.assign(position=current.period.map(order), row=np.arange(len(current)))
     pairs = current.merge(known, on=["district", "indicator"], suffixes=("", "_known"))
     earlier = pairs[pairs.position_known < pairs.position]
