@@ -69,8 +69,11 @@ def inspect(path: Path) -> Refusal | None:
     suffix = path.suffix.lower()
     if suffix in TEXT_TABLES:
         with open(path, "rb") as stream:
+            head = stream.readline(MB)
+            stream.seek(0)
             lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(MB), b""))
-        return _extent_refusal(lines, 0, 0, bounds)
+        columns = head.count(separator(head.decode("latin-1")).encode()) + 1
+        return _extent_refusal(lines, columns, 0, bounds)
     if suffix in ZIPPED and zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -82,6 +85,14 @@ def inspect(path: Path) -> Refusal | None:
             return Refusal("unreadable_file", f"Tệp bảng tính bị hỏng ({type(exc).__name__})",
                            f"The spreadsheet is damaged ({type(exc).__name__})")
     return None
+
+
+def separator(header: str) -> str:
+    """The field separator of a text table: the most frequent of , ; tab | in its
+    header line (a comma when there is none)."""
+    counts = {mark: header.count(mark) for mark in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def _inspect_archive(archive: zipfile.ZipFile, suffix: str, bounds: dict) -> Refusal | None:
@@ -220,10 +231,14 @@ def read_sheets(path: Path) -> dict[str, list[list]]:
             "reader_timeout", f"Đọc tệp mất hơn {bounds['reader_seconds']} giây; tệp quá lớn hoặc hỏng",
             f"Reading the file took over {bounds['reader_seconds']} seconds; it is too large or damaged")) from None
     if child.returncode != 0:
-        reason = child.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["killed"]
-        raise SheetReadError(Refusal(
-            "unreadable_file", f"Không đọc được tệp bảng tính trong giới hạn bộ nhớ/thời gian ({reason[0][:200]})",
-            f"The spreadsheet cannot be read within the memory and time limits ({reason[0][:200]})"))
+        said = child.stderr.decode("utf-8", "replace")
+        if "memory" in said.lower() or child.returncode < 0:
+            raise SheetReadError(Refusal(
+                "reader_memory", f"Đọc tệp cần hơn {bounds['reader_megabytes']} MB bộ nhớ; tệp quá lớn hoặc hỏng",
+                f"Reading the file needs over {bounds['reader_megabytes']} MB of memory; it is too large or damaged"))
+        reason = [line for line in said.strip().splitlines() if not line.startswith("note:")][-1:] or [""]
+        raise SheetReadError(Refusal("unreadable_file", f"Không đọc được tệp bảng tính ({reason[0][:200]})",
+                                     f"The spreadsheet cannot be read ({reason[0][:200]})"))
     return pickle.loads(child.stdout)
 
 

@@ -72,6 +72,25 @@ def _intake(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if rejected else 0
 
 
+def _store_rebuild(args: argparse.Namespace) -> int:
+    from d8lib.intake import rebuild
+    from d8lib.store import StoreError
+
+    try:
+        kept, results = rebuild(args.store, args.plan, args.plan.units())
+    except StoreError as exc:
+        print(f"d8 store rebuild: {exc}", file=sys.stderr)
+        return EXIT_D8_FAILED
+    rejected = [r for r in results if r.status == "rejected"]
+    for result in rejected:
+        print(f"TỪ CHỐI / REJECTED: {printable(result.path)}")
+        for problem in result.problems[:SHOWN_PROBLEMS]:
+            print(f"    {printable(problem)}")
+    print(f"Đã dựng lại kho / Store rebuilt: {len(results) - len(rejected)} tệp / files, "
+          f"{len(rejected)} bị từ chối / rejected; kho cũ giữ ở / the damaged store is kept as {kept}")
+    return EXIT_REJECTED if rejected else 0
+
+
 def _synth(args: argparse.Namespace) -> int:
     from d8lib.synth import generate
 
@@ -199,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument("--plan", type=_plan, default="")
     intake.set_defaults(func=_intake)
 
+    store = commands.add_parser("store", help="the store of accepted submissions")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    rebuild = store_commands.add_parser("rebuild", help="rebuild a damaged store from its archive of raw files")
+    rebuild.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
+    rebuild.add_argument("--plan", type=_plan, default="")
+    rebuild.set_defaults(func=_store_rebuild)
+
     synth = commands.add_parser("synth", help="write the deterministic synthetic dataset")
     synth.add_argument("--out", type=Path, required=True)
     synth.add_argument("--seed", type=int, default=None, help="default: the seed of data/synth.yaml")
@@ -238,7 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except OSError as exc:  # the disk or the system, not the command line
+        print(f"d8: không làm được / could not work: {printable(exc)}", file=sys.stderr)
+        return EXIT_D8_FAILED
 
 
 if __name__ == "__main__":

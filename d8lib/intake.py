@@ -5,10 +5,13 @@ whole and changes nothing; a file with warnings only is accepted.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import difflib
 import errno
 import io
+import os
+import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,7 @@ from openpyxl import load_workbook
 
 from d8lib import bounds, forms
 from d8lib.plan import Plan
-from d8lib.store import Store, StoreError, sha256_file
+from d8lib.store import JOURNAL, Store, StoreError, sha256_file
 from d8lib.text import ascii_key, nfc, tone_key
 from d8lib.units import UnitError, Units
 from d8lib.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
@@ -279,8 +282,9 @@ def _read_csv(submission: Submission) -> None:
         submission.problem("unreadable_file", "Không đọc được mã ký tự của tệp CSV", "Cannot decode the CSV file")
         return
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            sep=bounds.separator(text.split("\n", 1)[0]))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         submission.problem("unreadable_file", f"Không đọc được tệp CSV ({exc})", f"The CSV file cannot be read ({exc})")
         return
     table = table.replace("", None)
@@ -380,10 +384,18 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     submission.rows = rows
 
 
+def _note(value) -> str | None:
+    """A note as text, whatever the cell held (a formula, a date, a time)."""
+    if _blank(value):
+        return None
+    return value.text if isinstance(value, Formula) else nfc(str(value))
+
+
 def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFrame) -> Submission:
     """Resolve names and apply the validation rules; problems accumulate on the submission."""
     if submission.errors or submission.rows.empty:
         return submission
+    submission.rows["note"] = submission.rows["note"].map(_note)
     resolve(submission, plan, units)
     context = {"periods": list(plan.rounds.period), "previous": previous[["district", "period", "indicator", "value"]]}
     submission.problems += validate(submission.rows, submission.labels, context)
@@ -445,3 +457,42 @@ def intake(paths: list[str | Path], store: Store, plan: Plan, units: Units,
         except Exception as exc:  # noqa: BLE001 - reported as this file's rejection; the batch goes on
             results.append(IntakeResult(path, "rejected", [_failure(path, exc)]))
     return results
+
+
+def rebuild(store_dir: str | Path, plan: Plan, units: Units) -> tuple[Path, list[IntakeResult]]:
+    """Rebuild a damaged store from its raw archive: every file of ``received.jsonl``
+    taken in again, in the order it first came, under the rules of today. The damaged
+    database is kept beside the new one as ``d8.sqlite.damaged-<time>``; returns its
+    path and the outcome for each file."""
+    damaged = Store(store_dir)
+    entries = damaged.journal()
+    if not entries:
+        raise StoreError(f"Không có tệp gốc nào để dựng lại kho {damaged.directory} ({JOURNAL} trống hoặc thiếu)",
+                         f"No raw file to rebuild the store {damaged.directory} from ({JOURNAL} empty or missing)")
+    staging = damaged.directory / f".rebuild-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    fresh = Store(staging)
+    fresh.raw = damaged.raw  # the archive is shared, never copied
+    results = []
+    for entry in entries:
+        raw = damaged.raw / entry["archived_as"]
+        submission = read_submission(raw)
+        check(submission, plan, units, fresh.values())
+        if submission.errors:
+            results.append(IntakeResult(Path(entry["name"]), "rejected", submission.problems))
+            continue
+        sent_on = dt.date.fromisoformat(entry["sent_on"]) if entry["sent_on"] else None
+        ids = fresh.accept(raw, submission.sha256, submission.reported_rows, sent_on, submission.warnings,
+                           received_at=entry["received_at"], name=entry["name"])
+        results.append(IntakeResult(Path(entry["name"]), "accepted", submission.problems, ids or []))
+    if not fresh.path.exists():
+        shutil.rmtree(staging)
+        raise StoreError(f"Không tệp gốc nào được nhận lại; kho {damaged.directory} giữ nguyên",
+                         f"No raw file was accepted again; the store {damaged.directory} is left as it was")
+    kept = damaged.path.with_name(f"{damaged.path.name}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    if damaged.path.exists():
+        os.replace(damaged.path, kept)
+    os.replace(fresh.path, damaged.path)
+    os.replace(staging / JOURNAL, damaged.directory / JOURNAL)
+    shutil.rmtree(staging)
+    return kept, results

@@ -1,7 +1,8 @@
 """The store of accepted submissions (SQLite) and the archive of raw files.
 
 Every accepted file is archived as received under ``raw/<sha256><suffix>`` and never
-overwritten. Each district and period a file reports becomes a submission; a later
+overwritten, and listed in ``received.jsonl`` in the order files came, so that a
+damaged store can be rebuilt from the archive (``d8lib.intake.rebuild``). Each district and period a file reports becomes a submission; a later
 submission for the same district and period supersedes the earlier one, which stays
 in the history. One file is one transaction: it is stored whole or not at all.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+JOURNAL = "received.jsonl"
 VALUE_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
 SCHEMA = """
@@ -75,6 +78,7 @@ class Store:
             connection = sqlite3.connect(":memory:")  # an empty store, with the schema
             connection.executescript(SCHEMA)
         else:
+            self.directory.mkdir(parents=True, exist_ok=True)
             self.raw.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=60)
         try:
@@ -98,12 +102,14 @@ class Store:
             return connection.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
     def accept(self, source: Path, sha256: str, rows: pd.DataFrame, sent_on: dt.date | None,
-               warnings: list, received_at: dt.datetime | None = None) -> list[int] | None:
+               warnings: list, received_at: str | None = None, name: str | None = None) -> list[int] | None:
         """Store one file's rows (columns district, period, indicator, commune, the value
         columns and note) as submissions, and its raw copy, all or nothing. Returns their
-        ids, or None when the same file was stored meanwhile (by a concurrent intake)."""
-        received = (received_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-        archived = self.raw / f"{sha256}{source.suffix.lower()}"
+        ids, or None when the same file was stored meanwhile (by a concurrent intake).
+        ``received_at`` (ISO time) and ``name`` default to now and the source's name."""
+        received = received_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        name = name or source.name
+        archived = self.raw / f"{sha256}{Path(name).suffix.lower()}"
         with self._connect(create=True) as connection:
             connection.execute("BEGIN IMMEDIATE")
             placed = None
@@ -111,8 +117,7 @@ class Store:
                 if connection.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone():
                     connection.execute("ROLLBACK")
                     return None
-                connection.execute("INSERT INTO files VALUES (?, ?, ?, ?)",
-                                   (sha256, source.name, archived.name, received))
+                connection.execute("INSERT INTO files VALUES (?, ?, ?, ?)", (sha256, name, archived.name, received))
                 ids = []
                 for (district, period), group in rows.groupby(["district", "period"], sort=True):
                     cursor = connection.execute(
@@ -131,6 +136,8 @@ class Store:
                     "INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(sha256, w.sheet, w.row, w.column, w.value, w.code, w.message_vi, w.message_en) for w in warnings])
                 placed = _archive(source, archived)
+                self._journal({"sha256": sha256, "name": name, "archived_as": archived.name,
+                               "received_at": received, "sent_on": sent_on.isoformat() if sent_on else None})
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -139,6 +146,28 @@ class Store:
                     placed.unlink(missing_ok=True)
                 raise
         return ids
+
+    def _journal(self, entry: dict) -> None:
+        """Append one accepted file to ``received.jsonl``, the order in which files came:
+        with the raw archive, it is enough to rebuild the store (``rebuild``)."""
+        with open(self.directory / JOURNAL, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
+
+    def journal(self) -> list[dict]:
+        """The accepted files in the order they came, with their raw copies; a line left
+        unfinished by a crash, or naming a raw copy that is not there, is skipped."""
+        path = self.directory / JOURNAL
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if (self.raw / entry["archived_as"]).is_file() and entry["sha256"] not in {e["sha256"] for e in entries}:
+                entries.append(entry)
+        return entries
 
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         with self._connect() as connection:

@@ -7,6 +7,7 @@ and English.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -70,10 +71,21 @@ def shown(value) -> str:
     return str(value)
 
 
+def _number_or_text(value):
+    """A cell as ``pd.to_numeric`` should see it: a formula is blank, and a date, a time
+    or TRUE/FALSE are text (not the numbers a spreadsheet stores them as)."""
+    if isinstance(value, Formula):
+        return None
+    if isinstance(value, (bool, np.bool_, dt.date, dt.time, dt.timedelta)):
+        return str(value)
+    return value
+
+
 def numbers(rows: pd.DataFrame) -> pd.DataFrame:
-    """The number columns converted to floats; text, formulas and blanks become NaN."""
-    return pd.DataFrame({c: pd.to_numeric(rows[c].map(lambda v: None if isinstance(v, Formula) else v),
-                                          errors="coerce").astype(float) for c in NUMBER_COLUMNS}, index=rows.index)
+    """The number columns converted to finite floats; text, formulas, blanks and
+    infinities become NaN."""
+    return pd.DataFrame({c: pd.to_numeric(rows[c].map(_number_or_text), errors="coerce").astype(float)
+                         .replace([np.inf, -np.inf], np.nan) for c in NUMBER_COLUMNS}, index=rows.index)
 
 
 # --- checks: each returns (failing mask, the limit each row was held to or None) -----------
