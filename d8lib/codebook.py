@@ -186,11 +186,19 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     return pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, na_values=[""]), None
 
 
+OTHER = "other"
+
+
 def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 2,
-            places: pd.Series | None = None) -> tuple[pd.DataFrame, list]:
+            places: pd.Series | None = None, group_undeclared: bool = False) -> tuple[pd.DataFrame, list]:
     """The codebook's variables from raw text columns, and the problems found; a
-    problem's place is the file and row (``row_offset`` + index), or ``places[index]``."""
+    problem's place is the file and row (``row_offset`` + index), or ``places[index]``.
+
+    With ``group_undeclared``, a category value that the codebook does not declare is
+    read as "other" where the category has one (never shown as typed: it may be a
+    name); ``attrs["grouped_as_other"]`` counts them per variable."""
     out = pd.DataFrame(index=raw.index)
+    out.attrs["grouped_as_other"] = {}
     problems: list[Problem] = []
 
     def flag(mask: pd.Series, column: str, vi: str, en: str) -> None:
@@ -213,6 +221,10 @@ def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 
             mapping = spec.get("values") if spec.get("values") is not None else BINARY
             keys = text.map(normalise, na_action="ignore")
             known = keys.isin(list(mapping)) | ~present
+            if group_undeclared and kind == "category" and OTHER in mapping.values() and (~known).any():
+                out.attrs["grouped_as_other"][name] = int((~known).sum())
+                keys = keys.where(known, next(k for k, v in mapping.items() if v == OTHER))
+                known = keys.isin(list(mapping)) | ~present
             flag(~known, column, "mã không có trong sổ mã", "code not in the codebook")
             values = keys.map(mapping).where(known)
             if kind == "category":
@@ -268,16 +280,21 @@ def join_weights(frame: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame,
 
 
 def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
-    """One round's rows with d8's variable names, read through the codebook."""
+    """One round's rows with d8's variable names, read through the codebook; category
+    values it does not declare are read as "other" (counted in ``attrs``)."""
     if round_name not in codebook.rounds:
         raise CodebookError(f"Sổ mã không có vòng «{round_name}» / The codebook has no round '{round_name}'")
     frames, problems = [], []
     for name in codebook.rounds[round_name]["files"]:
         raw, sheet = _read_table(codebook.folder / name, codebook.sources(), codebook.sources(optional=True))
         label = name if sheet is None else f"{name} [{sheet}]"
-        converted, found = convert(raw, codebook, label)
+        converted, found = convert(raw, codebook, label, group_undeclared=True)
         frames.append(converted)
         problems += found
+    grouped = {}
+    for converted in frames:
+        for name, count in converted.attrs["grouped_as_other"].items():
+            grouped[name] = grouped.get(name, 0) + count
     frame = pd.concat(frames, ignore_index=True)
     frame, found = join_weights(frame, codebook)
     problems += found
@@ -290,4 +307,6 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
         raise CodebookError(f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / "
                             f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}")
-    return derive(frame, codebook)
+    frame = derive(frame, codebook)
+    frame.attrs["grouped_as_other"] = grouped
+    return frame

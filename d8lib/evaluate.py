@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8lib import outcomes, progress, quality, standards, weighting
+from d8lib import outcomes, progress, publish, quality, standards, weighting
 from d8lib.codebook import Codebook, load_codebook, read_round
 from d8lib.comparisons import (
     difference_in_differences,
@@ -87,14 +87,19 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
     weight adjusted for nonresponse; only the women interviewed remain."""
     villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
     codebook = survey_codebook(data_dir)
-    frames = []
+    frames, grouped = [], {}
     for name in rounds:
-        frames.append(bridge(read_round(codebook, name), villages, units).assign(round=name))
+        frame = read_round(codebook, name)
+        for variable, count in frame.attrs.get("grouped_as_other", {}).items():
+            grouped[variable] = grouped.get(variable, 0) + count
+        frames.append(bridge(frame, villages, units).assign(round=name))
     stacked = pd.concat(frames, ignore_index=True)
     stacked["round"] = pd.Categorical(stacked["round"], categories=list(ROUNDS), ordered=True)
     stacked = assign_from_register(stacked, villages)
     check_strata(stacked)
-    return respondents(stacked)
+    stacked = respondents(stacked)
+    stacked.attrs["grouped_as_other"] = grouped
+    return stacked
 
 
 def respondents(stacked: pd.DataFrame) -> pd.DataFrame:
@@ -232,7 +237,7 @@ class Bundle:
     province: str
     units: pd.DataFrame  # unit, name, level
     progress: pd.DataFrame
-    people: pd.DataFrame
+    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
     completeness: pd.DataFrame
     problems: pd.DataFrame
     findings: list
@@ -300,7 +305,7 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
 
     values = store.values()
     table = progress.progress(plan, values, as_of, lang=lang)
-    people = _people(plan, values, as_of)
+    people = publish.protect_people(_people(plan, values, as_of), province)
     submissions = store.submissions()
     complete = progress.completeness(plan, submissions, as_of)
     problems = quality.open_problems(plan, store.warnings(), complete, values, lang=lang)
@@ -336,10 +341,12 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
             within = standards.judge(_by_unit(outcome_effects(design, rounds, definitions=definitions,
                                                               within="district"), province), standard, "difference")
             effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
+        estimates, breakdowns = publish.protect_respondents(estimates, breakdowns, province)
         sample = _sample_sizes(stacked, province)
         design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked),
                         "calibration": calibration["method"] if calibration else "", "standard": standard.name,
-                        "not_read": survey_codebook(Path(data_dir)).personal}
+                        "not_read": survey_codebook(Path(data_dir)).personal,
+                        "grouped_as_other": stacked.attrs.get("grouped_as_other", {})}
     return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
                   people=people, completeness=complete, problems=problems, findings=plan.check(),
                   indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,

@@ -2,9 +2,11 @@
 and charts as self-contained HTML, and the Excel twin of a report.
 
 Disclosure rule (stated in every report's methods annex): a count of people below
-``MIN_COUNT`` (5) is withheld, and so is a complementary cell wherever a withheld value
-could otherwise be recovered from a published total; a survey percentage that the
-presentation standard (``d8lib.standards``) withholds is not shown. Analysts working
+``MIN_COUNT`` (5) is withheld, and so are complementary cells wherever a withheld value
+could otherwise be recovered, or narrowed below 5, by subtracting published parts from
+a published total, within a report and across the province's and the districts'
+reports of a run; a survey group of fewer than 5 respondents is not named; a survey
+percentage that the presentation standard (``d8lib.standards``) withholds is not shown. Analysts working
 in JupyterLab see full values; only these functions' outputs are published.
 """
 from __future__ import annotations
@@ -73,61 +75,154 @@ def has_label(key: str) -> bool:
 # --- disclosure control -----------------------------------------------------------------
 
 
-def protect_counts(table: pd.DataFrame, columns: list[str], row_total: str | None = None,
-                   column_totals: bool = False, threshold: int = MIN_COUNT) -> pd.DataFrame:
-    """Withhold small counts of people and their complements.
+def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, threshold: int = MIN_COUNT) -> set:
+    """The keys of the cells to withhold so that no withheld count can be worked out and
+    no count of 1 to ``threshold`` - 1 can be worked out or narrowed down.
 
-    ``columns`` are counts that add up to ``row_total`` (published) along each row;
-    with ``column_totals`` each column's total is published too. Primary cells hold
-    1 to ``threshold`` - 1 people; wherever a row or a column with a published total
-    has exactly one withheld cell, its smallest other positive cell is withheld too,
-    until no withheld value can be worked out by subtraction. Returns the table with
-    withheld cells as NaN; ``mask`` in ``attrs`` marks them.
+    ``cells`` maps keys to counts; each constraint ``(total, parts)`` says that the
+    total is the sum of the parts, as a reader can add them up. A ``derived`` cell is
+    never published but can be worked out from the cells it maps to (persons who are
+    not ethnic minority from persons and ethnic-minority persons) unless one of them is
+    withheld; it is protected like the others. Rules, applied until none applies: a
+    small cell is withheld; a small derived cell that can be worked out has one of its
+    sources withheld; a line with a known total whose unknown parts are a single
+    positive cell, or add up to less than ``threshold``, has one more part withheld
+    (the smallest published positive part, else a source of a derived part, else the
+    total); a withheld total whose parts are all known has its smallest part withheld.
     """
-    values = table[columns].astype(float)
-    mask = (values > 0) & (values < threshold)
-    if row_total is not None:
-        total = table[row_total].astype(float)
-        mask_total = (total > 0) & (total < threshold)
-    changed = True
-    while changed:
-        changed = False
-        lines = [("row", i) for i in values.index] if row_total is not None else []
-        lines += [("column", c) for c in columns] if column_totals else []
-        for kind, key in lines:
-            cells = mask.loc[key] if kind == "row" else mask[key]
-            if cells.sum() != 1:
+    derived = derived or {}
+    hidden = {k for k, v in cells.items() if 0 < v < threshold}
+
+    def unknown(key) -> bool:
+        if key in derived:
+            return any(unknown(k) for k in derived[key])
+        return key in hidden
+
+    def withholdable(keys):
+        keys = [k for k in keys if k not in derived and k not in hidden and cells.get(k, 0) > 0]
+        return min(keys, key=lambda k: (cells[k], str(k))) if keys else None
+
+    def behind(keys):
+        for key in sorted((k for k in keys if k in derived and cells[k] > 0), key=lambda k: (cells[k], str(k))):
+            if (choice := withholdable(derived[key])) is not None:
+                return choice
+        return None
+
+    def needed() -> object:
+        for key in hidden & derived.keys():
+            if not unknown(key) and (choice := withholdable(derived[key]) or behind(derived[key])) is not None:
+                return choice
+        for total, parts in constraints:
+            if unknown(total):
+                if total in hidden and not any(unknown(p) for p in parts):
+                    return withholdable(parts) or behind(parts)
                 continue
-            candidates = (values.loc[key] if kind == "row" else values[key]).where(~cells)
-            candidates = candidates[candidates > 0]
-            if candidates.empty:
-                continue
-            target = candidates.idxmin()
-            if kind == "row":
-                mask.loc[key, target] = True
-            else:
-                mask.loc[target, key] = True
-            changed = True
-    protected = table.copy()
-    for column in columns:
-        protected[column] = table[column].astype(float).where(~mask[column])
-    if row_total is not None:
-        protected[row_total] = table[row_total].astype(float).where(~mask_total)
-        mask[row_total] = mask_total
-    protected.attrs["mask"] = mask
-    return protected
+            missing = [p for p in parts if unknown(p)]
+            positive = [p for p in missing if cells[p] > 0]
+            if len(positive) == 1 or 0 < sum(cells[p] for p in missing) < threshold:
+                choice = withholdable(parts) or behind(parts) or withholdable([total]) or behind([total])
+                if choice is not None:
+                    return choice
+        return None
+
+    while (choice := needed()) is not None:
+        hidden.add(choice)
+    return hidden
+
+
+PEOPLE = ["people", "female", "male", "ethnic_minority"]
+
+
+def protect_people(people: pd.DataFrame, province: str, threshold: int = MIN_COUNT) -> pd.DataFrame:
+    """Persons reached (``unit, indicator, people, female, male, ethnic_minority``) as
+    published by every report of a run: the province's row is the sum of the districts'
+    rows, each row's people are female + male, and ethnic-minority persons plus the
+    others (published by subtraction); withheld cells become NaN."""
+    cells, constraints, derived = {}, [], {}
+    for r in people.itertuples():
+        row = {m: float(getattr(r, m)) for m in PEOPLE if pd.notna(getattr(r, m))}
+        cells.update({(r.unit, r.indicator, m): v for m, v in row.items()})
+        if {"people", "female", "male"} <= set(row):
+            constraints.append(((r.unit, r.indicator, "people"), [(r.unit, r.indicator, "female"),
+                                                                  (r.unit, r.indicator, "male")]))
+        if {"people", "ethnic_minority"} <= set(row):
+            cells[(r.unit, r.indicator, "others")] = row["people"] - row["ethnic_minority"]
+            derived[(r.unit, r.indicator, "others")] = [(r.unit, r.indicator, "people"),
+                                                        (r.unit, r.indicator, "ethnic_minority")]
+            constraints.append(((r.unit, r.indicator, "people"), [(r.unit, r.indicator, "ethnic_minority"),
+                                                                  (r.unit, r.indicator, "others")]))
+    districts = [u for u in people.unit.unique() if u != province]
+    for indicator in people.indicator.unique():
+        for measure in PEOPLE + ["others"]:
+            _across(cells, constraints, derived, (province, indicator, measure),
+                    [(u, indicator, measure) for u in districts])
+    hidden = protect(cells, constraints, derived, threshold)
+    shown = people.copy()
+    for column in PEOPLE:
+        keys = zip(shown.unit, shown.indicator, [column] * len(shown))
+        shown[column] = shown[column].astype(float).where([k not in hidden for k in keys])
+    return shown
+
+
+def protect_respondents(outcomes: pd.DataFrame, breakdowns: pd.DataFrame, province: str,
+                        threshold: int = MIN_COUNT) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Respondent counts as published by every report of a run: each unit's count of an
+    outcome is the sum over the groups of each breakdown (and those with no group), the
+    province's the sum of the districts'. Adds ``n_withheld`` to both tables and
+    ``small_group`` (fewer than ``threshold`` respondents: the group is not named) to
+    the breakdowns."""
+    cells = {("total", r.unit, str(r.round), r.indicator): float(r.n) for r in outcomes.itertuples()}
+    lines: dict[tuple, list] = {}
+    for r in breakdowns.itertuples():
+        key = ("group", r.unit, str(r.round), r.indicator, r.dimension, r.group)
+        cells[key] = float(r.n)
+        lines.setdefault(("total", r.unit, str(r.round), r.indicator, r.dimension), []).append(key)
+    constraints, derived = [], {}
+    for (_, unit, round_, indicator, dimension), parts in lines.items():
+        _add_line(cells, constraints, derived, ("total", unit, round_, indicator), parts,
+                  ("rest", unit, round_, indicator, dimension))
+    districts = [u for u in outcomes.unit.unique() if u != province]
+    for key in [k for k in cells if k[0] in ("total", "group") and k[1] == province]:
+        _across(cells, constraints, derived, key, [(key[0], u, *key[2:]) for u in districts])
+    hidden = protect(cells, constraints, derived, threshold)
+    outcomes = outcomes.assign(n_withheld=[("total", r.unit, str(r.round), r.indicator) in hidden
+                                           for r in outcomes.itertuples()])
+    breakdowns = breakdowns.assign(
+        n_withheld=[("group", r.unit, str(r.round), r.indicator, r.dimension, r.group) in hidden
+                    for r in breakdowns.itertuples()],
+        small_group=breakdowns.n.astype(float).between(1, threshold - 1))
+    return outcomes, breakdowns
+
+
+def _across(cells: dict, constraints: list, derived: dict, total, parts: list) -> None:
+    """A province cell as the sum of the districts' (and of those in no district)."""
+    _add_line(cells, constraints, derived, total, [p for p in parts if p in cells], ("rest", *total))
+
+
+def _add_line(cells: dict, constraints: list, derived: dict, total, parts: list, rest) -> None:
+    """The line total = parts + rest, where rest (those in no part) is worked out from
+    the others."""
+    if total in cells and parts:
+        cells[rest] = cells[total] - sum(cells[p] for p in parts)
+        derived[rest] = [total, *parts]
+        constraints.append((total, [*parts, rest]))
 
 
 def hide_withheld(table: pd.DataFrame, n: str = "n", columns: tuple = ("estimate", "ci_low", "ci_high")) -> pd.DataFrame:
     """Blank the figures of rows that the presentation standard withholds (``flag``
-    "suppress" or "unavailable"), and withhold respondent counts below ``MIN_COUNT``."""
+    "suppress" or "unavailable"), withhold the respondent counts that
+    ``protect_respondents`` marks (else those below ``MIN_COUNT``), and leave out the
+    rows of groups too small to be named."""
     shown = table.copy()
+    if "small_group" in shown:
+        shown = shown[~shown.small_group]
     withheld = ~shown.flag.isin(SHOWN_FLAGS)
     for column in columns:
         if column in shown:
             shown[column] = shown[column].astype(float).where(~withheld)
     if n in shown:
-        shown[n] = shown[n].astype(float).where(shown[n] >= MIN_COUNT)
+        small = shown.n_withheld if "n_withheld" in shown else shown[n] < MIN_COUNT
+        shown[n] = shown[n].astype(float).where(~small.astype(bool))
     return shown
 
 

@@ -144,15 +144,11 @@ class Report:
         if len(people):
             people = people.sort_values("indicator", key=lambda s: s.map(_code_order)).reset_index(drop=True)
             self.heading("sections.people", 3)
-            protected = publish.protect_counts(people, ["female", "male"], row_total="people")
-            protected["ethnic_minority"] = people.ethnic_minority.where(
-                ~((people.ethnic_minority > 0) & (people.ethnic_minority < publish.MIN_COUNT))
-                & protected.people.notna())
             shown = pd.DataFrame({
-                self._l("columns.indicator"): protected.indicator,
-                self._l("columns.name"): protected.indicator.map(self.indicator_names),
-                self._l("columns.people"): protected.people, self._l("columns.female"): protected.female,
-                self._l("columns.male"): protected.male, self._l("columns.ethnic_minority"): protected.ethnic_minority})
+                self._l("columns.indicator"): people.indicator,
+                self._l("columns.name"): people.indicator.map(self.indicator_names),
+                self._l("columns.people"): people.people, self._l("columns.female"): people.female,
+                self._l("columns.male"): people.male, self._l("columns.ethnic_minority"): people.ethnic_minority})
             self.show("so-nguoi", shown, {c: 0 for c in shown.columns[2:]})
             self.note(self._l("notes.suppression"))
 
@@ -399,6 +395,11 @@ class Report:
         self.show("thiet-ke", design, {self._l("columns.value"): 0})
         if b.design.get("not_read"):
             self.note(self._l("methods.not_read").format(columns=", ".join(b.design["not_read"])))
+        grouped = {k: v for k, v in b.design.get("grouped_as_other", {}).items() if v}
+        if grouped:
+            counts = ", ".join(f"{self._l('dimension.' + k) if publish.has_label('dimension.' + k) else k}: {v}"
+                               for k, v in grouped.items())
+            self.note(self._l("methods.grouped_as_other").format(counts=counts))
         if b.design.get("calibration"):
             self.note(f"{self._l('methods.calibration')}: {self._l('calibration_method.' + b.design['calibration'])}")
         sample = self.tables["sample"]

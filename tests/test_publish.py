@@ -11,31 +11,58 @@ from openpyxl import load_workbook
 from d8lib import publish
 
 
-def test_a_small_cell_is_withheld_with_its_complement_along_the_row():
-    table = pd.DataFrame({"indicator": ["O8", "O11"], "people": [40, 30], "female": [37, 18], "male": [3, 12]})
-    protected = publish.protect_counts(table, ["female", "male"], row_total="people")
-    row = protected.iloc[0]
-    assert np.isnan(row.male) and np.isnan(row.female) and row.people == 40  # 3 withheld, 37 with it
-    assert protected.iloc[1][["female", "male"]].tolist() == [18, 12]
-    assert protected.attrs["mask"].loc[0, ["female", "male"]].all()
+def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_finds_a_small_cell():
+    # District A: 3 men, and 2 persons who are not ethnic minority (40 - 38); B is large.
+    people = pd.DataFrame({"unit": ["A", "B", "P"], "indicator": "O8", "people": [40, 30, 70],
+                           "female": [37, 18, 55], "male": [3, 12, 15], "ethnic_minority": [38, 20, 58]})
+    shown = publish.protect_people(people, province="P").set_index("unit")
+    # Worked by hand: A's men and their complement (women); A's ethnic-minority count, so
+    # that 40 - 38 cannot be taken; then in B the cells that would give A's back from the
+    # province's totals (15 - 12 = 3 men, 58 - 20 = 38), and B's women with B's men.
+    assert shown.loc["A", ["female", "male", "ethnic_minority"]].isna().all() and shown.loc["A", "people"] == 40
+    assert shown.loc["B", ["female", "male", "ethnic_minority"]].isna().all() and shown.loc["B", "people"] == 30
+    assert shown.loc["P"].drop("indicator").tolist() == [70, 55, 15, 58]
+
+
+def test_a_small_group_is_not_named_and_cannot_be_found_from_the_province_or_the_total():
+    outcomes = pd.DataFrame({"unit": ["A", "B", "P"], "round": "endline", "indicator": "H5", "n": [228, 100, 328]})
+    breakdowns = pd.DataFrame({"unit": ["A", "A", "B", "B", "P", "P"], "round": "endline", "indicator": "H5",
+                               "dimension": "ethnicity", "group": ["Kinh", "Hà Nhì"] * 3,
+                               "n": [227, 1, 60, 40, 287, 41]})
+    outcomes, breakdowns = publish.protect_respondents(outcomes, breakdowns, province="P")
+    withheld = dict(zip(zip(breakdowns.unit, breakdowns.group), breakdowns.n_withheld))
+    # 228 - 227 = 1 in A; 41 - 40 = 1 across the reports; then B's other group with it.
+    assert withheld == {("A", "Kinh"): True, ("A", "Hà Nhì"): True, ("B", "Kinh"): True, ("B", "Hà Nhì"): True,
+                        ("P", "Kinh"): False, ("P", "Hà Nhì"): False}
+    assert breakdowns.small_group.tolist() == [False, True, False, False, False, False]
+    assert not outcomes.n_withheld.any()
+    shown = publish.hide_withheld(breakdowns.assign(flag="ok", estimate=0.5, ci_low=0.4, ci_high=0.6))
+    assert "Hà Nhì" not in set(shown[shown.unit == "A"].group) and shown[shown.unit != "P"].n.isna().all()
 
 
 def test_complements_follow_rows_and_columns_until_nothing_can_be_recovered():
-    counts = pd.DataFrame({"a": [2, 10, 7], "b": [9, 6, 8], "c": [12, 11, 3]})
-    counts["total"] = counts.sum(axis=1)
-    protected = publish.protect_counts(counts, ["a", "b", "c"], row_total="total", column_totals=True)
-    mask = protected.attrs["mask"][["a", "b", "c"]]
-    assert mask.loc[0, "a"] and mask.loc[2, "c"]  # the two primary cells
-    assert (mask.sum(axis=1).isin([0, 2, 3])).all() and (mask.sum(axis=0).isin([0, 2, 3])).all()
-    # No withheld cell can be worked out: every line with one has at least two.
+    counts = {("r", i, j): v for i, row in enumerate([[2, 10, 7], [9, 6, 8], [12, 11, 3]]) for j, v in enumerate(row)}
+    lines = []
+    for i in range(3):
+        counts[("row", i)] = sum(counts[("r", i, j)] for j in range(3))
+        lines.append((("row", i), [("r", i, j) for j in range(3)]))
+    for j in range(3):
+        counts[("column", j)] = sum(counts[("r", i, j)] for i in range(3))
+        lines.append((("column", j), [("r", i, j) for i in range(3)]))
+    hidden = publish.protect(counts, lines)
+    assert ("r", 0, 0) in hidden and ("r", 2, 2) in hidden  # the two primary cells
+    for total, parts in lines:  # no withheld cell alone in a line, none adding up to less than 5
+        withheld = [counts[p] for p in parts if p in hidden]
+        assert len(withheld) != 1 and (not withheld or sum(withheld) >= 5)
 
 
 def test_nothing_is_withheld_when_every_count_is_large_enough():
-    table = pd.DataFrame({"people": [20], "female": [12], "male": [8]})
-    protected = publish.protect_counts(table, ["female", "male"], row_total="people")
-    assert protected[["people", "female", "male"]].iloc[0].tolist() == [20, 12, 8]
-    zeros = pd.DataFrame({"people": [12], "female": [12], "male": [0]})
-    assert publish.protect_counts(zeros, ["female", "male"], row_total="people").male.iloc[0] == 0
+    people = pd.DataFrame({"unit": ["A", "P"], "indicator": "O1", "people": [20, 20], "female": [12, 12],
+                           "male": [8, 8], "ethnic_minority": [20, 20]})
+    assert publish.protect_people(people, "P").equals(people.astype({c: float for c in publish.PEOPLE}))
+    zeros = pd.DataFrame({"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0],
+                          "ethnic_minority": [12]})
+    assert publish.protect_people(zeros, "P").male.iloc[0] == 0
 
 
 def test_withheld_percentages_are_hidden_and_small_counts_withheld():
