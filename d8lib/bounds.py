@@ -137,9 +137,9 @@ def _extent_refusal(rows: int, columns: int, cells: int, bounds: dict) -> Refusa
     for count, key, vi, en in ((rows, "rows", "dòng", "rows"), (columns, "columns", "cột", "columns"),
                                (cells, "cells", "ô", "cells")):
         if count > bounds[key]:
-            return Refusal(f"too_many_{key}", f"Tệp có hơn {bounds[key]:,} {vi} chứa dữ liệu (có {count:,}{'+' if key == 'cells' else ''})",
-                           f"The file has more than {bounds[key]:,} {en} in use ({count:,}{'+' if key == 'cells' else ''})",
-                           str(count))
+            counted = f"{count:,}{'+' if key == 'cells' else ''}"  # cells are counted up to the limit only
+            return Refusal(f"too_many_{key}", f"Tệp có hơn {bounds[key]:,} {vi} chứa dữ liệu (có {counted})",
+                           f"The file has more than {bounds[key]:,} {en} in use ({counted})", str(count))
     return None
 
 

@@ -183,6 +183,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _file(text: str) -> Path:
+    """A file named on the command line, which must exist."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"không có tệp / no such file: {printable(text)}")
+    return Path(text)
+
+
+def _store_folder(text: str) -> Path:
+    """A store folder: absent (created on the first accepted file) or a folder."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"không phải thư mục / not a folder: {printable(text)}")
+    return Path(text)
+
+
 def _plan(text: str) -> plan_module.Plan:
     """A plan file read and checked for shape (an empty text: the default plan)."""
     if text and not Path(text).is_file():
@@ -211,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     template.set_defaults(func=_template)
 
     intake = commands.add_parser("intake", help="validate and store district submissions")
-    intake.add_argument("files", nargs="+", type=Path)
-    intake.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
+    intake.add_argument("files", nargs="+", type=_file)
+    intake.add_argument("--store", type=_store_folder, default=DEFAULT_STORE,
+                        help=f"store folder (default: {DEFAULT_STORE})")
     intake.add_argument("--sent", type=_date, default=None,
                         help="date the files were sent (YYYY-MM-DD), where a file does not say")
     intake.add_argument("--plan", type=_plan, default="")
@@ -221,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     store = commands.add_parser("store", help="the store of accepted submissions")
     store_commands = store.add_subparsers(dest="store_command", required=True)
     rebuild = store_commands.add_parser("rebuild", help="rebuild a damaged store from its archive of raw files")
-    rebuild.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})")
+    rebuild.add_argument("--store", type=_store_folder, default=DEFAULT_STORE,
+                         help=f"store folder (default: {DEFAULT_STORE})")
     rebuild.add_argument("--plan", type=_plan, default="")
     rebuild.set_defaults(func=_store_rebuild)
 

@@ -86,8 +86,9 @@ class RunResult:
         return not self.error and bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
 
 
-class RunInterrupted(RuntimeError):
-    """A run stopped by SIGTERM or SIGINT; nothing of it is published."""
+class RunInterrupted(BaseException):
+    """A run stopped by SIGTERM or SIGINT; nothing of it is published. Like
+    ``KeyboardInterrupt``, no ``except Exception`` takes it for a failure to report."""
 
 
 class RunInputError(ValueError):
@@ -373,7 +374,7 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
 
 def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: list[Path]) -> Path:
     manifest = {**meta, "finished": dt.datetime.now().isoformat(timespec="seconds"),
-                "status": "ok" if all(o.status == "ok" for o in outcomes) else "failed",
+                "status": "ok" if not meta.get("error") and all(o.status == "ok" for o in outcomes) else "failed",
                 "versions": _versions(),
                 "inputs": {str(p): sha256_file(p) for p in inputs},
                 "reports": [asdict(o) for o in outcomes]}
@@ -408,7 +409,9 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
     jobs = jobs or os.cpu_count() or 1
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
-    if not (data_dir / "store" / "d8.sqlite").exists():
+    if (data_dir / "store" / "d8.sqlite").exists():
+        Store(data_dir / "store").submissions()  # a damaged store says so now (StoreError), not in every report
+    else:
         read_inbox(data_dir)
     with run_lock(out_dir) as lock_fd, _stopped_by_signals():
         started = dt.datetime.now()

@@ -2,9 +2,9 @@
 
 Every accepted file is archived as received under ``raw/<sha256><suffix>`` and never
 overwritten, and listed in ``received.jsonl`` in the order files came, so that a
-damaged store can be rebuilt from the archive (``d8lib.intake.rebuild``). Each district and period a file reports becomes a submission; a later
-submission for the same district and period supersedes the earlier one, which stays
-in the history. One file is one transaction: it is stored whole or not at all.
+damaged store can be rebuilt from the archive (``d8lib.intake.rebuild``). Each
+district and period a file reports becomes a submission; a later submission for the
+same district and period supersedes the earlier one, which stays in the history. One file is one transaction: it is stored whole or not at all.
 """
 from __future__ import annotations
 

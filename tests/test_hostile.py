@@ -115,7 +115,7 @@ def test_a_rejected_file_creates_no_store(plan, tmp_path):
 def test_a_surprise_in_the_middle_of_a_batch_rejects_that_file_and_goes_on(plan, tmp_path, monkeypatch):
     import d8lib.intake as intake_module
 
-    files = [filled_form(plan, district, "2024", tmp_path / f"{district}.xlsx", GOOD) for district in ("080", "082", "083")]
+    files = [filled_form(plan, code, "2024", tmp_path / f"{code}.xlsx", GOOD) for code in ("080", "082", "083")]
     original = intake_module.check
 
     def fails_on_the_second(submission, *args):
@@ -282,7 +282,7 @@ def test_a_bad_argument_or_folder_is_named_exits_2_and_leaves_nothing(case, tmp_
     arguments, named = case(tmp_path)
     out = tmp_path / "outputs"
     options = {"--phase": "midterm", "--out": str(out)}
-    for key, value in zip(arguments[::2], arguments[1::2]):
+    for key, value in zip(arguments[::2], arguments[1::2], strict=True):
         options[key] = value
     result = d8("run", *[part for pair in options.items() for part in pair], timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -297,3 +297,24 @@ def test_exit_statuses_are_documented():
         assert status in readme
     assert "d8 store rebuild" in readme and "limits.yaml" in readme
 
+
+
+def test_a_damaged_store_in_the_data_folder_stops_the_run_before_anything_is_written(tmp_path):
+    data = _demo_copy(tmp_path)
+    (data / "store").mkdir()
+    (data / "store" / "d8.sqlite").write_bytes(b"\0" * 4096)
+    result = d8("run", "--phase", "midterm", "--data", str(data), "--out", str(tmp_path / "outputs"), timeout=120)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "d8 store rebuild" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize("arguments, named", [
+    (["intake", "missing.xlsx"], "missing.xlsx"),
+    (["intake", "README.md", "--store", "README.md"], "README.md"),
+    (["intake", "README.md", "--sent", "09/09/2024"], "09/09/2024"),
+    (["store", "rebuild", "--store", "README.md"], "README.md"),
+])
+def test_intake_arguments_are_checked_before_any_file_is_read(arguments, named, tmp_path):
+    result = d8(*arguments)
+    assert result.returncode == 2 and named in result.stderr and "Traceback" not in result.stderr

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -349,3 +350,42 @@ def test_sigterm_stops_the_workers_and_leaves_latest_as_it_was(tmp_path):
     assert stopped.returncode == 1 and "stopped by signal" in stderr and "nothing was published" in stderr
     assert _wait_until_gone(started, out) == set()
     assert (out / "latest").resolve() == first.run_dir.resolve()
+
+
+@pytest.mark.slow
+def test_a_run_of_some_units_keeps_the_last_good_reports_of_the_others(tmp_path):
+    out = tmp_path / "outputs"
+    first = runner.run("midterm", units="province,084", jobs=2, out_dir=out, progress=False)
+    second = runner.run("midterm", units="085", jobs=1, out_dir=out, progress=False)
+    assert first.published and second.published
+    latest = out / "latest"
+    assert latest.resolve() == second.run_dir.resolve()
+    manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+    reports = {r["unit"]: r for r in manifest["reports"]}
+    assert list(reports) == ["10", "084", "085"]
+    assert reports["10"]["carried_from"] == reports["084"]["carried_from"] == first.run_dir.name
+    assert reports["085"]["carried_from"] == ""
+    for unit in ("10", "084"):
+        carried = latest / reports[unit]["html"]
+        assert carried.read_bytes() == (first.run_dir / reports[unit]["html"]).read_bytes()
+        assert (latest / reports[unit]["excel"]).exists()
+    index = (latest / "index.html").read_text(encoding="utf-8")
+    assert index.count("Hoàn thành") == 3 and first.run_dir.name in index
+
+
+@pytest.mark.slow
+def test_a_run_whose_tables_cannot_be_built_still_writes_its_index_and_manifest(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data, ignore=shutil.ignore_patterns("store"))
+    shutil.rmtree(data / "survey")
+    out = tmp_path / "outputs"
+    result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
+                             "--jobs", "1", "--data", str(data), "--out", str(out)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "could not be built" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    run_dir = next((out / "runs").iterdir())
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "failed" and "codebook" in manifest["error"].lower()
+    assert "Không tính được các bảng" in (run_dir / "index.html").read_text(encoding="utf-8")
+    assert not (out / "latest").exists()
