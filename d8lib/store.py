@@ -171,7 +171,8 @@ class Store:
 
     def _query(self, sql: str, params: tuple = ()) -> pd.DataFrame:
         with self._connect() as connection:
-            return pd.read_sql_query(sql, connection, params=params)
+            cursor = connection.execute(sql, params)
+            return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
     def submissions(self) -> pd.DataFrame:
         """Every accepted submission, superseded ones included, oldest first."""

@@ -80,6 +80,7 @@ def test_a_file_name_cannot_forge_lines_of_the_log(tmp_path, capsys):
 
 def test_bad_arguments_are_usage_errors_that_leave_nothing_behind(tmp_path):
     out = tmp_path / "out"
+    (tmp_path / "x.csv").write_text("district,period,indicator,value\n", encoding="utf-8")
     for args, message in [
         (["run", "--phase", "midterm", "--as-of", "31/12/2024", "--out", str(out)], "YYYY-MM-DD"),
         (["run", "--phase", "midterm", "--jobs", "-1", "--out", str(out)], "from 1"),
