@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(BIN)/ruff check d8lib tests benchmarks
+	$(BIN)/ruff format --check d8lib tests benchmarks
 	$(BIN)/python -m pytest
 
 report: $(STAMP)

@@ -9,6 +9,7 @@ same number of jobs. The script also times ``d8 run`` with one job against two.
 The store of the demo submissions is built once before timing (a run reuses it from
 its cache), so the times compare steady-state runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,10 @@ import d8lib.report"""
 
 
 def floor_notebook(folder: Path) -> Path:
-    book = new_notebook(cells=[new_code_cell('unit = "10"', metadata={"tags": ["parameters"]}),
-                               new_code_cell(FLOOR_IMPORTS)],
-                        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    book = new_notebook(
+        cells=[new_code_cell('unit = "10"', metadata={"tags": ["parameters"]}), new_code_cell(FLOOR_IMPORTS)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     path = folder / "floor.ipynb"
     nbformat.write(book, path)
     return path
@@ -80,8 +82,10 @@ def main() -> None:
         print(f"reports: {len(units)} (province and {len(units) - 1} districts), phase {args.phase}")
         print(f"floor     {floor:7.1f} s with {args.jobs} jobs (import, execute and render only)")
         print(f"d8 run    {ours:7.1f} s with {args.jobs} jobs  -> {ours / floor:.2f}x the floor (aim: <= 1.5x)")
-        print(f"d8 run    {serial:7.1f} s with 1 job   -> speed-up {serial / ours:.2f}x with {args.jobs} jobs "
-              f"(aim: >= 1.6x)")
+        print(
+            f"d8 run    {serial:7.1f} s with 1 job   -> speed-up {serial / ours:.2f}x with {args.jobs} jobs "
+            f"(aim: >= 1.6x)"
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

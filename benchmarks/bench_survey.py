@@ -8,6 +8,7 @@ and d8lib's peak memory as a multiple of the input columns.
 
     python benchmarks/bench_survey.py [--rows 1000000] [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,13 +31,15 @@ with warnings.catch_warnings():
 def sample(rows: int, strata: int = 50, psus: int = 1000, domains: int = 9, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     psu = rng.integers(0, psus, rows)
-    return pd.DataFrame({
-        "stratum": psu % strata,
-        "psu": psu,
-        "weight": rng.uniform(50, 400, rows),
-        "y": (rng.random(rows) < 0.1 + 0.4 * (psu % 7) / 7).astype(float),
-        "domain": rng.integers(0, domains, rows),
-    })
+    return pd.DataFrame(
+        {
+            "stratum": psu % strata,
+            "psu": psu,
+            "weight": rng.uniform(50, 400, rows),
+            "y": (rng.random(rows) < 0.1 + 0.4 * (psu % 7) / 7).astype(float),
+            "domain": rng.integers(0, domains, rows),
+        }
+    )
 
 
 def run_d8(data: pd.DataFrame) -> pd.DataFrame:
@@ -80,8 +83,14 @@ def main() -> None:
     worst = 0.0
     for row in ours.itertuples():
         other = by_svy.loc[row.domain]
-        pairs = [(row.estimate, theirs.point_est[row.domain][1.0]), (row.se, theirs.stderror[row.domain][1.0]),
-                 (row.estimate, other.est), (row.se, other.se), (row.ci_low, other.lci), (row.ci_high, other.uci)]
+        pairs = [
+            (row.estimate, theirs.point_est[row.domain][1.0]),
+            (row.se, theirs.stderror[row.domain][1.0]),
+            (row.estimate, other.est),
+            (row.se, other.se),
+            (row.ci_low, other.lci),
+            (row.ci_high, other.uci),
+        ]
         worst = max([worst] + [abs(mine - theirs_) / abs(theirs_) for mine, theirs_ in pairs])
         assert row.df == other.df, (row.domain, row.df, other.df)
     assert worst < 1e-9, f"d8lib, svy and samplics differ by {worst:.2e} relative"
@@ -96,10 +105,14 @@ def main() -> None:
     print(f"d8lib    {d8_seconds:8.3f} s (best of {args.repeat})")
     print(f"svy      {svy_seconds:8.3f} s (best of {args.repeat})")
     print(f"samplics {samplics_seconds:8.3f} s")
-    print(f"ratio    {svy_seconds / d8_seconds:8.1f}x faster than svy, {samplics_seconds / d8_seconds:.1f}x faster than "
-          f"samplics; max relative difference {worst:.1e}")
-    print(f"memory   d8lib peak {peak / 2**20:.0f} MiB = {peak / input_bytes:.1f}x the input columns "
-          f"({input_bytes / 2**20:.0f} MiB)")
+    print(
+        f"ratio    {svy_seconds / d8_seconds:8.1f}x faster than svy, {samplics_seconds / d8_seconds:.1f}x faster than "
+        f"samplics; max relative difference {worst:.1e}"
+    )
+    print(
+        f"memory   d8lib peak {peak / 2**20:.0f} MiB = {peak / input_bytes:.1f}x the input columns "
+        f"({input_bytes / 2**20:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ external entities off) and returns a ``Refusal`` for a file beyond the limits of
 process held to a memory and time limit, since their reader allocates what the file
 declares.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -29,8 +30,10 @@ MB = 1 << 20
 ZIPPED = {".xlsx", ".xlsm", ".ods"}
 TEXT_TABLES = {".csv", ".txt"}
 _REFERENCE = re.compile(r"([A-Z]+)(\d+)")
-_ODS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
-        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0"}
+_ODS = {
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+}
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,12 @@ def inspect(path: Path) -> Refusal | None:
     bounds = limits()
     size = path.stat().st_size
     if size > bounds["file_megabytes"] * MB:
-        return Refusal("file_too_large", f"Tệp quá lớn: {size / MB:.1f} MB (tối đa {bounds['file_megabytes']} MB)",
-                       f"The file is too large: {size / MB:.1f} MB (at most {bounds['file_megabytes']} MB)",
-                       f"{size} bytes")
+        return Refusal(
+            "file_too_large",
+            f"Tệp quá lớn: {size / MB:.1f} MB (tối đa {bounds['file_megabytes']} MB)",
+            f"The file is too large: {size / MB:.1f} MB (at most {bounds['file_megabytes']} MB)",
+            f"{size} bytes",
+        )
     suffix = path.suffix.lower()
     if suffix in TEXT_TABLES:
         with open(path, "rb") as stream:
@@ -79,11 +85,17 @@ def inspect(path: Path) -> Refusal | None:
             with zipfile.ZipFile(path) as archive:
                 return _inspect_archive(archive, suffix, bounds)
         except DefusedXmlException as exc:
-            return Refusal("unsafe_xml", f"Tệp chứa XML không an toàn ({type(exc).__name__}), không đọc",
-                           f"The file holds unsafe XML ({type(exc).__name__}) and is not read")
+            return Refusal(
+                "unsafe_xml",
+                f"Tệp chứa XML không an toàn ({type(exc).__name__}), không đọc",
+                f"The file holds unsafe XML ({type(exc).__name__}) and is not read",
+            )
         except (ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            return Refusal("unreadable_file", f"Tệp bảng tính bị hỏng ({type(exc).__name__})",
-                           f"The spreadsheet is damaged ({type(exc).__name__})")
+            return Refusal(
+                "unreadable_file",
+                f"Tệp bảng tính bị hỏng ({type(exc).__name__})",
+                f"The spreadsheet is damaged ({type(exc).__name__})",
+            )
     return None
 
 
@@ -98,14 +110,20 @@ def separator(header: str) -> str:
 def _inspect_archive(archive: zipfile.ZipFile, suffix: str, bounds: dict) -> Refusal | None:
     entries = archive.infolist()
     if len(entries) > bounds["zip_entries"]:
-        return Refusal("too_many_parts", f"Tệp có {len(entries)} phần bên trong (tối đa {bounds['zip_entries']})",
-                       f"The file holds {len(entries)} parts (at most {bounds['zip_entries']})", str(len(entries)))
+        return Refusal(
+            "too_many_parts",
+            f"Tệp có {len(entries)} phần bên trong (tối đa {bounds['zip_entries']})",
+            f"The file holds {len(entries)} parts (at most {bounds['zip_entries']})",
+            str(len(entries)),
+        )
     unpacked = sum(e.file_size for e in entries)
     if unpacked > bounds["unpacked_megabytes"] * MB:
-        return Refusal("unpacks_too_large",
-                       f"Tệp giải nén ra {unpacked / MB:.0f} MB (tối đa {bounds['unpacked_megabytes']} MB)",
-                       f"The file unpacks to {unpacked / MB:.0f} MB (at most {bounds['unpacked_megabytes']} MB)",
-                       f"{unpacked} bytes")
+        return Refusal(
+            "unpacks_too_large",
+            f"Tệp giải nén ra {unpacked / MB:.0f} MB (tối đa {bounds['unpacked_megabytes']} MB)",
+            f"The file unpacks to {unpacked / MB:.0f} MB (at most {bounds['unpacked_megabytes']} MB)",
+            f"{unpacked} bytes",
+        )
     names = [e.filename for e in entries]
     if suffix == ".ods":
         parts = [n for n in names if n == "content.xml"]
@@ -134,12 +152,19 @@ def _parse_safely(archive: zipfile.ZipFile, name: str) -> None:
 
 
 def _extent_refusal(rows: int, columns: int, cells: int, bounds: dict) -> Refusal | None:
-    for count, key, vi, en in ((rows, "rows", "dòng", "rows"), (columns, "columns", "cột", "columns"),
-                               (cells, "cells", "ô", "cells")):
+    for count, key, vi, en in (
+        (rows, "rows", "dòng", "rows"),
+        (columns, "columns", "cột", "columns"),
+        (cells, "cells", "ô", "cells"),
+    ):
         if count > bounds[key]:
             counted = f"{count:,}{'+' if key == 'cells' else ''}"  # cells are counted up to the limit only
-            return Refusal(f"too_many_{key}", f"Tệp có hơn {bounds[key]:,} {vi} chứa dữ liệu (có {counted})",
-                           f"The file has more than {bounds[key]:,} {en} in use ({counted})", str(count))
+            return Refusal(
+                f"too_many_{key}",
+                f"Tệp có hơn {bounds[key]:,} {vi} chứa dữ liệu (có {counted})",
+                f"The file has more than {bounds[key]:,} {en} in use ({counted})",
+                str(count),
+            )
     return None
 
 
@@ -224,21 +249,39 @@ def read_sheets(path: Path) -> dict[str, list[list]]:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     try:
-        child = subprocess.run([sys.executable, "-m", "d8lib.bounds", str(path)], capture_output=True,
-                               timeout=bounds["reader_seconds"], preexec_fn=hold, check=False)
+        child = subprocess.run(
+            [sys.executable, "-m", "d8lib.bounds", str(path)],
+            capture_output=True,
+            timeout=bounds["reader_seconds"],
+            preexec_fn=hold,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise SheetReadError(Refusal(
-            "reader_timeout", f"Đọc tệp mất hơn {bounds['reader_seconds']} giây; tệp quá lớn hoặc hỏng",
-            f"Reading the file took over {bounds['reader_seconds']} seconds; it is too large or damaged")) from None
+        raise SheetReadError(
+            Refusal(
+                "reader_timeout",
+                f"Đọc tệp mất hơn {bounds['reader_seconds']} giây; tệp quá lớn hoặc hỏng",
+                f"Reading the file took over {bounds['reader_seconds']} seconds; it is too large or damaged",
+            )
+        ) from None
     if child.returncode != 0:
         said = child.stderr.decode("utf-8", "replace")
         if "memory" in said.lower() or child.returncode < 0:
-            raise SheetReadError(Refusal(
-                "reader_memory", f"Đọc tệp cần hơn {bounds['reader_megabytes']} MB bộ nhớ; tệp quá lớn hoặc hỏng",
-                f"Reading the file needs over {bounds['reader_megabytes']} MB of memory; it is too large or damaged"))
+            raise SheetReadError(
+                Refusal(
+                    "reader_memory",
+                    f"Đọc tệp cần hơn {bounds['reader_megabytes']} MB bộ nhớ; tệp quá lớn hoặc hỏng",
+                    f"Reading the file needs over {bounds['reader_megabytes']} MB of memory; it is too large or damaged",
+                )
+            )
         reason = [line for line in said.strip().splitlines() if not line.startswith("note:")][-1:] or [""]
-        raise SheetReadError(Refusal("unreadable_file", f"Không đọc được tệp bảng tính ({reason[0][:200]})",
-                                     f"The spreadsheet cannot be read ({reason[0][:200]})"))
+        raise SheetReadError(
+            Refusal(
+                "unreadable_file",
+                f"Không đọc được tệp bảng tính ({reason[0][:200]})",
+                f"The spreadsheet cannot be read ({reason[0][:200]})",
+            )
+        )
     return pickle.loads(child.stdout)
 
 

@@ -1,4 +1,5 @@
 """The ``d8`` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,14 @@ def _template(args: argparse.Namespace) -> int:
 
     plan = args.plan
     try:
-        district = (args.district if args.district in set(plan.districts.unit)
-                    else plan.units().resolve(args.district, "district"))
-        path = write_template(plan, district, args.period,
-                              args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx"))
+        district = (
+            args.district
+            if args.district in set(plan.districts.unit)
+            else plan.units().resolve(args.district, "district")
+        )
+        path = write_template(
+            plan, district, args.period, args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx")
+        )
     except (UnitError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -56,8 +61,11 @@ def _intake(args: argparse.Namespace) -> int:
     from d8lib.store import Store
 
     results = intake(args.files, Store(args.store), args.plan, args.plan.units(), sent_on=args.sent)
-    labels = {"accepted": "ĐÃ NHẬN / ACCEPTED", "rejected": "TỪ CHỐI / REJECTED",
-              "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED"}
+    labels = {
+        "accepted": "ĐÃ NHẬN / ACCEPTED",
+        "rejected": "TỪ CHỐI / REJECTED",
+        "unchanged": "ĐÃ CÓ, KHÔNG ĐỔI / ALREADY RECEIVED, NOTHING CHANGED",
+    }
     for result in results:
         print(f"{labels[result.status]}: {printable(result.path)}")
         for problem in result.problems[:SHOWN_PROBLEMS]:
@@ -86,8 +94,10 @@ def _store_rebuild(args: argparse.Namespace) -> int:
         print(f"TỪ CHỐI / REJECTED: {printable(result.path)}")
         for problem in result.problems[:SHOWN_PROBLEMS]:
             print(f"    {printable(problem)}")
-    print(f"Đã dựng lại kho / Store rebuilt: {len(results) - len(rejected)} tệp / files, "
-          f"{len(rejected)} bị từ chối / rejected; kho cũ giữ ở / the damaged store is kept as {kept}")
+    print(
+        f"Đã dựng lại kho / Store rebuilt: {len(results) - len(rejected)} tệp / files, "
+        f"{len(rejected)} bị từ chối / rejected; kho cũ giữ ở / the damaged store is kept as {kept}"
+    )
     return EXIT_REJECTED if rejected else 0
 
 
@@ -104,9 +114,17 @@ def _run(args: argparse.Namespace) -> int:
     from d8lib.store import StoreError
 
     try:
-        result = run(args.phase, units=args.units, jobs=args.jobs, lang=args.lang, data_dir=args.data,
-                     plan_path=args.plan.path, out_dir=args.out, notebooks=args.notebooks,
-                     as_of=args.as_of)
+        result = run(
+            args.phase,
+            units=args.units,
+            jobs=args.jobs,
+            lang=args.lang,
+            data_dir=args.data,
+            plan_path=args.plan.path,
+            out_dir=args.out,
+            notebooks=args.notebooks,
+            as_of=args.as_of,
+        )
     except RunInputError as exc:
         print(f"d8 run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -117,12 +135,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"d8 run: {exc}", file=sys.stderr)
         return EXIT_D8_FAILED
     except RunInterrupted as exc:
-        print(f"{exc}; chưa công bố gì, bản trước vẫn giữ nguyên / nothing was published, the previous run stays "
-              f"published", file=sys.stderr)
+        print(
+            f"{exc}; chưa công bố gì, bản trước vẫn giữ nguyên / nothing was published, the previous run stays "
+            f"published",
+            file=sys.stderr,
+        )
         return 1
     for outcome in result.outcomes:
         mark = "OK " if outcome.status == "ok" else "LỖI/FAILED"
-        print(f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")
+        print(
+            f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}"
+        )
     failed = sum(o.status != "ok" for o in result.outcomes)
     print(f"{len(result.outcomes) - failed} báo cáo xong / reports done, {failed} lỗi / failed")
     if result.error:
@@ -147,7 +170,9 @@ def _survey_codebook(args: argparse.Namespace) -> int:
     print(f"Đã soạn sổ mã / Codebook drafted: {args.out}")
     for item in draft["todo"]:
         print(f"    CÒN PHẢI KHAI BÁO / TO MAP: {item}")
-    print(f"{len(draft['columns'])} biến đã khai báo / variables mapped, {len(draft['todo'])} mục còn lại / left to map")
+    print(
+        f"{len(draft['columns'])} biến đã khai báo / variables mapped, {len(draft['todo'])} mục còn lại / left to map"
+    )
     return 1 if draft["todo"] else 0
 
 
@@ -169,7 +194,9 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"ngày phải có dạng YYYY-MM-DD / a date must be YYYY-MM-DD: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"ngày phải có dạng YYYY-MM-DD / a date must be YYYY-MM-DD: {text!r}"
+        ) from None
 
 
 def _positive(text: str) -> int:
@@ -226,18 +253,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     intake = commands.add_parser("intake", help="validate and store district submissions")
     intake.add_argument("files", nargs="+", type=_file)
-    intake.add_argument("--store", type=_store_folder, default=DEFAULT_STORE,
-                        help=f"store folder (default: {DEFAULT_STORE})")
-    intake.add_argument("--sent", type=_date, default=None,
-                        help="date the files were sent (YYYY-MM-DD), where a file does not say")
+    intake.add_argument(
+        "--store", type=_store_folder, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})"
+    )
+    intake.add_argument(
+        "--sent", type=_date, default=None, help="date the files were sent (YYYY-MM-DD), where a file does not say"
+    )
     intake.add_argument("--plan", type=_plan, default="")
     intake.set_defaults(func=_intake)
 
     store = commands.add_parser("store", help="the store of accepted submissions")
     store_commands = store.add_subparsers(dest="store_command", required=True)
     rebuild = store_commands.add_parser("rebuild", help="rebuild a damaged store from its archive of raw files")
-    rebuild.add_argument("--store", type=_store_folder, default=DEFAULT_STORE,
-                         help=f"store folder (default: {DEFAULT_STORE})")
+    rebuild.add_argument(
+        "--store", type=_store_folder, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})"
+    )
     rebuild.add_argument("--plan", type=_plan, default="")
     rebuild.set_defaults(func=_store_rebuild)
 
@@ -250,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
     run.add_argument("--phase", required=True, choices=["baseline", "midterm", "endline"])
-    run.add_argument("--units", default="all", help="all (default), province, or district codes or names, comma-separated")
+    run.add_argument(
+        "--units", default="all", help="all (default), province, or district codes or names, comma-separated"
+    )
     run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
@@ -272,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     take.add_argument("--export", type=Path, required=True, help="KoboToolbox xlsx/csv or ODK Central csv/zip export")
     take.add_argument("--round", required=True, choices=["baseline", "midterm", "endline"])
     take.add_argument("--data", type=Path, required=True, help="the data folder (with villages.csv)")
-    take.add_argument("--codebook", type=Path, default=None, help="the form's codebook (default: drafted from the form)")
+    take.add_argument(
+        "--codebook", type=Path, default=None, help="the form's codebook (default: drafted from the form)"
+    )
     take.add_argument("--year", type=int, default=None, help="the round's year, if the data folder does not say")
     take.set_defaults(func=_survey_import)
     return parser

@@ -13,6 +13,7 @@ evaluation, and a column nobody named is never looked at.
 ``CodebookError`` naming file, row, column and value of every problem found (up to
 ``MAX_PROBLEMS``), in Vietnamese and English.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -47,8 +48,11 @@ class Problem:
     en: str
 
     def __str__(self) -> str:
-        place = (printable(self.file) + (f", dòng/row {self.row}" if self.row else "")
-                 + f", cột/column «{printable(self.column)}»")
+        place = (
+            printable(self.file)
+            + (f", dòng/row {self.row}" if self.row else "")
+            + f", cột/column «{printable(self.column)}»"
+        )
         value = f", giá trị/value «{printable(self.value)}»" if self.value != "" else ""
         return f"{place}{value}: {self.vi} / {self.en}"
 
@@ -81,8 +85,11 @@ class Codebook:
         """The columns read from the round files (the codebook's allowlist): those every
         file must have, or with ``optional`` those read where a file has them."""
         external = set((self.weights or {}).get("variables", []))
-        return [spec["column"] for name, spec in self.columns.items()
-                if name not in external and bool(spec.get("optional")) == optional]
+        return [
+            spec["column"]
+            for name, spec in self.columns.items()
+            if name not in external and bool(spec.get("optional")) == optional
+        ]
 
 
 def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
@@ -116,23 +123,26 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
             closed = known[name].get("values")
             wrong = [v for v in values.values() if v is not None and closed and v not in closed]
             if wrong:
-                problems.append(f"«{name}»: giá trị {wrong} không thuộc {closed} / '{name}': values {wrong} are not "
-                                f"among {closed}")
+                problems.append(
+                    f"«{name}»: giá trị {wrong} không thuộc {closed} / '{name}': values {wrong} are not among {closed}"
+                )
             entry["values"] = {normalise(k): v for k, v in values.items()}
         columns[name] = entry
     personal = list(spec.get("personal") or [])
     read = {c for e in columns.values() for c in (e["column"] if isinstance(e["column"], list) else [e["column"]])}
     leaked = [c for c in personal if c in read or c in {r.split("/")[0] for r in read}]
     if leaked:
-        problems.append(f"cột cá nhân được khai báo để đọc: {leaked} / "
-                        f"personal columns are mapped to be read: {leaked}")
+        problems.append(
+            f"cột cá nhân được khai báo để đọc: {leaked} / personal columns are mapped to be read: {leaked}"
+        )
     missing = [n for n, v in known.items() if v.get("required") and n not in columns]
     if missing:
         problems.append(f"thiếu biến bắt buộc {missing} / required variables missing: {missing}")
     if problems:
         raise CodebookError(f"Sổ mã {path.name}: " + "; ".join(problems))
-    rounds = {name: {"year": int(r["year"]), "files": list(r["files"])}
-              for name, r in (spec.get("rounds") or {}).items()}
+    rounds = {
+        name: {"year": int(r["year"]), "files": list(r["files"])} for name, r in (spec.get("rounds") or {}).items()
+    }
     return Codebook(path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"))
 
 
@@ -155,8 +165,13 @@ def _read_statistical(path: Path, required: list[str], optional: tuple) -> pd.Da
     for column in usecols:
         labels = meta.variable_value_labels.get(column, {})
         values = frame[column]
-        as_text = values.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else
-                             (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+        as_text = values.map(
+            lambda v: (
+                None
+                if v is None or (isinstance(v, float) and np.isnan(v)) or v == ""
+                else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+            )
+        )
         text[column] = [labels.get(v, t) if t is not None else None for v, t in zip(values, as_text)]
     return text
 
@@ -169,8 +184,9 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     if path.suffix.lower() in (".dta", ".sav"):
         return _read_statistical(path, required, optional), None
     excel = path.suffix.lower() in (".xlsx", ".xlsm")
-    header = (pd.read_excel(path, sheet_name=0, nrows=0, engine="openpyxl") if excel
-              else pd.read_csv(path, nrows=0)).columns
+    header = (
+        pd.read_excel(path, sheet_name=0, nrows=0, engine="openpyxl") if excel else pd.read_csv(path, nrows=0)
+    ).columns
     sheet = None
     if excel:
         from openpyxl import load_workbook
@@ -189,8 +205,14 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
 OTHER = "other"
 
 
-def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 2,
-            places: pd.Series | None = None, group_undeclared: bool = False) -> tuple[pd.DataFrame, list]:
+def convert(
+    raw: pd.DataFrame,
+    codebook: Codebook,
+    file: str,
+    row_offset: int = 2,
+    places: pd.Series | None = None,
+    group_undeclared: bool = False,
+) -> tuple[pd.DataFrame, list]:
     """The codebook's variables from raw text columns, and the problems found; a
     problem's place is the file and row (``row_offset`` + index), or ``places[index]``.
 
@@ -202,10 +224,13 @@ def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 
     problems: list[Problem] = []
 
     def flag(mask: pd.Series, column: str, vi: str, en: str) -> None:
-        for index in raw.index[mask.to_numpy()][: MAX_PROBLEMS]:
+        for index in raw.index[mask.to_numpy()][:MAX_PROBLEMS]:
             value = str(raw.at[index, column])
-            problems.append(Problem(places[index], None, column, value, vi, en) if places is not None else
-                            Problem(file, int(index) + row_offset, column, value, vi, en))
+            problems.append(
+                Problem(places[index], None, column, value, vi, en)
+                if places is not None
+                else Problem(file, int(index) + row_offset, column, value, vi, en)
+            )
 
     for name, spec in codebook.columns.items():
         column = spec["column"]
@@ -241,7 +266,7 @@ def convert(raw: pd.DataFrame, codebook: Codebook, file: str, row_offset: int = 
             flag(fractional, column, "không phải số nguyên", "not a whole number")
         if kind == "binary":
             flag(numbers.notna() & ~numbers.isin([0, 1]), column, "phải là 0 hoặc 1", "must be 0 or 1")
-        low, high = (spec.get("range") or [None, None])
+        low, high = spec.get("range") or [None, None]
         if low is not None:
             flag(numbers < low, column, f"nhỏ hơn {low}", f"below {low}")
         if high is not None:
@@ -272,8 +297,10 @@ def join_weights(frame: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame,
     converted, problems = convert(table, part, spec["file"])
     converted[by] = table[key].astype("string").str.strip().astype(object)
     duplicated = converted[by].duplicated()
-    problems += [Problem(spec["file"], int(i) + 2, key, str(v), "trùng mã", "duplicated key")
-                 for i, v in converted[by][duplicated].items()][:MAX_PROBLEMS]
+    problems += [
+        Problem(spec["file"], int(i) + 2, key, str(v), "trùng mã", "duplicated key")
+        for i, v in converted[by][duplicated].items()
+    ][:MAX_PROBLEMS]
     if duplicated.any():
         return frame, problems
     return frame.drop(columns=[n for n in names if n in frame]).merge(converted, how="left", on=by), problems
@@ -301,12 +328,16 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
     if codebook.weights and "weight" in frame:
         unweighted = frame.weight.isna()
         by = codebook.weights["by"]
-        problems += [Problem(codebook.weights["file"], None, by, str(v), "không có trọng số", "no weight")
-                     for v in frame.loc[unweighted, by].unique()[:MAX_PROBLEMS]]
+        problems += [
+            Problem(codebook.weights["file"], None, by, str(v), "không có trọng số", "no weight")
+            for v in frame.loc[unweighted, by].unique()[:MAX_PROBLEMS]
+        ]
     if problems:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
-        raise CodebookError(f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / "
-                            f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}")
+        raise CodebookError(
+            f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / "
+            f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}"
+        )
     frame = derive(frame, codebook)
     frame.attrs["grouped_as_other"] = grouped
     return frame

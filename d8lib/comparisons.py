@@ -8,6 +8,7 @@ found inside each district that has both kinds of village, which compares like w
 like; both carry a logit-scale version as a sensitivity check (a change from 50% to
 40% and one from 15% to 5% are not alike on the logit scale).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,9 @@ from d8lib.survey import Design, t_test
 CELLS = ("treated_before", "treated_after", "comparison_before", "comparison_after")
 
 
-def change(before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None = None,
-           alpha: float = 0.05) -> pd.DataFrame:
+def change(
+    before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None = None, alpha: float = 0.05
+) -> pd.DataFrame:
     """Change between two rounds drawn as independent samples, per domain.
 
     ``before`` and ``after`` are results of ``Design.mean`` (or ``total``/``ratio``)
@@ -32,10 +34,20 @@ def change(before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     a = before[by + ["estimate", "se", "df"]]
     b = after[by + ["estimate", "se", "df"]]
-    merged = a.merge(b, on=by, suffixes=("_before", "_after"), how="inner") if by else \
-        pd.concat([a.add_suffix("_before"), b.add_suffix("_after")], axis=1)
-    rows = [t_test(r.estimate_after - r.estimate_before, float(np.hypot(r.se_before, r.se_after)),
-                    int(r.df_before + r.df_after), alpha) for r in merged.itertuples()]
+    merged = (
+        a.merge(b, on=by, suffixes=("_before", "_after"), how="inner")
+        if by
+        else pd.concat([a.add_suffix("_before"), b.add_suffix("_after")], axis=1)
+    )
+    rows = [
+        t_test(
+            r.estimate_after - r.estimate_before,
+            float(np.hypot(r.se_before, r.se_after)),
+            int(r.df_before + r.df_after),
+            alpha,
+        )
+        for r in merged.itertuples()
+    ]
     tests = pd.DataFrame(rows, index=merged.index)
     tests.loc[tests.se.isna(), "unavailable"] = "empty_cell"
     out = merged[by].copy()
@@ -46,8 +58,12 @@ def change(before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None
 def _cell_keys(periods: tuple, groups: tuple) -> dict[tuple, tuple[str, float]]:
     """(group, period) of each of the four cells, with its name and its sign."""
     (p0, p1), (g1, g0) = periods, groups
-    return {(g1, p0): ("treated_before", -1.0), (g1, p1): ("treated_after", 1.0),
-            (g0, p0): ("comparison_before", 1.0), (g0, p1): ("comparison_after", -1.0)}
+    return {
+        (g1, p0): ("treated_before", -1.0),
+        (g1, p1): ("treated_after", 1.0),
+        (g0, p0): ("comparison_before", 1.0),
+        (g0, p1): ("comparison_after", -1.0),
+    }
 
 
 def _logit_coefficients(coefficients: dict, means: pd.Series) -> dict | None:
@@ -58,8 +74,9 @@ def _logit_coefficients(coefficients: dict, means: pd.Series) -> dict | None:
     return {k: c / (q * (1 - q)) for (k, c), q in zip(coefficients.items(), p)}
 
 
-def _with_logit(design: Design, y: str, domain: list[str], combinations: list[dict], means: pd.Series,
-                alpha: float, missing: str) -> pd.DataFrame:
+def _with_logit(
+    design: Design, y: str, domain: list[str], combinations: list[dict], means: pd.Series, alpha: float, missing: str
+) -> pd.DataFrame:
     """Each combination's test, and its logit-scale estimate, se and p-value."""
     tests = design.contrasts(y, domain, combinations, alpha=alpha, missing=missing)
     logit_rows = []
@@ -75,9 +92,17 @@ def _with_logit(design: Design, y: str, domain: list[str], combinations: list[di
     return pd.concat([tests, pd.DataFrame(logit_rows)], axis=1)
 
 
-def difference_in_differences(design: Design, y: str, period: str, group: str, periods: tuple, groups: tuple,
-                              by: str | list[str] | None = None, alpha: float = 0.05,
-                              missing: str = "error") -> pd.DataFrame:
+def difference_in_differences(
+    design: Design,
+    y: str,
+    period: str,
+    group: str,
+    periods: tuple,
+    groups: tuple,
+    by: str | list[str] | None = None,
+    alpha: float = 0.05,
+    missing: str = "error",
+) -> pd.DataFrame:
     """(treated after - treated before) - (comparison after - comparison before), per domain.
 
     ``design`` holds the stacked rounds. Give each round its own strata when the
@@ -90,7 +115,7 @@ def difference_in_differences(design: Design, y: str, period: str, group: str, p
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     cells = _cell_keys(periods, groups)
     means = design.mean(y, by=by + [group, period], missing=missing).set_index(by + [group, period]).estimate
-    domains = [()] if not by else sorted({k[:len(by)] for k in means.index})
+    domains = [()] if not by else sorted({k[: len(by)] for k in means.index})
     domains = [d for d in domains if all(d + k in means.index for k in cells)]
     if not domains:
         return pd.DataFrame()
@@ -100,9 +125,18 @@ def difference_in_differences(design: Design, y: str, period: str, group: str, p
     return pd.concat([pd.DataFrame(rows), tests], axis=1)
 
 
-def within_difference_in_differences(design: Design, y: str, period: str, group: str, periods: tuple,
-                                     groups: tuple, within: str, by: str | list[str] | None = None,
-                                     alpha: float = 0.05, missing: str = "error") -> pd.DataFrame:
+def within_difference_in_differences(
+    design: Design,
+    y: str,
+    period: str,
+    group: str,
+    periods: tuple,
+    groups: tuple,
+    within: str,
+    by: str | list[str] | None = None,
+    alpha: float = 0.05,
+    missing: str = "error",
+) -> pd.DataFrame:
     """The average over the ``within`` domains (districts) that hold all four cells of
     their difference in differences, each district counting equally; per ``by`` domain.
     Returns the ``by`` columns, ``domains`` (how many districts were averaged), then the
@@ -111,10 +145,10 @@ def within_difference_in_differences(design: Design, y: str, period: str, group:
     cells = _cell_keys(periods, groups)
     key = by + [within, group, period]
     means = design.mean(y, by=key, missing=missing).set_index(key).estimate
-    outer = [()] if not by else sorted({k[:len(by)] for k in means.index})
+    outer = [()] if not by else sorted({k[: len(by)] for k in means.index})
     rows, combinations = [], []
     for d in outer:
-        inner = sorted({k[len(by)] for k in means.index if k[:len(by)] == d})
+        inner = sorted({k[len(by)] for k in means.index if k[: len(by)] == d})
         complete = [v for v in inner if all(d + (v,) + k in means.index for k in cells)]
         if not complete:
             continue

@@ -5,6 +5,7 @@ changes since baseline and effects against comparison villages, as plain tables.
 report notebook takes its unit's part with ``Bundle.for_unit``. ``key_findings``
 writes the sentences a report opens with, from the same tables.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,11 +30,21 @@ from d8lib.survey import Design
 from d8lib.units import Units
 
 ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
-PHASE_ROUNDS = {"baseline": ["baseline"], "midterm": ["baseline", "midterm"],
-                "endline": ["baseline", "midterm", "endline"]}
+PHASE_ROUNDS = {
+    "baseline": ["baseline"],
+    "midterm": ["baseline", "midterm"],
+    "endline": ["baseline", "midterm", "endline"],
+}
 DEFAULT_AS_OF = {"baseline": dt.date(2022, 12, 31), "midterm": dt.date(2024, 12, 31), "endline": dt.date(2025, 12, 31)}
-CODE_COLUMNS = {"district": str, "commune": str, "commune_2025": str, "village": str, "stratum": str,
-                "household": str, "respondent_id": str}
+CODE_COLUMNS = {
+    "district": str,
+    "commune": str,
+    "commune_2025": str,
+    "village": str,
+    "stratum": str,
+    "household": str,
+    "respondent_id": str,
+}
 
 
 class BridgeError(ValueError):
@@ -76,8 +87,10 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
         unplaced = placed.district.isna()
     if unplaced.any():
         rows = ", ".join(map(str, placed.index[unplaced][:10] + 2))
-        raise BridgeError(f"Không xác định được huyện (trước 1/7/2025) cho {unplaced.sum()} dòng (dòng {rows}) / "
-                          f"{unplaced.sum()} survey rows cannot be placed in a pre-reform district (rows {rows})")
+        raise BridgeError(
+            f"Không xác định được huyện (trước 1/7/2025) cho {unplaced.sum()} dòng (dòng {rows}) / "
+            f"{unplaced.sum()} survey rows cannot be placed in a pre-reform district (rows {rows})"
+        )
     return placed
 
 
@@ -112,7 +125,10 @@ def respondents(stacked: pd.DataFrame) -> pd.DataFrame:
     rounds = stacked["round"].astype(str) + "|"
     adjusted = weighting.adjust_for_nonresponse(
         stacked.assign(round_village=rounds + stacked.village, round_stratum=rounds + stacked.stratum),
-        "weight", completed, ["round_village", "round_stratum"])
+        "weight",
+        completed,
+        ["round_village", "round_stratum"],
+    )
     return stacked.assign(weight=adjusted)[completed].reset_index(drop=True)
 
 
@@ -123,15 +139,19 @@ def assign_from_register(stacked: pd.DataFrame, villages: pd.DataFrame) -> pd.Da
     register = villages.set_index("village").project
     unknown = set(stacked.village) - set(register.index)
     if unknown:
-        raise SurveyDataError(f"Thôn không có trong danh sách thôn: {_names(unknown)} / "
-                              f"Villages not in the village register: {_names(unknown)}")
+        raise SurveyDataError(
+            f"Thôn không có trong danh sách thôn: {_names(unknown)} / "
+            f"Villages not in the village register: {_names(unknown)}"
+        )
     assigned = stacked.village.map(register).astype(int)
     if "project" in stacked:
         differs = stacked.project.notna() & (stacked.project.astype(float) != assigned)
         if differs.any():
             names = _names(stacked.village[differs].unique())
-            raise SurveyDataError(f"Tình trạng dự án của thôn khác với danh sách thôn ban đầu: {names} / "
-                                  f"Project status differs from the baseline village register in villages {names}")
+            raise SurveyDataError(
+                f"Tình trạng dự án của thôn khác với danh sách thôn ban đầu: {names} / "
+                f"Project status differs from the baseline village register in villages {names}"
+            )
     return stacked.assign(project=assigned)
 
 
@@ -140,8 +160,10 @@ def check_strata(stacked: pd.DataFrame) -> None:
     strata = stacked.groupby("village").stratum.nunique()
     moved = strata.index[strata > 1]
     if len(moved):
-        raise SurveyDataError(f"Thôn thuộc hai tầng khác nhau giữa các vòng: {_names(moved)} / "
-                              f"Villages under two strata across rounds: {_names(moved)}")
+        raise SurveyDataError(
+            f"Thôn thuộc hai tầng khác nhau giữa các vòng: {_names(moved)} / "
+            f"Villages under two strata across rounds: {_names(moved)}"
+        )
 
 
 def calibration_settings(data_dir: Path) -> dict | None:
@@ -165,8 +187,12 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
     totals = calibration["totals"]
     totals = totals[totals["round"].isin(stacked["round"].astype(str).unique())]
     keyed, population = weighting.margins_from_totals(
-        totals, stacked.assign(round=stacked["round"].astype(str)), margins, calibration["minimum_cell"],
-        value=calibration["value"])
+        totals,
+        stacked.assign(round=stacked["round"].astype(str)),
+        margins,
+        calibration["minimum_cell"],
+        value=calibration["value"],
+    )
     keyed["round"] = stacked["round"]
     return Design(keyed, "weight", strata="stratum", psu="village").calibrate(population, calibration["method"])
 
@@ -182,8 +208,9 @@ def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.Da
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = None,
-                    definitions: pd.DataFrame | None = None) -> pd.DataFrame:
+def outcome_changes(
+    design: Design, rounds: list[str], by: list[str] | None = None, definitions: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Change of each indicator from baseline to the latest round, per domain."""
     definitions = outcomes.load_definitions() if definitions is None else definitions
     by = by or []
@@ -198,14 +225,20 @@ def outcome_changes(design: Design, rounds: list[str], by: list[str] | None = No
         if not kept:
             return pd.DataFrame()
         tests = d.contrasts(answer, by + [universe, "round"], [c for _, c in kept], missing="exclude")
-        return pd.concat([pd.DataFrame([{**dict(zip(by, dom)), "from": first, "to": last} for dom, _ in kept]),
-                          tests], axis=1)
+        return pd.concat(
+            [pd.DataFrame([{**dict(zip(by, dom)), "from": first, "to": last} for dom, _ in kept]), tests], axis=1
+        )
 
     return _per_indicator(design, change, definitions)
 
 
-def outcome_effects(design: Design, rounds: list[str], by: list[str] | None = None,
-                    definitions: pd.DataFrame | None = None, within: str | None = None) -> pd.DataFrame:
+def outcome_effects(
+    design: Design,
+    rounds: list[str],
+    by: list[str] | None = None,
+    definitions: pd.DataFrame | None = None,
+    within: str | None = None,
+) -> pd.DataFrame:
     """Difference from comparison villages (difference in differences, project minus
     comparison villages, baseline to latest round), per domain: pooled over all
     villages, or with ``within`` the average of the differences inside each district
@@ -216,8 +249,7 @@ def outcome_effects(design: Design, rounds: list[str], by: list[str] | None = No
     def effect(d: Design, universe: str, answer: str) -> pd.DataFrame:
         arguments = (d, answer, "round", "project", (rounds[0], rounds[-1]), (1, 0))
         if within:
-            result = within_difference_in_differences(*arguments, within=within, by=by + [universe],
-                                                      missing="exclude")
+            result = within_difference_in_differences(*arguments, within=within, by=by + [universe], missing="exclude")
         else:
             result = difference_in_differences(*arguments, by=by + [universe], missing="exclude")
         if not len(result):
@@ -261,11 +293,14 @@ class Bundle:
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""
+
         def pick(frame):
             return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
 
-        return {name: pick(getattr(self, name)) for name in
-                ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")}
+        return {
+            name: pick(getattr(self, name))
+            for name in ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+        }
 
 
 def load_bundle(path: str | Path, wait: float = 0) -> Bundle:
@@ -288,8 +323,15 @@ def _by_unit(frame: pd.DataFrame, province: str, column: str = "district") -> pd
     return frame.assign(unit=province)
 
 
-def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_of: dt.date | None = None,
-          lang: str = "vi", period: str = "") -> Bundle:
+def build(
+    plan: Plan,
+    data_dir: str | Path | None,
+    store: Store,
+    phase: str,
+    as_of: dt.date | None = None,
+    lang: str = "vi",
+    period: str = "",
+) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
@@ -299,9 +341,13 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
     rounds = PHASE_ROUNDS[phase]
     units = plan.units()
     province = plan.province
-    unit_names = pd.concat([pd.DataFrame({"unit": [province], "name": [plan.meta["province"]["name"]],
-                                          "level": ["province"]}),
-                            plan.districts.assign(level="district")], ignore_index=True)
+    unit_names = pd.concat(
+        [
+            pd.DataFrame({"unit": [province], "name": [plan.meta["province"]["name"]], "level": ["province"]}),
+            plan.districts.assign(level="district"),
+        ],
+        ignore_index=True,
+    )
 
     values = store.values()
     table = progress.progress(plan, values, as_of, lang=lang)
@@ -324,12 +370,16 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
             return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)
 
         def compare(function, **options) -> pd.DataFrame:
-            tables = [_by_unit(function(design, rounds, definitions=definitions, **options), province),
-                      _by_unit(function(design, rounds, by=["district"], definitions=definitions), province)]
+            tables = [
+                _by_unit(function(design, rounds, definitions=definitions, **options), province),
+                _by_unit(function(design, rounds, by=["district"], definitions=definitions), province),
+            ]
             return standards.judge(pd.concat(tables, ignore_index=True), standard, kind="difference")
 
-        estimates = pd.concat([_by_unit(estimate(["round"]), province),
-                               _by_unit(estimate(["round", "district"]), province)], ignore_index=True)
+        estimates = pd.concat(
+            [_by_unit(estimate(["round"]), province), _by_unit(estimate(["round", "district"]), province)],
+            ignore_index=True,
+        )
         parts = []
         for dimension in ("ethnicity", "age_group"):
             for by in (["round", dimension], ["round", "district", dimension]):
@@ -338,20 +388,45 @@ def build(plan: Plan, data_dir: str | Path | None, store: Store, phase: str, as_
         breakdowns = pd.concat(parts, ignore_index=True)
         if len(rounds) > 1:
             changes = compare(outcome_changes)
-            within = standards.judge(_by_unit(outcome_effects(design, rounds, definitions=definitions,
-                                                              within="district"), province), standard, "difference")
+            within = standards.judge(
+                _by_unit(outcome_effects(design, rounds, definitions=definitions, within="district"), province),
+                standard,
+                "difference",
+            )
             effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
         estimates, breakdowns = publish.protect_respondents(estimates, breakdowns, province)
         sample = _sample_sizes(stacked, province)
-        design_facts = {"strata": design.n_strata, "psus": design.n_psu, "df": design.df, "respondents": len(stacked),
-                        "calibration": calibration["method"] if calibration else "", "standard": standard.name,
-                        "not_read": survey_codebook(Path(data_dir)).personal,
-                        "grouped_as_other": stacked.attrs.get("grouped_as_other", {})}
-    return Bundle(phase=phase, as_of=as_of, rounds=rounds, province=province, units=unit_names, progress=table,
-                  people=people, completeness=complete, problems=problems, findings=plan.check(),
-                  indicators=plan.indicators, outcome_definitions=definitions, outcomes=estimates,
-                  breakdowns=breakdowns, changes=changes, effects=effects, sample=sample, design=design_facts,
-                  period=period)
+        design_facts = {
+            "strata": design.n_strata,
+            "psus": design.n_psu,
+            "df": design.df,
+            "respondents": len(stacked),
+            "calibration": calibration["method"] if calibration else "",
+            "standard": standard.name,
+            "not_read": survey_codebook(Path(data_dir)).personal,
+            "grouped_as_other": stacked.attrs.get("grouped_as_other", {}),
+        }
+    return Bundle(
+        phase=phase,
+        as_of=as_of,
+        rounds=rounds,
+        province=province,
+        units=unit_names,
+        progress=table,
+        people=people,
+        completeness=complete,
+        problems=problems,
+        findings=plan.check(),
+        indicators=plan.indicators,
+        outcome_definitions=definitions,
+        outcomes=estimates,
+        breakdowns=breakdowns,
+        changes=changes,
+        effects=effects,
+        sample=sample,
+        design=design_facts,
+        period=period,
+    )
 
 
 def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -367,10 +442,17 @@ def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 
 def _sample_sizes(stacked: pd.DataFrame, province: str) -> pd.DataFrame:
-    whole = stacked.groupby("round", observed=True).agg(respondents=("weight", "size"), villages=("village", "nunique"),
-                                                        strata=("stratum", "nunique")).reset_index().assign(unit=province)
-    districts = stacked.groupby(["round", "district"], observed=True).agg(
-        respondents=("weight", "size"), villages=("village", "nunique"), strata=("stratum", "nunique")).reset_index()
+    whole = (
+        stacked.groupby("round", observed=True)
+        .agg(respondents=("weight", "size"), villages=("village", "nunique"), strata=("stratum", "nunique"))
+        .reset_index()
+        .assign(unit=province)
+    )
+    districts = (
+        stacked.groupby(["round", "district"], observed=True)
+        .agg(respondents=("weight", "size"), villages=("village", "nunique"), strata=("stratum", "nunique"))
+        .reset_index()
+    )
     return pd.concat([whole, districts.rename(columns={"district": "unit"})], ignore_index=True)
 
 
@@ -395,10 +477,12 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
     sentences.append(
         f"Đến ngày {date}, {counts.get('completed', 0)} trên {len(targets)} chỉ tiêu đã hoàn thành, "
         f"{counts.get('on_track', 0)} đúng tiến độ, {counts.get('behind', 0)} chậm tiến độ, "
-        f"{counts.get('at_risk', 0)} có nguy cơ không đạt và {counts.get('no_data', 0)} chưa có số liệu." if vi else
-        f"By {date}, {counts.get('completed', 0)} of {len(targets)} targets were completed, "
+        f"{counts.get('at_risk', 0)} có nguy cơ không đạt và {counts.get('no_data', 0)} chưa có số liệu."
+        if vi
+        else f"By {date}, {counts.get('completed', 0)} of {len(targets)} targets were completed, "
         f"{counts.get('on_track', 0)} on track, {counts.get('behind', 0)} behind schedule, "
-        f"{counts.get('at_risk', 0)} at risk of being missed and {counts.get('no_data', 0)} without data.")
+        f"{counts.get('at_risk', 0)} at risk of being missed and {counts.get('no_data', 0)} without data."
+    )
     names = bundle.indicators.set_index("code")["name_vi" if vi else "name_en"]
     lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])
     lagging = lagging[lagging.status.isin(["behind", "at_risk"])].sort_values("ratio").head(1)
@@ -408,9 +492,11 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
         achieved, target, expected = (number(v, 0, lang) + unit_sign for v in (t.achieved, t.target, t.expected))
         sentences.append(
             f"Chậm nhất: {names[t.indicator]} mới đạt {achieved} so với chỉ tiêu {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% chỉ tiêu), trong khi theo lộ trình cần {expected}." if vi else
-            f"Furthest behind: {names[t.indicator]} stands at {achieved} against a target of {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% of it), where the timeline expects {expected}.")
+            f"({number(100 * t.achieved / t.target, 0, lang)}% chỉ tiêu), trong khi theo lộ trình cần {expected}."
+            if vi
+            else f"Furthest behind: {names[t.indicator]} stands at {achieved} against a target of {target} "
+            f"({number(100 * t.achieved / t.target, 0, lang)}% of it), where the timeline expects {expected}."
+        )
     latest = bundle.rounds[-1]
     definitions = bundle.outcome_definitions
     short = definitions["name_vi" if vi else "name_en"]
@@ -431,25 +517,38 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
         r = shown(estimates[estimates["round"] == latest], code)
         if r is None:
             continue
-        text = (f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
-                f"{number(100 * r.ci_high, 1, lang)}%) năm {ROUNDS[latest]}" if vi else
-                f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
-                f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}") + caution(r)
+        text = (
+            f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
+            f"{number(100 * r.ci_high, 1, lang)}%) năm {ROUNDS[latest]}"
+            if vi
+            else f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
+            f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}"
+        ) + caution(r)
         c = shown(tables["changes"], code)
         if c is not None:
-            text += (f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ" if vi else
-                     f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline") + caution(c)
+            text += (
+                f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ"
+                if vi
+                else f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline"
+            ) + caution(c)
         e = shown(tables["effects"], code)
         if e is not None:
-            text += (f"; chênh lệch so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
-                     f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})" if vi else
-                     f"; difference from comparison villages {number(100 * e.estimate, 1, lang)} points "
-                     f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})") + caution(e)
+            text += (
+                f"; chênh lệch so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
+                f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})"
+                if vi
+                else f"; difference from comparison villages {number(100 * e.estimate, 1, lang)} points "
+                f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})"
+            ) + caution(e)
         sentences.append(text + ".")
-    complete = bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
+    complete = (
+        bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
+    )
     if len(complete):
         late = int((complete.days_late > 0).sum())
         sentences.append(
-            f"Đã nhận {int(complete.received.sum())} trên {len(complete)} báo cáo đến hạn; {late} báo cáo nộp muộn." if vi
-            else f"{int(complete.received.sum())} of {len(complete)} reports due were received; {late} came late.")
+            f"Đã nhận {int(complete.received.sum())} trên {len(complete)} báo cáo đến hạn; {late} báo cáo nộp muộn."
+            if vi
+            else f"{int(complete.received.sum())} of {len(complete)} reports due were received; {late} came late."
+        )
     return sentences

@@ -10,6 +10,7 @@ joins the repeat rows (the women of a household) to their parent row through
 ``_parent_index`` (Kobo) or ``PARENT_KEY`` (ODK); a parent without children stays as
 one row. Only the columns asked for are kept.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,9 @@ def _csv(data: bytes, name: str) -> pd.DataFrame:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CodebookError(f"{name}: không được mã hóa UTF-8 (byte {exc.start}) / not UTF-8 text "
-                            f"(byte {exc.start})") from exc
+        raise CodebookError(
+            f"{name}: không được mã hóa UTF-8 (byte {exc.start}) / not UTF-8 text (byte {exc.start})"
+        ) from exc
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as exc:
@@ -56,16 +58,20 @@ def read_export(path: str | Path, form: Form) -> dict:
     if suffix == ".csv":
         return {None: (_csv(path.read_bytes(), path.name), path.name)}
     if not zipfile.is_zipfile(path):
-        raise CodebookError(f"{path.name}: không phải tệp Excel (.xlsx), CSV hay tệp nén ZIP của ODK Central / "
-                            f"not an Excel workbook (.xlsx), a CSV file or ODK Central's ZIP of CSV files")
+        raise CodebookError(
+            f"{path.name}: không phải tệp Excel (.xlsx), CSV hay tệp nén ZIP của ODK Central / "
+            f"not an Excel workbook (.xlsx), a CSV file or ODK Central's ZIP of CSV files"
+        )
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         if suffix == ".zip" or not any(n.startswith("xl/") for n in names):
             csvs = {Path(n).stem: n for n in names if n.lower().endswith(".csv")}
             main = [stem for stem in csvs if not any(stem.endswith(f"-{r}") for r in form.repeats)]
             if len(main) != 1:
-                raise CodebookError(f"{path.name}: không tìm thấy đúng một bảng chính trong tệp nén / "
-                                    f"expected one main table in the ZIP, found {sorted(main)}")
+                raise CodebookError(
+                    f"{path.name}: không tìm thấy đúng một bảng chính trong tệp nén / "
+                    f"expected one main table in the ZIP, found {sorted(main)}"
+                )
             tables = {None: (_csv(archive.read(csvs[main[0]]), f"{path.name}/{csvs[main[0]]}"), csvs[main[0]])}
             for repeat in form.repeats:
                 for stem, name in csvs.items():
@@ -118,8 +124,11 @@ def _heads(table: pd.DataFrame, form: Form) -> dict:
 def _tidy(table: pd.DataFrame, place: str, form: Form, wanted: set[str]) -> pd.DataFrame:
     """One table headed by question names, select answers as choice names."""
     heads = _heads(table, form)
-    keep = {c: h for c, h in heads.items() if h in wanted or h.split("/")[0] in wanted
-            or h in KEYS + PARENT_KEYS + SUBMISSION_IDS}
+    keep = {
+        c: h
+        for c, h in heads.items()
+        if h in wanted or h.split("/")[0] in wanted or h in KEYS + PARENT_KEYS + SUBMISSION_IDS
+    }
     tidy = table[list(keep)].rename(columns=keep)
     tidy = tidy.loc[:, ~tidy.columns.duplicated()].copy()
     for name in list(tidy.columns):
@@ -153,26 +162,36 @@ def flatten(tables: dict, form: Form, wanted: set[str]) -> tuple[pd.DataFrame, l
     ids = next((c for c in SUBMISSION_IDS if c in main), None)
     if ids:
         duplicated = main[ids].notna() & main[ids].duplicated(keep="first")
-        problems += [Problem(p, None, ids, str(v), "phiếu bị gửi trùng", "duplicated submission")
-                     for p, v in zip(main._place[duplicated], main[ids][duplicated])]
+        problems += [
+            Problem(p, None, ids, str(v), "phiếu bị gửi trùng", "duplicated submission")
+            for p, v in zip(main._place[duplicated], main[ids][duplicated])
+        ]
     repeats = [r for r in form.repeats if any(form.questions[q].repeat == r for q in wanted if q in form.questions)]
     for repeat in repeats:
         if repeat not in tables:
-            raise CodebookError(f"Tệp xuất không có bảng của nhóm lặp «{repeat}» / The export has no table for the "
-                                f"repeat group '{repeat}'")
+            raise CodebookError(
+                f"Tệp xuất không có bảng của nhóm lặp «{repeat}» / The export has no table for the "
+                f"repeat group '{repeat}'"
+            )
         child_table, child_place = tables[repeat]
         child = _tidy(child_table, child_place, form, wanted)
         key = next((k for k in KEYS if k in main), None)
         parent = next((k for k in PARENT_KEYS if k in child), None)
         if key is None or parent is None:
-            raise CodebookError(f"{child_place}: thiếu cột nối với bảng chính ({'/'.join(PARENT_KEYS)}) / "
-                                f"no column linking the repeat rows to their submission ({'/'.join(PARENT_KEYS)})")
+            raise CodebookError(
+                f"{child_place}: thiếu cột nối với bảng chính ({'/'.join(PARENT_KEYS)}) / "
+                f"no column linking the repeat rows to their submission ({'/'.join(PARENT_KEYS)})"
+            )
         orphans = ~child[parent].isin(main[key])
-        problems += [Problem(p, None, parent, str(v), "không có phiếu cha", "repeat row without a parent submission")
-                     for p, v in zip(child._place[orphans], child[parent][orphans])]
-        joined = main.drop(columns="_place").merge(child.drop(columns=[k for k in KEYS if k in child]),
-                                                   how="left", left_on=key, right_on=parent)
+        problems += [
+            Problem(p, None, parent, str(v), "không có phiếu cha", "repeat row without a parent submission")
+            for p, v in zip(child._place[orphans], child[parent][orphans])
+        ]
+        joined = main.drop(columns="_place").merge(
+            child.drop(columns=[k for k in KEYS if k in child]), how="left", left_on=key, right_on=parent
+        )
         joined["_place"] = joined["_place"].fillna(
-            main.set_index(key)._place.reindex(joined[key]).reset_index(drop=True))
+            main.set_index(key)._place.reindex(joined[key]).reset_index(drop=True)
+        )
         main = joined
     return main.reset_index(drop=True), problems

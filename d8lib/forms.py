@@ -6,6 +6,7 @@ district reports; a sheet ``Hướng dẫn`` explains how to fill it in. Stocks
 indicators) as the value of the reporting year; percent indicators as their
 numerator and denominator.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,10 @@ COLUMN_BY_LETTER = {c.letter: c for c in COLUMNS}
 HOW = {
     "cumulative": ("Lũy kế đến thời điểm báo cáo", "Cumulative to date"),
     "additive": ("Số thực hiện trong năm báo cáo", "Done in the reporting year"),
-    "percent": ("Ghi tử số và mẫu số; kết quả (%) có thể để trống", "Give numerator and denominator; the % may stay empty"),
+    "percent": (
+        "Ghi tử số và mẫu số; kết quả (%) có thể để trống",
+        "Give numerator and denominator; the % may stay empty",
+    ),
 }
 PEOPLE = {
     "members": ("thành viên", "members"),
@@ -64,20 +68,34 @@ PEOPLE = {
 
 INSTRUCTIONS = [
     ("HƯỚNG DẪN ĐIỀN BIỂU MẪU BÁO CÁO DỰ ÁN 8", "HOW TO FILL IN THE PROJECT 8 REPORT FORM"),
-    ("Điền vào các ô màu vàng của trang «Báo cáo»; không sửa mã chỉ số, tên huyện và kỳ báo cáo.",
-     "Fill in the yellow cells of the 'Báo cáo' sheet; do not change indicator codes, the district or the period."),
-    ("Chỉ số lũy kế: ghi tổng số đến thời điểm báo cáo (ví dụ số tổ đang hoạt động).",
-     "Cumulative indicators: the total to date (for example the number of teams now active)."),
-    ("Chỉ số trong năm: ghi số thực hiện trong năm báo cáo (ví dụ số lớp tập huấn đã tổ chức trong năm).",
-     "Yearly indicators: what was done in the reporting year (for example the classes held this year)."),
-    ("Chỉ số tỷ lệ (%): ghi tử số và mẫu số (ví dụ số thành viên được kết nối tài chính và tổng số thành viên).",
-     "Percent indicators: the numerator and the denominator (for example members linked to finance and all members)."),
-    ("Số người: tổng số, nữ, nam và người DTTS; nữ + nam phải bằng tổng số.",
-     "Persons: total, female, male and ethnic minority; female + male must equal the total."),
-    ("Chỉ ghi số nguyên không âm; không ghi họ tên, số điện thoại của người được hỗ trợ.",
-     "Whole numbers of zero or more only; never write the name or phone number of a person supported."),
-    ("Kỳ «YYYY»: báo cáo gửi trước 10/9 năm YYYY; kỳ «YYYY-final»: cập nhật số liệu cả năm YYYY, gửi trước 25/01 năm sau.",
-     "Period 'YYYY': report due before 10 September YYYY; 'YYYY-final': the full-year update, due before 25 January of the next year."),
+    (
+        "Điền vào các ô màu vàng của trang «Báo cáo»; không sửa mã chỉ số, tên huyện và kỳ báo cáo.",
+        "Fill in the yellow cells of the 'Báo cáo' sheet; do not change indicator codes, the district or the period.",
+    ),
+    (
+        "Chỉ số lũy kế: ghi tổng số đến thời điểm báo cáo (ví dụ số tổ đang hoạt động).",
+        "Cumulative indicators: the total to date (for example the number of teams now active).",
+    ),
+    (
+        "Chỉ số trong năm: ghi số thực hiện trong năm báo cáo (ví dụ số lớp tập huấn đã tổ chức trong năm).",
+        "Yearly indicators: what was done in the reporting year (for example the classes held this year).",
+    ),
+    (
+        "Chỉ số tỷ lệ (%): ghi tử số và mẫu số (ví dụ số thành viên được kết nối tài chính và tổng số thành viên).",
+        "Percent indicators: the numerator and the denominator (for example members linked to finance and all members).",
+    ),
+    (
+        "Số người: tổng số, nữ, nam và người DTTS; nữ + nam phải bằng tổng số.",
+        "Persons: total, female, male and ethnic minority; female + male must equal the total.",
+    ),
+    (
+        "Chỉ ghi số nguyên không âm; không ghi họ tên, số điện thoại của người được hỗ trợ.",
+        "Whole numbers of zero or more only; never write the name or phone number of a person supported.",
+    ),
+    (
+        "Kỳ «YYYY»: báo cáo gửi trước 10/9 năm YYYY; kỳ «YYYY-final»: cập nhật số liệu cả năm YYYY, gửi trước 25/01 năm sau.",
+        "Period 'YYYY': report due before 10 September YYYY; 'YYYY-final': the full-year update, due before 25 January of the next year.",
+    ),
 ]
 
 
@@ -95,8 +113,10 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
     if district not in districts:
         raise ValueError(f"Huyện {district} không có trong kế hoạch / District {district} is not in the plan")
     if period not in set(plan.rounds.period):
-        raise ValueError(f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan "
-                         f"({', '.join(plan.rounds.period)})")
+        raise ValueError(
+            f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan "
+            f"({', '.join(plan.rounds.period)})"
+        )
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = REPORT_SHEET
@@ -114,21 +134,36 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
         cell = sheet[f"{column.letter}{HEADER_ROW}"]
         cell.value = f"{column.header_vi}\n{column.header_en}"
         cell.font, cell.alignment = bold, Alignment(wrap_text=True, vertical="top")
-    counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            errorTitle="Số không hợp lệ / Invalid number",
-                            error="Nhập số nguyên không âm / Enter a whole number of zero or more")
-    percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100", allow_blank=True,
-                              errorTitle="Tỷ lệ không hợp lệ / Invalid percent",
-                              error="Nhập số từ 0 đến 100 / Enter a number from 0 to 100")
+    counts = DataValidation(
+        type="whole",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        errorTitle="Số không hợp lệ / Invalid number",
+        error="Nhập số nguyên không âm / Enter a whole number of zero or more",
+    )
+    percents = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="0",
+        formula2="100",
+        allow_blank=True,
+        errorTitle="Tỷ lệ không hợp lệ / Invalid percent",
+        error="Nhập số từ 0 đến 100 / Enter a number from 0 to 100",
+    )
     sheet.add_data_validation(counts)
     sheet.add_data_validation(percents)
     for offset, row in enumerate(district_rows(plan, district).itertuples()):
         r = HEADER_ROW + 1 + offset
         how = HOW["percent" if row.measure == "percent" else row.aggregation]
         people = PEOPLE.get(row.people) if isinstance(row.people, str) else None
-        values = dict(indicator=row.code, name=f"{row.name_vi}\n{row.name_en}", unit=f"{row.unit_vi} / {row.unit_en}",
-                      how=f"{how[0]} / {how[1]}" + (f"\nSố người: {people[0]} / Persons: {people[1]}" if people else ""),
-                      target=None if pd.isna(row.target) else row.target)
+        values = dict(
+            indicator=row.code,
+            name=f"{row.name_vi}\n{row.name_en}",
+            unit=f"{row.unit_vi} / {row.unit_en}",
+            how=f"{how[0]} / {how[1]}" + (f"\nSố người: {people[0]} / Persons: {people[1]}" if people else ""),
+            target=None if pd.isna(row.target) else row.target,
+        )
         for key, value in values.items():
             sheet[f"{COLUMN_BY_KEY[key].letter}{r}"] = value
             sheet[f"{COLUMN_BY_KEY[key].letter}{r}"].alignment = Alignment(wrap_text=True, vertical="top")

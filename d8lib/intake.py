@@ -3,6 +3,7 @@ table (CSV, or the first sheet of an XLSX) with the columns ``district, period,
 indicator, value`` (Vietnamese headers accepted). A file with an error is rejected
 whole and changes nothing; a file with warnings only is accepted.
 """
+
 from __future__ import annotations
 
 import csv
@@ -78,10 +79,29 @@ class Submission:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
-    def problem(self, code: str, message_vi: str, message_en: str, row: int | None = None, column: str = "",
-                value="", severity: str = "error") -> None:
-        self.problems.append(Problem(self.path.name, self.sheet, row, column, "" if value is None else str(value),
-                                     code, severity, message_vi, message_en))
+    def problem(
+        self,
+        code: str,
+        message_vi: str,
+        message_en: str,
+        row: int | None = None,
+        column: str = "",
+        value="",
+        severity: str = "error",
+    ) -> None:
+        self.problems.append(
+            Problem(
+                self.path.name,
+                self.sheet,
+                row,
+                column,
+                "" if value is None else str(value),
+                code,
+                severity,
+                message_vi,
+                message_en,
+            )
+        )
 
 
 @dataclass
@@ -103,7 +123,9 @@ class IntakeResult:
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and pd.isna(value))
+    return (
+        value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and pd.isna(value))
+    )
 
 
 def _cell(values, formulas, coordinate: str):
@@ -137,24 +159,42 @@ def _read_form(submission: Submission, values, formulas) -> None:
     sent = _cell(sheet_values, sheet_formulas, forms.SENT_CELL)
     submission.sent_on = _date(sent)
     if not _blank(sent) and submission.sent_on is None:
-        submission.problem("bad_date", "Ngày gửi không đúng dạng dd/mm/yyyy", "The date sent is not dd/mm/yyyy",
-                           row=5, column="B", value=sent)
+        submission.problem(
+            "bad_date",
+            "Ngày gửi không đúng dạng dd/mm/yyyy",
+            "The date sent is not dd/mm/yyyy",
+            row=5,
+            column="B",
+            value=sent,
+        )
     records = []
     row = forms.HEADER_ROW + 1
     while not _blank(sheet_values[f"A{row}"].value):
-        record = dict(district=district if not _blank(district) else district_name, period=period, commune=None,
-                      row=row, indicator=sheet_values[f"A{row}"].value)
+        record = dict(
+            district=district if not _blank(district) else district_name,
+            period=period,
+            commune=None,
+            row=row,
+            indicator=sheet_values[f"A{row}"].value,
+        )
         for column in forms.COLUMNS:
             if column.filled_by_district:
                 record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
         records.append(record)
         row += 1
     if not records:
-        submission.problem("no_rows", "Biểu mẫu không có dòng chỉ số nào", "The form has no indicator rows",
-                           row=forms.HEADER_ROW + 1, column="A")
+        submission.problem(
+            "no_rows",
+            "Biểu mẫu không có dòng chỉ số nào",
+            "The form has no indicator rows",
+            row=forms.HEADER_ROW + 1,
+            column="A",
+        )
     submission.rows = pd.DataFrame(records, columns=["row"] + TABLE_COLUMNS)
-    submission.labels = {c.key: c.letter for c in forms.COLUMNS} | {"district": forms.CODE_CELL,
-                                                                    "period": forms.PERIOD_CELL}
+    submission.labels = {c.key: c.letter for c in forms.COLUMNS} | {
+        "district": forms.CODE_CELL,
+        "period": forms.PERIOD_CELL,
+    }
 
 
 def _header_key(header) -> str | None:
@@ -177,20 +217,31 @@ def _read_table(submission: Submission, table: pd.DataFrame, first_data_row: int
     missing = [c for c in REQUIRED_COLUMNS if c not in headers.values()]
     if missing:
         found = ", ".join(str(c) for c in table.columns)
-        submission.problem("missing_columns", f"Thiếu cột {', '.join(missing)} (các cột có: {found})",
-                           f"Missing columns {', '.join(missing)} (columns found: {found})", row=1)
+        submission.problem(
+            "missing_columns",
+            f"Thiếu cột {', '.join(missing)} (các cột có: {found})",
+            f"Missing columns {', '.join(missing)} (columns found: {found})",
+            row=1,
+        )
         return
     if table.empty:
-        submission.problem("no_rows", "Bảng không có dòng số liệu nào", "The table has no data rows", row=first_data_row)
+        submission.problem(
+            "no_rows", "Bảng không có dòng số liệu nào", "The table has no data rows", row=first_data_row
+        )
         return
     rows = table.rename(columns=headers)[list(headers.values())]
     if "sent_on" in rows:
         stated = [v for v in rows.sent_on if not _blank(v)]
         submission.sent_on = _date(stated[0]) if stated else None
         if stated and submission.sent_on is None:
-            submission.problem("bad_date", "Ngày gửi không đúng dạng dd/mm/yyyy", "The date sent is not dd/mm/yyyy",
-                               row=first_data_row, column=str(next(k for k, v in headers.items() if v == "sent_on")),
-                               value=stated[0])
+            submission.problem(
+                "bad_date",
+                "Ngày gửi không đúng dạng dd/mm/yyyy",
+                "The date sent is not dd/mm/yyyy",
+                row=first_data_row,
+                column=str(next(k for k, v in headers.items() if v == "sent_on")),
+                value=stated[0],
+            )
     for column in TABLE_COLUMNS:
         if column not in rows:
             rows[column] = None
@@ -241,19 +292,26 @@ def _read_excel(submission: Submission) -> None:
         submission.problem(refusal.code, refusal.message_vi, refusal.message_en, value=refusal.value)
         return
     except Exception as exc:  # noqa: BLE001 - every reader fails its own way on a damaged file; never a crash
-        submission.problem("unreadable_file", f"Không đọc được tệp bảng tính ({type(exc).__name__})",
-                           f"The spreadsheet cannot be read ({type(exc).__name__}); is it really a "
-                           f"{submission.path.suffix} file?")
+        submission.problem(
+            "unreadable_file",
+            f"Không đọc được tệp bảng tính ({type(exc).__name__})",
+            f"The spreadsheet cannot be read ({type(exc).__name__}); is it really a {submission.path.suffix} file?",
+        )
         return
-    report = next((name for name in values.sheetnames if ascii_key(name) in {ascii_key(forms.REPORT_SHEET), "report"}),
-                  None)
+    report = next(
+        (name for name in values.sheetnames if ascii_key(name) in {ascii_key(forms.REPORT_SHEET), "report"}), None
+    )
     if report:
         submission.sheet = report
         _read_form(submission, values, formulas)
         return
     if any(ascii_key(name) == ascii_key(forms.INSTRUCTIONS_SHEET) for name in values.sheetnames):
-        submission.problem("missing_sheet", f"Biểu mẫu thiếu trang «{forms.REPORT_SHEET}»",
-                           f"The form lacks its '{forms.REPORT_SHEET}' sheet", value=", ".join(values.sheetnames))
+        submission.problem(
+            "missing_sheet",
+            f"Biểu mẫu thiếu trang «{forms.REPORT_SHEET}»",
+            f"The form lacks its '{forms.REPORT_SHEET}' sheet",
+            value=", ".join(values.sheetnames),
+        )
         return
     if not values.sheetnames:
         submission.problem("empty_file", "Tệp không có trang tính nào", "The workbook has no sheet")
@@ -261,8 +319,14 @@ def _read_excel(submission: Submission) -> None:
     submission.sheet = values.sheetnames[0]
     sheet_values, sheet_formulas = values[submission.sheet], formulas[submission.sheet]
     last_row, last_column = _used_extent(sheet_formulas)
-    grid = [[_cell(sheet_values, sheet_formulas, c.coordinate) for c in line]
-            for line in sheet_values.iter_rows(max_row=last_row, max_col=last_column)] if last_row else []
+    grid = (
+        [
+            [_cell(sheet_values, sheet_formulas, c.coordinate) for c in line]
+            for line in sheet_values.iter_rows(max_row=last_row, max_col=last_column)
+        ]
+        if last_row
+        else []
+    )
     grid = [line for line in grid if not all(_blank(v) for v in line)]
     if not grid:
         submission.problem("empty_file", "Trang tính đầu tiên trống", "The first sheet is empty")
@@ -282,8 +346,9 @@ def _read_csv(submission: Submission) -> None:
         submission.problem("unreadable_file", "Không đọc được mã ký tự của tệp CSV", "Cannot decode the CSV file")
         return
     try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            sep=bounds.separator(text.split("\n", 1)[0]))
+        table = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, sep=bounds.separator(text.split("\n", 1)[0])
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         submission.problem("unreadable_file", f"Không đọc được tệp CSV ({exc})", f"The CSV file cannot be read ({exc})")
         return
@@ -309,10 +374,12 @@ def read_submission(path: str | Path) -> Submission:
     elif path.suffix.lower() in {".csv", ".txt"}:
         _read_csv(submission)
     else:
-        submission.problem("wrong_file_type",
-                           f"Loại tệp không được nhận: «{path.suffix}»; hãy gửi .xlsx, .ods, .xls hoặc .csv",
-                           f"File type '{path.suffix}' is not accepted; send .xlsx, .ods, .xls or .csv",
-                           value=path.suffix)
+        submission.problem(
+            "wrong_file_type",
+            f"Loại tệp không được nhận: «{path.suffix}»; hãy gửi .xlsx, .ods, .xls hoặc .csv",
+            f"File type '{path.suffix}' is not accepted; send .xlsx, .ods, .xls or .csv",
+            value=path.suffix,
+        )
     return submission
 
 
@@ -348,11 +415,18 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                 vi, en = str(exc).split(" / ", 1)
                 submission.problem("unknown_district", vi, en, row=r.row, column=labels.get("district", ""), value=text)
             if district is not None and district not in districts:
-                submission.problem("district_outside_plan", f"Huyện {district} không có trong kế hoạch",
-                                   f"District {district} is not in the plan", r.row, labels.get("district", ""), text)
+                submission.problem(
+                    "district_outside_plan",
+                    f"Huyện {district} không có trong kế hoạch",
+                    f"District {district} is not in the plan",
+                    r.row,
+                    labels.get("district", ""),
+                    text,
+                )
         else:
-            submission.problem("district_missing", "Thiếu tên huyện", "The district is missing", r.row,
-                               labels.get("district", ""))
+            submission.problem(
+                "district_missing", "Thiếu tên huyện", "The district is missing", r.row, labels.get("district", "")
+            )
         commune = None
         if not _blank(r.commune) and district:
             try:
@@ -363,15 +437,28 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
         code = str(r.indicator).strip().upper() if not _blank(r.indicator) else None
         if code not in indicators.index:
             close = difflib.get_close_matches(code or "", list(indicators.index), n=3)
-            hint_vi, hint_en = (f" Có phải: {', '.join(close)}?", f" Did you mean: {', '.join(close)}?") if close else ("", "")
-            submission.problem("unknown_indicator", f"Mã chỉ số không có trong kế hoạch.{hint_vi}",
-                               f"Unknown indicator code.{hint_en}", r.row, labels.get("indicator", ""), r.indicator)
+            hint_vi, hint_en = (
+                (f" Có phải: {', '.join(close)}?", f" Did you mean: {', '.join(close)}?") if close else ("", "")
+            )
+            submission.problem(
+                "unknown_indicator",
+                f"Mã chỉ số không có trong kế hoạch.{hint_vi}",
+                f"Unknown indicator code.{hint_en}",
+                r.row,
+                labels.get("indicator", ""),
+                r.indicator,
+            )
             code = None
         period = _period(r.period)
         if period not in periods:
-            submission.problem("period_outside_plan", f"Kỳ báo cáo không có trong kế hoạch ({', '.join(periods)})",
-                               f"Period not in the plan ({', '.join(periods)})", r.row, labels.get("period", ""),
-                               r.period)
+            submission.problem(
+                "period_outside_plan",
+                f"Kỳ báo cáo không có trong kế hoạch ({', '.join(periods)})",
+                f"Period not in the plan ({', '.join(periods)})",
+                r.row,
+                labels.get("period", ""),
+                r.period,
+            )
             period = None
         for key, value in (("district", district), ("commune", commune), ("indicator", code), ("period", period)):
             resolved[key].append(value)
@@ -404,8 +491,14 @@ def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFra
         submission.problem("no_values", "Tệp không có số liệu nào", "The file reports no figure at all")
     elif not submission.sheet or submission.sheet != forms.REPORT_SHEET:
         for row in submission.rows.loc[blank, "row"]:
-            submission.problem("empty_row", "Dòng không có số liệu, không được lưu", "Row without any figure; nothing stored",
-                               int(row), submission.labels.get("value", ""), severity="warning")
+            submission.problem(
+                "empty_row",
+                "Dòng không có số liệu, không được lưu",
+                "Row without any figure; nothing stored",
+                int(row),
+                submission.labels.get("value", ""),
+                severity="warning",
+            )
     return submission
 
 
@@ -415,19 +508,32 @@ D8_FAILURES = ("store_damaged", "disk_full", "storage_failed", "internal_error")
 
 def _failure(path: Path, exc: BaseException) -> Problem:
     """A failure while taking in one file, as a rejection of that file."""
-    disk_full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-                 or isinstance(exc, sqlite3.OperationalError) and "full" in str(exc))
+    disk_full = (
+        isinstance(exc, OSError)
+        and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+        or isinstance(exc, sqlite3.OperationalError)
+        and "full" in str(exc)
+    )
     if isinstance(exc, StoreError):
         code, vi, en = "store_damaged", exc.message_vi, exc.message_en
     elif disk_full:
-        code, vi, en = ("disk_full", f"Ổ đĩa đầy, không lưu được tệp ({exc})",
-                        f"The disk is full; the file could not be stored ({exc})")
+        code, vi, en = (
+            "disk_full",
+            f"Ổ đĩa đầy, không lưu được tệp ({exc})",
+            f"The disk is full; the file could not be stored ({exc})",
+        )
     elif isinstance(exc, (OSError, sqlite3.Error)):
-        code, vi, en = ("storage_failed", f"Không lưu được tệp ({type(exc).__name__}: {exc})",
-                        f"The file could not be stored ({type(exc).__name__}: {exc})")
+        code, vi, en = (
+            "storage_failed",
+            f"Không lưu được tệp ({type(exc).__name__}: {exc})",
+            f"The file could not be stored ({type(exc).__name__}: {exc})",
+        )
     else:
-        code, vi, en = ("internal_error", f"Lỗi của d8 khi đọc tệp ({type(exc).__name__}: {exc}); hãy báo cho nhóm kỹ thuật",
-                        f"d8 failed on this file ({type(exc).__name__}: {exc}); please tell the technical team")
+        code, vi, en = (
+            "internal_error",
+            f"Lỗi của d8 khi đọc tệp ({type(exc).__name__}: {exc}); hãy báo cho nhóm kỹ thuật",
+            f"d8 failed on this file ({type(exc).__name__}: {exc}); please tell the technical team",
+        )
     return Problem(path.name, "", None, "", "", code, "error", vi, en)
 
 
@@ -438,15 +544,17 @@ def _take_in(path: Path, store: Store, plan: Plan, units: Units, sent_on: dt.dat
     check(submission, plan, units, store.values())
     if submission.errors:
         return IntakeResult(path, "rejected", submission.problems)
-    ids = store.accept(path, submission.sha256, submission.reported_rows, submission.sent_on or sent_on,
-                       submission.warnings)
+    ids = store.accept(
+        path, submission.sha256, submission.reported_rows, submission.sent_on or sent_on, submission.warnings
+    )
     if ids is None:  # a concurrent intake stored the same file first
         return IntakeResult(path, "unchanged", [])
     return IntakeResult(path, "accepted", submission.problems, ids)
 
 
-def intake(paths: list[str | Path], store: Store, plan: Plan, units: Units,
-           sent_on: dt.date | None = None) -> list[IntakeResult]:
+def intake(
+    paths: list[str | Path], store: Store, plan: Plan, units: Units, sent_on: dt.date | None = None
+) -> list[IntakeResult]:
     """Validate each file and store those without errors, one transaction per file.
     Whatever goes wrong with one file (the disk, the store, d8 itself) is that file's
     rejection, and the next file is taken in."""
@@ -467,8 +575,10 @@ def rebuild(store_dir: str | Path, plan: Plan, units: Units) -> tuple[Path, list
     damaged = Store(store_dir)
     entries = damaged.journal()
     if not entries:
-        raise StoreError(f"Không có tệp gốc nào để dựng lại kho {damaged.directory} ({JOURNAL} trống hoặc thiếu)",
-                         f"No raw file to rebuild the store {damaged.directory} from ({JOURNAL} empty or missing)")
+        raise StoreError(
+            f"Không có tệp gốc nào để dựng lại kho {damaged.directory} ({JOURNAL} trống hoặc thiếu)",
+            f"No raw file to rebuild the store {damaged.directory} from ({JOURNAL} empty or missing)",
+        )
     staging = damaged.directory / f".rebuild-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     fresh = Store(staging)
@@ -482,13 +592,22 @@ def rebuild(store_dir: str | Path, plan: Plan, units: Units) -> tuple[Path, list
             results.append(IntakeResult(Path(entry["name"]), "rejected", submission.problems))
             continue
         sent_on = dt.date.fromisoformat(entry["sent_on"]) if entry["sent_on"] else None
-        ids = fresh.accept(raw, submission.sha256, submission.reported_rows, sent_on, submission.warnings,
-                           received_at=entry["received_at"], name=entry["name"])
+        ids = fresh.accept(
+            raw,
+            submission.sha256,
+            submission.reported_rows,
+            sent_on,
+            submission.warnings,
+            received_at=entry["received_at"],
+            name=entry["name"],
+        )
         results.append(IntakeResult(Path(entry["name"]), "accepted", submission.problems, ids or []))
     if not fresh.path.exists():
         shutil.rmtree(staging)
-        raise StoreError(f"Không tệp gốc nào được nhận lại; kho {damaged.directory} giữ nguyên",
-                         f"No raw file was accepted again; the store {damaged.directory} is left as it was")
+        raise StoreError(
+            f"Không tệp gốc nào được nhận lại; kho {damaged.directory} giữ nguyên",
+            f"No raw file was accepted again; the store {damaged.directory} is left as it was",
+        )
     kept = damaged.path.with_name(f"{damaged.path.name}.damaged-{dt.datetime.now():%Y%m%d-%H%M%S}")
     if damaged.path.exists():
         os.replace(damaged.path, kept)

@@ -5,6 +5,7 @@ universe (who is asked: the denominator), its numerator, the answers it needs an
 whether higher is better. The universe is a domain of the full design, never a
 subset of rows, so standard errors stay design-based.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -39,8 +40,11 @@ def _definitions(path: str) -> pd.DataFrame:
 
 def age_group_spec() -> dict:
     """The five-year age groups as a codebook's derived variable (bins as data)."""
-    return {"from": "age", "bins": [low for low, _ in AGE_GROUPS] + [AGE_GROUPS[-1][1] + 1],
-            "labels": [f"{low}-{high}" for low, high in AGE_GROUPS]}
+    return {
+        "from": "age",
+        "bins": [low for low, _ in AGE_GROUPS] + [AGE_GROUPS[-1][1] + 1],
+        "labels": [f"{low}-{high}" for low, high in AGE_GROUPS],
+    }
 
 
 def age_group(age: pd.Series) -> pd.Series:
@@ -56,8 +60,9 @@ def indicator_columns(data: pd.DataFrame, spec: pd.Series) -> pd.DataFrame:
     unknown = data[list(spec.variables)].isna().any(axis=1)
     if isinstance(spec.missing_when, str):
         unknown |= data.eval(spec.missing_when).fillna(False).astype(bool)
-    return pd.DataFrame({_IN_UNIVERSE: np.where(universe, 1.0, np.nan),
-                         _ANSWER: answer.mask(unknown | ~universe)}, index=data.index)
+    return pd.DataFrame(
+        {_IN_UNIVERSE: np.where(universe, 1.0, np.nan), _ANSWER: answer.mask(unknown | ~universe)}, index=data.index
+    )
 
 
 def with_indicators(design: Design, definitions: pd.DataFrame | None = None) -> Design:
@@ -81,8 +86,13 @@ def for_indicator(design: Design, spec: pd.Series) -> tuple[Design, str, str]:
     return design.assign(**indicator_columns(design.data, spec)), _IN_UNIVERSE, _ANSWER
 
 
-def estimate(design: Design, codes: list[str] | None = None, by: str | list[str] | None = None,
-             definitions: pd.DataFrame | None = None, ci: str = "logit") -> pd.DataFrame:
+def estimate(
+    design: Design,
+    codes: list[str] | None = None,
+    by: str | list[str] | None = None,
+    definitions: pd.DataFrame | None = None,
+    ci: str = "logit",
+) -> pd.DataFrame:
     """Estimate outcome indicators per domain.
 
     Returns one row per indicator and domain: ``indicator``, the ``by`` columns, the
@@ -98,6 +108,7 @@ def estimate(design: Design, codes: list[str] | None = None, by: str | list[str]
         prepared, universe, answer = for_indicator(design, spec)
         result = prepared.mean(answer, by=by + [universe], ci=ci, missing="exclude").drop(columns=universe)
         result.insert(0, "indicator", code)
-        frames.append(result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi,
-                                    name_en=spec.name_en))
+        frames.append(
+            result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi, name_en=spec.name_en)
+        )
     return pd.concat(frames, ignore_index=True)

@@ -1,4 +1,5 @@
 """Where the project's shipped data live."""
+
 from __future__ import annotations
 
 import os

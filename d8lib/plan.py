@@ -4,6 +4,7 @@ A plan is one YAML file (default: the one named in ``data/config.yaml``); nothin
 about a particular province lives in this module. ``load_plan`` reads it into a ``Plan``
 whose tables are DataFrames; ``Plan.check`` returns ``Finding`` objects.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,8 +116,21 @@ def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def _indicators(data: dict) -> pd.DataFrame:
-    columns = ["code", "name_vi", "name_en", "measure", "unit_vi", "unit_en", "higher_is_better", "aggregation",
-               "numerator", "denominator", "people", "reported_by", "activity"]
+    columns = [
+        "code",
+        "name_vi",
+        "name_en",
+        "measure",
+        "unit_vi",
+        "unit_en",
+        "higher_is_better",
+        "aggregation",
+        "numerator",
+        "denominator",
+        "people",
+        "reported_by",
+        "activity",
+    ]
     frame = _frame(data["indicators"], columns)
     frame["reported_by"] = frame["reported_by"].fillna("district")
     frame["code"] = frame["code"].astype(str)
@@ -124,8 +138,11 @@ def _indicators(data: dict) -> pd.DataFrame:
 
 
 def _statements(data: dict) -> pd.DataFrame:
-    rows = [dict(indicator=str(t["indicator"]), value=s["value"], source=nfc(s["source"]), text=s.get("text", ""))
-            for t in data["targets"] for s in t.get("statements", [])]
+    rows = [
+        dict(indicator=str(t["indicator"]), value=s["value"], source=nfc(s["source"]), text=s.get("text", ""))
+        for t in data["targets"]
+        for s in t.get("statements", [])
+    ]
     return _frame(rows, ["indicator", "value", "source", "text"])
 
 
@@ -133,14 +150,33 @@ def _allocation(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     block = data.get("allocation") or {}
     codes = [str(c) for c in block.get("indicators", [])]
     source = block.get("source", "")
-    rows = [dict(indicator=code, unit=str(d["unit"]), name=nfc(d.get("name", "")), target=value, row=d.get("row"),
-                 column=k + 1, source=f"{source}, dòng {d.get('row')}, cột {k + 1}")
-            for d in block.get("districts", []) for k, (code, value) in enumerate(zip(codes, d["values"], strict=True))]
+    rows = [
+        dict(
+            indicator=code,
+            unit=str(d["unit"]),
+            name=nfc(d.get("name", "")),
+            target=value,
+            row=d.get("row"),
+            column=k + 1,
+            source=f"{source}, dòng {d.get('row')}, cột {k + 1}",
+        )
+        for d in block.get("districts", [])
+        for k, (code, value) in enumerate(zip(codes, d["values"], strict=True))
+    ]
     province = block.get("province") or {}
-    totals = [dict(indicator=code, target=value, column=k + 1, source=f"{source}, dòng “{province.get('row', '')}”, cột {k + 1}")
-              for k, (code, value) in enumerate(zip(codes, province.get("values", []), strict=True))]
-    return (_frame(rows, ["indicator", "unit", "name", "target", "row", "column", "source"]),
-            _frame(totals, ["indicator", "target", "column", "source"]))
+    totals = [
+        dict(
+            indicator=code,
+            target=value,
+            column=k + 1,
+            source=f"{source}, dòng “{province.get('row', '')}”, cột {k + 1}",
+        )
+        for k, (code, value) in enumerate(zip(codes, province.get("values", []), strict=True))
+    ]
+    return (
+        _frame(rows, ["indicator", "unit", "name", "target", "row", "column", "source"]),
+        _frame(totals, ["indicator", "target", "column", "source"]),
+    )
 
 
 def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFrame:
@@ -148,15 +184,34 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
     for t in data["targets"]:
         timeline = t.get("timeline") or {}
         statements = t.get("statements") or [{}]
-        base = dict(indicator=str(t["indicator"]), comparator=t.get("comparator", "="), headline=bool(t.get("headline")),
-                    start=timeline.get("start"), complete=timeline.get("complete"), recurring=timeline.get("recurring"),
-                    milestones=timeline.get("milestones"),
-                    timeline_source=timeline.get("source", ""), timeline_text=timeline.get("text", ""))
+        base = dict(
+            indicator=str(t["indicator"]),
+            comparator=t.get("comparator", "="),
+            headline=bool(t.get("headline")),
+            start=timeline.get("start"),
+            complete=timeline.get("complete"),
+            recurring=timeline.get("recurring"),
+            milestones=timeline.get("milestones"),
+            timeline_source=timeline.get("source", ""),
+            timeline_text=timeline.get("text", ""),
+        )
         rows.append(dict(base, unit=province, target=t["target"], source=statements[0].get("source", "")))
         for a in allocation[allocation.indicator == base["indicator"]].itertuples(index=False):
             rows.append(dict(base, unit=a.unit, target=a.target, source=a.source))
-    columns = ["indicator", "unit", "target", "comparator", "headline", "start", "complete", "recurring", "milestones",
-               "source", "timeline_source", "timeline_text"]
+    columns = [
+        "indicator",
+        "unit",
+        "target",
+        "comparator",
+        "headline",
+        "start",
+        "complete",
+        "recurring",
+        "milestones",
+        "source",
+        "timeline_source",
+        "timeline_text",
+    ]
     frame = _frame(rows, columns)
     for column in ("start", "complete"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
@@ -173,10 +228,17 @@ def _rounds(data: dict) -> pd.DataFrame:
             deadline = dt.date(year + d.get("year_offset", 0), d["month"], d["day"])
             if deadline < issued:
                 continue  # a round due before the plan existed is not expected of anyone
-            rows.append(dict(period=str(year) if r["id"] == "annual" else f"{year}-{r['id']}", year=year, round=r["id"],
-                             deadline=deadline,
-                             label_vi=r.get("label_vi", ""), label_en=r.get("label_en", ""),
-                             source=reporting.get("source", "")))
+            rows.append(
+                dict(
+                    period=str(year) if r["id"] == "annual" else f"{year}-{r['id']}",
+                    year=year,
+                    round=r["id"],
+                    deadline=deadline,
+                    label_vi=r.get("label_vi", ""),
+                    label_en=r.get("label_en", ""),
+                    source=reporting.get("source", ""),
+                )
+            )
     return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])
 
 
@@ -189,8 +251,10 @@ def load_plan(path: str | Path | None = None) -> Plan:
     except PlanError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanError(f"Kế hoạch {path} không đúng cấu trúc ({type(exc).__name__}: {exc}) / "
-                        f"Plan {path} is not shaped as a plan ({type(exc).__name__}: {exc})") from exc
+        raise PlanError(
+            f"Kế hoạch {path} không đúng cấu trúc ({type(exc).__name__}: {exc}) / "
+            f"Plan {path} is not shaped as a plan ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _plan(path: Path, data: dict) -> Plan:
@@ -224,20 +288,36 @@ def _error(message: str, message_en: str, source: str) -> Finding:
 
 def _check_references(plan: Plan) -> list[Finding]:
     known = set(plan.indicators.code)
-    found = [_error(f"Chỉ tiêu gắn với chỉ số không có trong danh mục: {code}",
-                    f"Target refers to an indicator that is not declared: {code}", plan.path.name)
-             for code in sorted(set(plan.targets.indicator) - known)]
+    found = [
+        _error(
+            f"Chỉ tiêu gắn với chỉ số không có trong danh mục: {code}",
+            f"Target refers to an indicator that is not declared: {code}",
+            plan.path.name,
+        )
+        for code in sorted(set(plan.targets.indicator) - known)
+    ]
     activities = set(plan.activities.code)
     if activities:
-        found += [_error(f"Chỉ số {i.code} gắn với hoạt động không có trong kế hoạch: {i.activity}",
-                         f"Indicator {i.code} refers to an undeclared activity: {i.activity}", plan.path.name)
-                  for i in plan.indicators.itertuples() if i.activity and i.activity not in activities]
+        found += [
+            _error(
+                f"Chỉ số {i.code} gắn với hoạt động không có trong kế hoạch: {i.activity}",
+                f"Indicator {i.code} refers to an undeclared activity: {i.activity}",
+                plan.path.name,
+            )
+            for i in plan.indicators.itertuples()
+            if i.activity and i.activity not in activities
+        ]
     duplicated = plan.indicators.code[plan.indicators.code.duplicated()]
     found += [_error(f"Mã chỉ số bị trùng: {c}", f"Duplicate indicator code: {c}", plan.path.name) for c in duplicated]
     bad = plan.indicators[~plan.indicators.measure.isin(MEASURES) | ~plan.indicators.aggregation.isin(AGGREGATIONS)]
-    found += [_error(f"Chỉ số {i.code}: loại đo lường hoặc cách cộng dồn không hợp lệ ({i.measure}, {i.aggregation})",
-                     f"Indicator {i.code}: invalid measure or aggregation ({i.measure}, {i.aggregation})", plan.path.name)
-              for i in bad.itertuples()]
+    found += [
+        _error(
+            f"Chỉ số {i.code}: loại đo lường hoặc cách cộng dồn không hợp lệ ({i.measure}, {i.aggregation})",
+            f"Indicator {i.code}: invalid measure or aggregation ({i.measure}, {i.aggregation})",
+            plan.path.name,
+        )
+        for i in bad.itertuples()
+    ]
     return found
 
 
@@ -247,13 +327,18 @@ def _check_allocation(plan: Plan) -> list[Finding]:
     for total in plan.allocation_totals.itertuples():
         allocated = sums.get(total.indicator, 0)
         if allocated != total.target:
-            found.append(_error(
-                f"Phân bổ cho các huyện của chỉ tiêu {total.indicator} cộng lại bằng {allocated}, khác tổng {total.target}",
-                f"District allocations of {total.indicator} add up to {allocated}, not the total {total.target}",
-                total.source))
+            found.append(
+                _error(
+                    f"Phân bổ cho các huyện của chỉ tiêu {total.indicator} cộng lại bằng {allocated}, khác tổng {total.target}",
+                    f"District allocations of {total.indicator} add up to {allocated}, not the total {total.target}",
+                    total.source,
+                )
+            )
     duplicated = plan.allocation[plan.allocation.duplicated(["indicator", "unit"])]
-    found += [_error(f"Huyện {d.unit} có hai dòng phân bổ", f"District {d.unit} has two allocation rows", d.source)
-              for d in duplicated.drop_duplicates("unit").itertuples()]
+    found += [
+        _error(f"Huyện {d.unit} có hai dòng phân bổ", f"District {d.unit} has two allocation rows", d.source)
+        for d in duplicated.drop_duplicates("unit").itertuples()
+    ]
     return found
 
 
@@ -263,16 +348,30 @@ def _check_timelines(plan: Plan) -> list[Finding]:
     province_rows = plan.targets[plan.targets.unit == plan.province]
     for t in province_rows.itertuples():
         if t.start is None or t.complete is None or pd.isna(t.start) or pd.isna(t.complete):
-            found.append(_error(f"Chỉ tiêu {t.indicator} không có thời gian thực hiện",
-                                f"Target {t.indicator} has no timeline", t.source))
+            found.append(
+                _error(
+                    f"Chỉ tiêu {t.indicator} không có thời gian thực hiện",
+                    f"Target {t.indicator} has no timeline",
+                    t.source,
+                )
+            )
         elif not (start <= t.start <= t.complete <= end):
-            found.append(_error(
-                f"Thời gian của chỉ tiêu {t.indicator} ({t.start} – {t.complete}) nằm ngoài giai đoạn {start} – {end}",
-                f"Timeline of {t.indicator} ({t.start} to {t.complete}) falls outside the phase {start} to {end}",
-                t.timeline_source))
+            found.append(
+                _error(
+                    f"Thời gian của chỉ tiêu {t.indicator} ({t.start} – {t.complete}) nằm ngoài giai đoạn {start} – {end}",
+                    f"Timeline of {t.indicator} ({t.start} to {t.complete}) falls outside the phase {start} to {end}",
+                    t.timeline_source,
+                )
+            )
     late = plan.rounds[plan.rounds.year.gt(end.year) | plan.rounds.year.lt(start.year)]
-    found += [_error(f"Kỳ báo cáo {r.period} nằm ngoài giai đoạn", f"Reporting round {r.period} falls outside the phase",
-                     r.source) for r in late.itertuples()]
+    found += [
+        _error(
+            f"Kỳ báo cáo {r.period} nằm ngoài giai đoạn",
+            f"Reporting round {r.period} falls outside the phase",
+            r.source,
+        )
+        for r in late.itertuples()
+    ]
     return found
 
 
@@ -285,11 +384,18 @@ def _check_units(plan: Plan) -> list[Finding]:
         try:
             code = units.resolve(d.name, level="district")
         except UnitError as exc:
-            found.append(_error(str(exc).split(" / ")[0], str(exc).split(" / ")[-1], plan.allocation_totals.source.iloc[0]))
+            found.append(
+                _error(str(exc).split(" / ")[0], str(exc).split(" / ")[-1], plan.allocation_totals.source.iloc[0])
+            )
             continue
         if code != d.unit:
-            found.append(_error(f"Huyện «{d.name}» có mã {code}, không phải {d.unit}",
-                                f"District '{d.name}' has code {code}, not {d.unit}", plan.path.name))
+            found.append(
+                _error(
+                    f"Huyện «{d.name}» có mã {code}, không phải {d.unit}",
+                    f"District '{d.name}' has code {code}, not {d.unit}",
+                    plan.path.name,
+                )
+            )
     return found
 
 
@@ -299,15 +405,21 @@ def _check_values(plan: Plan) -> list[Finding]:
     for t in plan.targets.itertuples():
         bad_percent = kinds.get(t.indicator) == "percent" and not 0 <= t.target <= 100
         if t.target < 0 or bad_percent:
-            found.append(_error(f"Giá trị chỉ tiêu {t.indicator} không hợp lệ: {t.target}",
-                                f"Invalid target value for {t.indicator}: {t.target}", t.source))
+            found.append(
+                _error(
+                    f"Giá trị chỉ tiêu {t.indicator} không hợp lệ: {t.target}",
+                    f"Invalid target value for {t.indicator}: {t.target}",
+                    t.source,
+                )
+            )
     return found
 
 
 def _contradictions(plan: Plan) -> list[Finding]:
     """Targets that the plan states with different values in different places."""
     totals = plan.allocation_totals.assign(text="")[["indicator", "target", "source", "text"]].rename(
-        columns={"target": "value"})
+        columns={"target": "value"}
+    )
     statements = pd.concat([plan.statements, totals], ignore_index=True)
     names = plan.indicators.set_index("code")
     found = []
@@ -315,9 +427,12 @@ def _contradictions(plan: Plan) -> list[Finding]:
         if group.value.nunique() < 2:
             continue
         listed = "; ".join(f"{v:g} ({s})" for v, s in zip(group.value, group.source))
-        found.append(Finding(
-            "warning",
-            f"Kế hoạch nêu chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) với các giá trị khác nhau: {listed}",
-            f"The plan states target {indicator} ({names.name_en.get(indicator, '')}) with different values: {listed}",
-            "; ".join(group.source)))
+        found.append(
+            Finding(
+                "warning",
+                f"Kế hoạch nêu chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) với các giá trị khác nhau: {listed}",
+                f"The plan states target {indicator} ({names.name_en.get(indicator, '')}) with different values: {listed}",
+                "; ".join(group.source),
+            )
+        )
     return found

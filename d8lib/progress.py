@@ -26,6 +26,7 @@ achieved value reaches the target; ``not_due`` while nothing is expected yet;
 ``on_track`` at 90% or more of the expected value (``ON_TRACK``); ``behind`` from 60%
 (``AT_RISK``) to 90%; ``at_risk`` below 60%.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,7 +80,8 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
     flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
     flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(
-        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "last"})
+        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "last"}
+    )
     return pd.concat([stocks[columns], flow_totals[columns]], ignore_index=True)
 
 
@@ -116,8 +118,9 @@ def targets_by_unit(plan: Plan) -> pd.DataFrame:
     """``plan.targets`` with a row for every district and indicator it reports."""
     district_indicators = plan.indicators[plan.indicators.reported_by == "district"]
     province = plan.targets[plan.targets.unit == plan.province].set_index("indicator")
-    grid = district_indicators[["code"]].rename(columns={"code": "indicator"}).merge(
-        plan.districts[["unit"]], how="cross")
+    grid = (
+        district_indicators[["code"]].rename(columns={"code": "indicator"}).merge(plan.districts[["unit"]], how="cross")
+    )
     missing = grid.merge(plan.targets[["indicator", "unit"]], how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
     added = missing.join(province.drop(columns="unit"), on="indicator")
@@ -138,8 +141,11 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi")
     per_district = achieved(plan, values, as_of)
     measures = plan.indicators.set_index("code").measure
     province = plan.province
-    totals = per_district.groupby("indicator", as_index=False).agg(
-        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"}).assign(district=province)
+    totals = (
+        per_district.groupby("indicator", as_index=False)
+        .agg({**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"})
+        .assign(district=province)
+    )
     everything = pd.concat([per_district, totals], ignore_index=True).rename(columns={"district": "unit"})
     rows = targets_by_unit(plan).merge(everything, on=["indicator", "unit"], how="left")
     percent = rows.indicator.map(measures).eq("percent")
@@ -151,8 +157,22 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi")
         rows["percent_achieved"] = 100 * rows.achieved / rows.target
     rows["status"] = [status(a, t, e) for a, t, e in zip(rows.achieved, rows.target, rows.expected)]
     rows["status_label"] = rows.status.map(lambda s: STATUS_LABELS[s][0 if lang == "vi" else 1])
-    return rows[["indicator", "unit", "period", "achieved", "target", "percent_achieved", "expected",
-                 "expected_share", "status", "status_label", "numerator", "denominator"]]
+    return rows[
+        [
+            "indicator",
+            "unit",
+            "period",
+            "achieved",
+            "target",
+            "percent_achieved",
+            "expected",
+            "expected_share",
+            "status",
+            "status_label",
+            "numerator",
+            "denominator",
+        ]
+    ]
 
 
 def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -170,12 +190,16 @@ def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.Da
         submissions = pd.DataFrame(columns=["district", "period", "sent_on", "received_at", "id"])
     subs = submissions.copy()
     subs["date"] = pd.to_datetime(subs.sent_on.fillna(subs.received_at.str[:10])).dt.date
-    first = subs.sort_values("id").groupby(["district", "period"], as_index=False).agg(
-        sent_on=("date", "first"), count=("id", "size"))
+    first = (
+        subs.sort_values("id")
+        .groupby(["district", "period"], as_index=False)
+        .agg(sent_on=("date", "first"), count=("id", "size"))
+    )
     rows = grid.merge(first, on=["district", "period"], how="left")
     rows["received"] = rows.sent_on.notna()
-    rows["days_late"] = [max((s - d).days, 0) if isinstance(s, dt.date) else np.nan
-                         for s, d in zip(rows.sent_on, rows.deadline)]
+    rows["days_late"] = [
+        max((s - d).days, 0) if isinstance(s, dt.date) else np.nan for s, d in zip(rows.sent_on, rows.deadline)
+    ]
     rows["on_time"] = rows.received & rows.days_late.eq(0)
     rows["resubmissions"] = (rows["count"].fillna(1) - 1).astype(int)
     return rows[["district", "period", "deadline", "received", "sent_on", "days_late", "on_time", "resubmissions"]]
@@ -183,8 +207,16 @@ def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.Da
 
 def completeness_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per round: expected, received, on time, late, missing, re-submitted, mean days late."""
-    return table.groupby("period", sort=False).agg(
-        expected=("district", "size"), received=("received", "sum"), on_time=("on_time", "sum"),
-        late=("days_late", lambda s: int((s > 0).sum())), missing=("received", lambda s: int((~s).sum())),
-        resubmitted=("resubmissions", lambda s: int((s > 0).sum())),
-        mean_days_late=("days_late", lambda s: s[s > 0].mean())).reset_index()
+    return (
+        table.groupby("period", sort=False)
+        .agg(
+            expected=("district", "size"),
+            received=("received", "sum"),
+            on_time=("on_time", "sum"),
+            late=("days_late", lambda s: int((s > 0).sum())),
+            missing=("received", lambda s: int((~s).sum())),
+            resubmitted=("resubmissions", lambda s: int((s > 0).sum())),
+            mean_days_late=("days_late", lambda s: s[s > 0].mean()),
+        )
+        .reset_index()
+    )

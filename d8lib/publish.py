@@ -9,6 +9,7 @@ reports of a run; a survey group of fewer than 5 respondents is not named; a sur
 percentage that the presentation standard (``d8lib.standards``) withholds is not shown. Analysts working
 in JupyterLab see full values; only these functions' outputs are published.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,9 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F
 
 @lru_cache(maxsize=1)
 def _labels() -> dict:
-    return yaml.load((DATA_DIR / "labels.yaml").read_text(encoding="utf-8"),
-                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(
+        (DATA_DIR / "labels.yaml").read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
 
 
 def label(key: str, lang: str = "vi") -> str:
@@ -50,7 +52,7 @@ def unit_name(name: str, lang: str = "vi") -> str:
         return name
     for prefix, suffix in _labels()["unit_prefixes"]:
         if name.startswith(prefix):
-            return name[len(prefix):] + suffix
+            return name[len(prefix) :] + suffix
     return name
 
 
@@ -143,19 +145,31 @@ def protect_people(people: pd.DataFrame, province: str, threshold: int = MIN_COU
         row = {m: float(getattr(r, m)) for m in PEOPLE if pd.notna(getattr(r, m))}
         cells.update({(r.unit, r.indicator, m): v for m, v in row.items()})
         if {"people", "female", "male"} <= set(row):
-            constraints.append(((r.unit, r.indicator, "people"), [(r.unit, r.indicator, "female"),
-                                                                  (r.unit, r.indicator, "male")]))
+            constraints.append(
+                ((r.unit, r.indicator, "people"), [(r.unit, r.indicator, "female"), (r.unit, r.indicator, "male")])
+            )
         if {"people", "ethnic_minority"} <= set(row):
             cells[(r.unit, r.indicator, "others")] = row["people"] - row["ethnic_minority"]
-            derived[(r.unit, r.indicator, "others")] = [(r.unit, r.indicator, "people"),
-                                                        (r.unit, r.indicator, "ethnic_minority")]
-            constraints.append(((r.unit, r.indicator, "people"), [(r.unit, r.indicator, "ethnic_minority"),
-                                                                  (r.unit, r.indicator, "others")]))
+            derived[(r.unit, r.indicator, "others")] = [
+                (r.unit, r.indicator, "people"),
+                (r.unit, r.indicator, "ethnic_minority"),
+            ]
+            constraints.append(
+                (
+                    (r.unit, r.indicator, "people"),
+                    [(r.unit, r.indicator, "ethnic_minority"), (r.unit, r.indicator, "others")],
+                )
+            )
     districts = [u for u in people.unit.unique() if u != province]
     for indicator in people.indicator.unique():
         for measure in PEOPLE + ["others"]:
-            _across(cells, constraints, derived, (province, indicator, measure),
-                    [(u, indicator, measure) for u in districts])
+            _across(
+                cells,
+                constraints,
+                derived,
+                (province, indicator, measure),
+                [(u, indicator, measure) for u in districts],
+            )
     hidden = protect(cells, constraints, derived, threshold)
     shown = people.copy()
     for column in PEOPLE:
@@ -164,8 +178,9 @@ def protect_people(people: pd.DataFrame, province: str, threshold: int = MIN_COU
     return shown
 
 
-def protect_respondents(outcomes: pd.DataFrame, breakdowns: pd.DataFrame, province: str,
-                        threshold: int = MIN_COUNT) -> tuple[pd.DataFrame, pd.DataFrame]:
+def protect_respondents(
+    outcomes: pd.DataFrame, breakdowns: pd.DataFrame, province: str, threshold: int = MIN_COUNT
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Respondent counts as published by every report of a run: each unit's count of an
     outcome is the sum over the groups of each breakdown (and those with no group), the
     province's the sum of the districts'. Adds ``n_withheld`` to both tables and
@@ -179,18 +194,28 @@ def protect_respondents(outcomes: pd.DataFrame, breakdowns: pd.DataFrame, provin
         lines.setdefault(("total", r.unit, str(r.round), r.indicator, r.dimension), []).append(key)
     constraints, derived = [], {}
     for (_, unit, round_, indicator, dimension), parts in lines.items():
-        _add_line(cells, constraints, derived, ("total", unit, round_, indicator), parts,
-                  ("rest", unit, round_, indicator, dimension))
+        _add_line(
+            cells,
+            constraints,
+            derived,
+            ("total", unit, round_, indicator),
+            parts,
+            ("rest", unit, round_, indicator, dimension),
+        )
     districts = [u for u in outcomes.unit.unique() if u != province]
     for key in [k for k in cells if k[0] in ("total", "group") and k[1] == province]:
         _across(cells, constraints, derived, key, [(key[0], u, *key[2:]) for u in districts])
     hidden = protect(cells, constraints, derived, threshold)
-    outcomes = outcomes.assign(n_withheld=[("total", r.unit, str(r.round), r.indicator) in hidden
-                                           for r in outcomes.itertuples()])
+    outcomes = outcomes.assign(
+        n_withheld=[("total", r.unit, str(r.round), r.indicator) in hidden for r in outcomes.itertuples()]
+    )
     breakdowns = breakdowns.assign(
-        n_withheld=[("group", r.unit, str(r.round), r.indicator, r.dimension, r.group) in hidden
-                    for r in breakdowns.itertuples()],
-        small_group=breakdowns.n.astype(float).between(1, threshold - 1))
+        n_withheld=[
+            ("group", r.unit, str(r.round), r.indicator, r.dimension, r.group) in hidden
+            for r in breakdowns.itertuples()
+        ],
+        small_group=breakdowns.n.astype(float).between(1, threshold - 1),
+    )
     return outcomes, breakdowns
 
 
@@ -208,7 +233,9 @@ def _add_line(cells: dict, constraints: list, derived: dict, total, parts: list,
         constraints.append((total, [*parts, rest]))
 
 
-def hide_withheld(table: pd.DataFrame, n: str = "n", columns: tuple = ("estimate", "ci_low", "ci_high")) -> pd.DataFrame:
+def hide_withheld(
+    table: pd.DataFrame, n: str = "n", columns: tuple = ("estimate", "ci_low", "ci_high")
+) -> pd.DataFrame:
     """Blank the figures of rows that the presentation standard withholds (``flag``
     "suppress" or "unavailable"), withhold the respondent counts that
     ``protect_respondents`` marks (else those below ``MIN_COUNT``), and leave out the
@@ -242,16 +269,20 @@ def fmt(value, digits: int = 0, lang: str = "vi") -> str:
     return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
 
 
-def table_html(frame: pd.DataFrame, table_id: str, caption: str = "", numeric: set[str] | frozenset = frozenset()
-               ) -> str:
+def table_html(
+    frame: pd.DataFrame, table_id: str, caption: str = "", numeric: set[str] | frozenset = frozenset()
+) -> str:
     """A table of already formatted text as HTML; the id names its Excel sheet and the
     ``numeric`` columns are set right-aligned."""
+
     def cls(column) -> str:
         return " class='num'" if column in numeric else ""
 
     head = "".join(f"<th scope='col'{cls(c)}>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td{cls(c)}>{html.escape(str(v))}</td>" for c, v in zip(frame.columns, row))
-                   + "</tr>" for row in frame.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td{cls(c)}>{html.escape(str(v))}</td>" for c, v in zip(frame.columns, row)) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table class='d8-table' id='{html.escape(table_id)}'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -265,8 +296,10 @@ def figure_html(figure, alt: str, caption: str = "") -> str:
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (f"<figure class='d8-figure'><img src='data:image/png;base64,{data}' alt='{html.escape(alt, quote=True)}'>"
-            f"{cap}</figure>")
+    return (
+        f"<figure class='d8-figure'><img src='data:image/png;base64,{data}' alt='{html.escape(alt, quote=True)}'>"
+        f"{cap}</figure>"
+    )
 
 
 # --- Excel -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """Data quality: outliers across districts and periods, and the open problems a report shows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,28 +26,65 @@ def outliers(plan: Plan, values: pd.DataFrame) -> pd.DataFrame:
     districts are alike. Returns district, period, indicator, value, target, z.
     """
     targets = plan.targets.rename(columns={"unit": "district"})[["indicator", "district", "target"]]
-    rows = (values.groupby(["district", "period", "indicator"], as_index=False).value.sum(min_count=1)
-            .merge(targets, on=["indicator", "district"]).dropna(subset=["value"]))
+    rows = (
+        values.groupby(["district", "period", "indicator"], as_index=False)
+        .value.sum(min_count=1)
+        .merge(targets, on=["indicator", "district"])
+        .dropna(subset=["value"])
+    )
     rows = rows[rows.target > 0]
     rows["z"] = rows.assign(share=rows.value / rows.target).groupby(["indicator", "period"]).share.transform(modified_z)
     return rows[rows.z.abs() > MODIFIED_Z_LIMIT].reset_index(drop=True)
 
 
-def open_problems(plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame,
-                  lang: str = "vi") -> pd.DataFrame:
+def open_problems(
+    plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame, lang: str = "vi"
+) -> pd.DataFrame:
     """Problems still open: warnings on accepted files, missing reports, outliers.
 
     Returns kind, district, period, indicator, detail.
     """
     vi = lang == "vi"
-    found = [pd.DataFrame({"kind": "warning", "district": "", "period": "", "indicator": "",
-                           "detail": warnings.file + ": " + (warnings.message_vi if vi else warnings.message_en)})]
+    found = [
+        pd.DataFrame(
+            {
+                "kind": "warning",
+                "district": "",
+                "period": "",
+                "indicator": "",
+                "detail": warnings.file + ": " + (warnings.message_vi if vi else warnings.message_en),
+            }
+        )
+    ]
     missing = completeness[~completeness.received]
-    found.append(pd.DataFrame({"kind": "missing_report", "district": missing.district, "period": missing.period,
-                               "indicator": "", "detail": "Chưa nhận được báo cáo" if vi else "Report not received"}))
+    found.append(
+        pd.DataFrame(
+            {
+                "kind": "missing_report",
+                "district": missing.district,
+                "period": missing.period,
+                "indicator": "",
+                "detail": "Chưa nhận được báo cáo" if vi else "Report not received",
+            }
+        )
+    )
     far = outliers(plan, values)
-    found.append(pd.DataFrame({
-        "kind": "outlier", "district": far.district, "period": far.period, "indicator": far.indicator,
-        "detail": [(f"Giá trị {v:g} khác thường so với các huyện khác (z = {z:.1f})" if vi else
-                    f"Value {v:g} is unusual against the other districts (z = {z:.1f})") for v, z in zip(far.value, far.z)]}))
+    found.append(
+        pd.DataFrame(
+            {
+                "kind": "outlier",
+                "district": far.district,
+                "period": far.period,
+                "indicator": far.indicator,
+                "detail": [
+                    (
+                        f"Giá trị {v:g} khác thường so với các huyện khác (z = {z:.1f})"
+                        if vi
+                        else f"Value {v:g} is unusual against the other districts (z = {z:.1f})"
+                    )
+                    for v, z in zip(far.value, far.z)
+                ],
+            }
+        )
+    )
     return pd.concat(found, ignore_index=True)

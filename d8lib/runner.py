@@ -7,6 +7,7 @@ notebook), ``render`` (one HTML page), ``write_index``/``write_manifest`` and
 ``publish`` (switch ``<out>/latest`` to a run that fully succeeded). A lock keeps two
 runs on the same output folder from overlapping.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,19 @@ from d8lib.text import ascii_key, printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
-PACKAGES = ["pandas", "numpy", "scipy", "matplotlib", "seaborn", "papermill", "nbconvert", "nbclient", "ipykernel",
-            "openpyxl", "pyyaml"]
+PACKAGES = [
+    "pandas",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "openpyxl",
+    "pyyaml",
+]
 
 
 class RunLocked(RuntimeError):
@@ -120,9 +132,11 @@ def run_lock(out_dir: Path):
         handle.seek(0)
         previous = handle.read().strip()
         if previous:
-            print(f"Lượt chạy trước (tiến trình {previous}) đã dừng giữa chừng; lượt này tiếp quản khóa / "
-                  f"The previous run (process {previous}) stopped before it finished; this run takes over the lock",
-                  file=sys.stderr)
+            print(
+                f"Lượt chạy trước (tiến trình {previous}) đã dừng giữa chừng; lượt này tiếp quản khóa / "
+                f"The previous run (process {previous}) stopped before it finished; this run takes over the lock",
+                file=sys.stderr,
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -170,8 +184,13 @@ def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
     definitions, the presentation standard, labels and the notebooks."""
     files = [p for p in data_dir.rglob("*") if p.is_file() and "store" not in p.relative_to(data_dir).parts]
     files += [plan.path] + sorted(plan.units_dir.glob("*.csv"))
-    files += [DATA_DIR / "rules" / "intake.yaml", DATA_DIR / "indicators" / "outcomes.yaml", DATA_DIR / "labels.yaml",
-              DATA_DIR / "config.yaml", default_standard_path()]
+    files += [
+        DATA_DIR / "rules" / "intake.yaml",
+        DATA_DIR / "indicators" / "outcomes.yaml",
+        DATA_DIR / "labels.yaml",
+        DATA_DIR / "config.yaml",
+        default_standard_path(),
+    ]
     files += sorted(notebooks.glob("*.ipynb"))
     return sorted(set(files))
 
@@ -193,16 +212,22 @@ def read_inbox(data_dir: Path) -> pd.DataFrame:
         where_vi, where_en = f"{path}, dòng {line}", f"{path}, line {line}"
         target = (folder / entry.file).resolve()
         if not target.is_relative_to(folder):
-            raise RunInputError(f"{where_vi}: tệp «{printable(entry.file)}» nằm ngoài {folder}",
-                                f"{where_en}: the file '{printable(entry.file)}' lies outside {folder}")
+            raise RunInputError(
+                f"{where_vi}: tệp «{printable(entry.file)}» nằm ngoài {folder}",
+                f"{where_en}: the file '{printable(entry.file)}' lies outside {folder}",
+            )
         if not target.is_file():
-            raise RunInputError(f"{where_vi}: không có tệp «{printable(entry.file)}» trong {folder}",
-                                f"{where_en}: no file '{printable(entry.file)}' in {folder}")
+            raise RunInputError(
+                f"{where_vi}: không có tệp «{printable(entry.file)}» trong {folder}",
+                f"{where_en}: no file '{printable(entry.file)}' in {folder}",
+            )
         try:
             dt.date.fromisoformat(entry.sent_on)
         except ValueError:
-            raise RunInputError(f"{where_vi}: ngày gửi «{printable(entry.sent_on)}» không có dạng YYYY-MM-DD",
-                                f"{where_en}: the date sent '{printable(entry.sent_on)}' is not YYYY-MM-DD") from None
+            raise RunInputError(
+                f"{where_vi}: ngày gửi «{printable(entry.sent_on)}» không có dạng YYYY-MM-DD",
+                f"{where_en}: the date sent '{printable(entry.sent_on)}' is not YYYY-MM-DD",
+            ) from None
         paths.append(target)
     return inbox.assign(path=paths)
 
@@ -223,8 +248,13 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
     built from the inbox, cached under the hash of everything it was built from."""
     if (data_dir / "store" / "d8.sqlite").exists():
         return data_dir / "store"
-    sources = [data_dir / "inbox.csv", *sorted((data_dir / "submissions").glob("*")), plan.path,
-               DATA_DIR / "rules" / "intake.yaml", *sorted(plan.units_dir.glob("*.csv"))]
+    sources = [
+        data_dir / "inbox.csv",
+        *sorted((data_dir / "submissions").glob("*")),
+        plan.path,
+        DATA_DIR / "rules" / "intake.yaml",
+        *sorted(plan.units_dir.glob("*.csv")),
+    ]
     key = hashlib.sha256("".join(sha256_file(p) for p in sources if p.is_file()).encode()).hexdigest()[:16]
     target = cache / f"store-{key}"
     if not (target / "complete").exists():
@@ -267,13 +297,17 @@ def check_folders(data_dir: Path, out_dir: Path) -> None:
     if not data_dir.is_dir():
         raise RunInputError(f"Không có thư mục số liệu {data_dir}", f"No data folder {data_dir}")
     if not (data_dir / "store" / "d8.sqlite").exists() and not (data_dir / "inbox.csv").is_file():
-        raise RunInputError(f"Thư mục số liệu {data_dir} không có kho (store/) cũng không có inbox.csv",
-                            f"The data folder {data_dir} has neither a store (store/) nor an inbox.csv")
+        raise RunInputError(
+            f"Thư mục số liệu {data_dir} không có kho (store/) cũng không có inbox.csv",
+            f"The data folder {data_dir} has neither a store (store/) nor an inbox.csv",
+        )
     existing = out_dir
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise RunInputError(f"Không ghi được vào thư mục kết quả {out_dir}", f"Cannot write the output folder {out_dir}")
+        raise RunInputError(
+            f"Không ghi được vào thư mục kết quả {out_dir}", f"Cannot write the output folder {out_dir}"
+        )
 
 
 # --- one report ---------------------------------------------------------------------------
@@ -286,12 +320,20 @@ def execute(job: Job) -> Outcome:
     run_dir = Path(job.run_dir)
     executed = run_dir / "notebooks" / f"{job.slug}.ipynb"
     page = run_dir / f"{job.slug}.html"
-    outcome = Outcome(job.unit, job.name, page.name, Path(job.parameters.get("excel_path", "")).name,
-                      f"notebooks/{executed.name}")
+    outcome = Outcome(
+        job.unit, job.name, page.name, Path(job.parameters.get("excel_path", "")).name, f"notebooks/{executed.name}"
+    )
     start = time.perf_counter()
     try:
-        pm.execute_notebook(job.notebook, str(executed), parameters=job.parameters, kernel_name=KERNEL,
-                            progress_bar=False, cwd=str(run_dir), log_output=False)
+        pm.execute_notebook(
+            job.notebook,
+            str(executed),
+            parameters=job.parameters,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            cwd=str(run_dir),
+            log_output=False,
+        )
         render(executed, page, job.name, job.lang)
     except Exception as exc:  # noqa: BLE001 - any failure of one report is recorded for the operator
         outcome.status = "failed"
@@ -311,13 +353,22 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
 
     book = nbformat.read(notebook, as_version=4)
     book.metadata["title"] = title
-    exporter = HTMLExporter(template_name="d8report", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="d8report",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     exporter.language_code = lang
     body, _ = exporter.from_notebook_node(book)
     # The theme's CSS comments cite web pages; nothing in the page should even name one.
-    body = re.sub(r"<style[^>]*>.*?</style>", lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.DOTALL), body,
-                  flags=re.DOTALL)
+    body = re.sub(
+        r"<style[^>]*>.*?</style>",
+        lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.DOTALL),
+        body,
+        flags=re.DOTALL,
+    )
     page.write_text(body, encoding="utf-8")
     return page
 
@@ -347,13 +398,21 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
             status += f" (lượt chạy {o.carried_from})" if vi else f" (run {o.carried_from})"
         error = html.escape(o.error.splitlines()[0] if o.error else "")
         cell = "" if o.failed_cell is None else (f" (ô {o.failed_cell})" if vi else f" (cell {o.failed_cell})")
-        rows.append(f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
-                    f"<td>{o.seconds:.1f}</td><td>{error}{cell}</td></tr>")
+        rows.append(
+            f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
+            f"<td>{o.seconds:.1f}</td><td>{error}{cell}</td></tr>"
+        )
     title = "Báo cáo Dự án 8" if vi else "Project 8 reports"
-    head = ("<th>Báo cáo</th><th>Excel</th><th>Trạng thái</th><th>Giây</th><th>Lỗi</th>" if vi else
-            "<th>Report</th><th>Excel</th><th>Status</th><th>Seconds</th><th>Error</th>")
-    facts = (f"Giai đoạn: {meta['phase']} · Số liệu đến: {meta['as_of']} · Chạy lúc: {meta['started']}" if vi else
-             f"Phase: {meta['phase']} · Figures as of: {meta['as_of']} · Run at: {meta['started']}")
+    head = (
+        "<th>Báo cáo</th><th>Excel</th><th>Trạng thái</th><th>Giây</th><th>Lỗi</th>"
+        if vi
+        else "<th>Report</th><th>Excel</th><th>Status</th><th>Seconds</th><th>Error</th>"
+    )
+    facts = (
+        f"Giai đoạn: {meta['phase']} · Số liệu đến: {meta['as_of']} · Chạy lúc: {meta['started']}"
+        if vi
+        else f"Phase: {meta['phase']} · Figures as of: {meta['as_of']} · Run at: {meta['started']}"
+    )
     problem = ""
     if meta.get("error"):
         lead = "Không tính được các bảng của lượt chạy" if vi else "The run's tables could not be built"
@@ -365,7 +424,7 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
 table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d9e2ec;padding:.35rem .5rem;text-align:left}}
 th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
 <body><h1>{title}</h1><p>{html.escape(facts)}</p>{problem}
-<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>
+<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></body></html>
 """
     path = run_dir / "index.html"
     path.write_text(page, encoding="utf-8")
@@ -373,11 +432,14 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
 
 
 def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: list[Path]) -> Path:
-    manifest = {**meta, "finished": dt.datetime.now().isoformat(timespec="seconds"),
-                "status": "ok" if not meta.get("error") and all(o.status == "ok" for o in outcomes) else "failed",
-                "versions": _versions(),
-                "inputs": {str(p): sha256_file(p) for p in inputs},
-                "reports": [asdict(o) for o in outcomes]}
+    manifest = {
+        **meta,
+        "finished": dt.datetime.now().isoformat(timespec="seconds"),
+        "status": "ok" if not meta.get("error") and all(o.status == "ok" for o in outcomes) else "failed",
+        "versions": _versions(),
+        "inputs": {str(p): sha256_file(p) for p in inputs},
+        "reports": [asdict(o) for o in outcomes],
+    }
     path = run_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -394,9 +456,18 @@ def publish(out_dir: Path, run_dir: Path) -> Path:
     return latest
 
 
-def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi", data_dir: Path | None = None,
-        plan_path: Path | None = None, out_dir: Path = Path("outputs"), as_of: dt.date | None = None,
-        notebooks: Path = NOTEBOOKS_DIR, progress: bool = True) -> RunResult:
+def run(
+    phase: str,
+    units: str = "all",
+    jobs: int | None = None,
+    lang: str = "vi",
+    data_dir: Path | None = None,
+    plan_path: Path | None = None,
+    out_dir: Path = Path("outputs"),
+    as_of: dt.date | None = None,
+    notebooks: Path = NOTEBOOKS_DIR,
+    progress: bool = True,
+) -> RunResult:
     """Produce the reports of a phase for the units asked, and publish them if all succeed.
 
     What was given is checked first (``RunInputError``, nothing written). A run of some
@@ -424,11 +495,28 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
         work = []
         for unit in chosen:
             slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"
-            parameters = dict(phase=phase, unit=unit, as_of=as_of.isoformat(), lang=lang, data_dir=str(data_dir),
-                              plan_path=str(plan.path), store_dir=str(store_dir), bundle_path=str(bundle_path),
-                              excel_path=str(run_dir / f"{slug}.xlsx"))
-            work.append(Job(unit, unit_name(names[unit], lang), slug, str(notebooks / "evaluation.ipynb"), parameters,
-                            str(run_dir), lang))
+            parameters = dict(
+                phase=phase,
+                unit=unit,
+                as_of=as_of.isoformat(),
+                lang=lang,
+                data_dir=str(data_dir),
+                plan_path=str(plan.path),
+                store_dir=str(store_dir),
+                bundle_path=str(bundle_path),
+                excel_path=str(run_dir / f"{slug}.xlsx"),
+            )
+            work.append(
+                Job(
+                    unit,
+                    unit_name(names[unit], lang),
+                    slug,
+                    str(notebooks / "evaluation.ipynb"),
+                    parameters,
+                    str(run_dir),
+                    lang,
+                )
+            )
         build_error = []
 
         def build_tables() -> None:
@@ -442,9 +530,19 @@ def run(phase: str, units: str = "all", jobs: int | None = None, lang: str = "vi
 
         outcomes = _execute_all(work, jobs, progress, while_running=build_tables, lock_fd=lock_fd)
         bundle_path.unlink(missing_ok=True)  # the tables live on in the reports; the pickle is not kept
-        meta = {"run": run_id, "phase": phase, "as_of": as_of.isoformat(), "lang": lang, "units": chosen,
-                "jobs": jobs, "data_dir": str(data_dir), "plan": str(plan.path), "store": str(store_dir),
-                "started": started.isoformat(timespec="seconds"), "error": build_error[0] if build_error else ""}
+        meta = {
+            "run": run_id,
+            "phase": phase,
+            "as_of": as_of.isoformat(),
+            "lang": lang,
+            "units": chosen,
+            "jobs": jobs,
+            "data_dir": str(data_dir),
+            "plan": str(plan.path),
+            "store": str(store_dir),
+            "started": started.isoformat(timespec="seconds"),
+            "error": build_error[0] if build_error else "",
+        }
         if len(chosen) < len(plan.districts) + 1:
             outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
         write_index(run_dir, outcomes, meta, lang)
@@ -478,8 +576,9 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
     return sorted(outcomes, key=lambda o: position.get(o.unit, len(order)))
 
 
-def _execute_all(work: list[Job], jobs: int, progress: bool, while_running=None,
-                 lock_fd: int | None = None) -> list[Outcome]:
+def _execute_all(
+    work: list[Job], jobs: int, progress: bool, while_running=None, lock_fd: int | None = None
+) -> list[Outcome]:
     """Execute the jobs in a pool of processes; ``while_running`` is called in this
     process once they are under way (its exception is raised once the pool is done).
     The workers do not hold the run's lock (``lock_fd``) and end with the run; an

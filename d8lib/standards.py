@@ -8,6 +8,7 @@ under ``reasons``); where several rules of the same severity apply, their codes 
 joined by ";". Reports, key findings and disclosure control read the flag, so each
 threshold lives in one file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,10 +59,12 @@ CHECKS = {
     "min_effective_n": lambda r, rule: r.n_eff < rule["value"],
     "min_n": lambda r, rule: r.n < rule["value"],
     "max_width": lambda r, rule: _width(r) >= rule["value"],
-    "max_relative_width": lambda r, rule: (_width(r) > rule.get("above_width", 0))
-    & (_width(r) / r.estimate.where(r.estimate > 0) > rule["value"]),
-    "complement_relative_width": lambda r, rule: (_width(r) > rule.get("above_width", 0))
-    & (_width(r) / (1 - r.estimate).where(r.estimate < 1) > rule["value"]),
+    "max_relative_width": lambda r, rule: (
+        (_width(r) > rule.get("above_width", 0)) & (_width(r) / r.estimate.where(r.estimate > 0) > rule["value"])
+    ),
+    "complement_relative_width": lambda r, rule: (
+        (_width(r) > rule.get("above_width", 0)) & (_width(r) / (1 - r.estimate).where(r.estimate < 1) > rule["value"])
+    ),
     "min_df": lambda r, rule: r.df < rule["value"],
     "edge": lambda r, rule: (r.estimate <= 0) | (r.estimate >= 1),
 }

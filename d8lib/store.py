@@ -4,8 +4,10 @@ Every accepted file is archived as received under ``raw/<sha256><suffix>`` and n
 overwritten, and listed in ``received.jsonl`` in the order files came, so that a
 damaged store can be rebuilt from the archive (``d8lib.intake.rebuild``). Each
 district and period a file reports becomes a submission; a later submission for the
-same district and period supersedes the earlier one, which stays in the history. One file is one transaction: it is stored whole or not at all.
+same district and period supersedes the earlier one, which stays in the history. One
+file is one transaction: it is stored whole or not at all.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,10 +91,12 @@ class Store:
             if type(exc) is not sqlite3.DatabaseError:  # its subclasses: full disk, busy, constraints
                 raise
             rebuild = f"d8 store rebuild --store {self.directory}"
-            raise StoreError(f"Kho số liệu {self.path} bị hỏng hoặc không đọc được ({exc}); dựng lại từ các tệp gốc "
-                             f"đã lưu bằng lệnh «{rebuild}»",
-                             f"The store {self.path} is damaged or unreadable ({exc}); rebuild it from its archive "
-                             f"of raw files with '{rebuild}'") from exc
+            raise StoreError(
+                f"Kho số liệu {self.path} bị hỏng hoặc không đọc được ({exc}); dựng lại từ các tệp gốc "
+                f"đã lưu bằng lệnh «{rebuild}»",
+                f"The store {self.path} is damaged or unreadable ({exc}); rebuild it from its archive "
+                f"of raw files with '{rebuild}'",
+            ) from exc
         finally:
             connection.close()
 
@@ -101,8 +105,16 @@ class Store:
         with self._connect() as connection:
             return connection.execute("SELECT 1 FROM files WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-    def accept(self, source: Path, sha256: str, rows: pd.DataFrame, sent_on: dt.date | None,
-               warnings: list, received_at: str | None = None, name: str | None = None) -> list[int] | None:
+    def accept(
+        self,
+        source: Path,
+        sha256: str,
+        rows: pd.DataFrame,
+        sent_on: dt.date | None,
+        warnings: list,
+        received_at: str | None = None,
+        name: str | None = None,
+    ) -> list[int] | None:
         """Store one file's rows (columns district, period, indicator, commune, the value
         columns and note) as submissions, and its raw copy, all or nothing. Returns their
         ids, or None when the same file was stored meanwhile (by a concurrent intake).
@@ -122,22 +134,36 @@ class Store:
                 for (district, period), group in rows.groupby(["district", "period"], sort=True):
                     cursor = connection.execute(
                         "INSERT INTO submissions (sha256, district, period, received_at, sent_on) VALUES (?, ?, ?, ?, ?)",
-                        (sha256, district, period, received, sent_on.isoformat() if sent_on else None))
+                        (sha256, district, period, received, sent_on.isoformat() if sent_on else None),
+                    )
                     new_id = cursor.lastrowid
                     connection.execute(
                         "UPDATE submissions SET superseded_by = ? WHERE district = ? AND period = ? AND id != ? "
-                        "AND superseded_by IS NULL", (new_id, district, period, new_id))
+                        "AND superseded_by IS NULL",
+                        (new_id, district, period, new_id),
+                    )
                     connection.executemany(
                         "INSERT INTO submitted_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [(new_id, r.indicator, r.commune, *[_number(getattr(r, c)) for c in VALUE_COLUMNS], r.note)
-                         for r in group.itertuples()])
+                        [
+                            (new_id, r.indicator, r.commune, *[_number(getattr(r, c)) for c in VALUE_COLUMNS], r.note)
+                            for r in group.itertuples()
+                        ],
+                    )
                     ids.append(new_id)
                 connection.executemany(
                     "INSERT INTO warnings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(sha256, w.sheet, w.row, w.column, w.value, w.code, w.message_vi, w.message_en) for w in warnings])
+                    [(sha256, w.sheet, w.row, w.column, w.value, w.code, w.message_vi, w.message_en) for w in warnings],
+                )
                 placed = _archive(source, archived)
-                self._journal({"sha256": sha256, "name": name, "archived_as": archived.name,
-                               "received_at": received, "sent_on": sent_on.isoformat() if sent_on else None})
+                self._journal(
+                    {
+                        "sha256": sha256,
+                        "name": name,
+                        "archived_as": archived.name,
+                        "received_at": received,
+                        "sent_on": sent_on.isoformat() if sent_on else None,
+                    }
+                )
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -184,7 +210,8 @@ class Store:
         where = "WHERE s.superseded_by IS NULL" if current_only else ""
         return self._query(
             "SELECT s.district, s.period, v.*, s.sent_on, s.received_at FROM submitted_values v "
-            f"JOIN submissions s ON s.id = v.submission_id {where} ORDER BY s.id")
+            f"JOIN submissions s ON s.id = v.submission_id {where} ORDER BY s.id"
+        )
 
     def warnings(self) -> pd.DataFrame:
         """Warnings raised when accepted files came in."""

@@ -49,6 +49,7 @@ variance of the other strata by H / (H - H1) (R's ``average``, Stata's ``scaled`
 ``"centered"`` centres their PSU total at the mean of all PSU totals (R's
 ``adjust``, Stata's ``centered``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -93,8 +94,15 @@ class _Linearized:
 class Design:
     """A sample design: weights, strata, PSUs and a finite population correction."""
 
-    def __init__(self, data: pd.DataFrame, weight: str, strata: str | None = None, psu: str | None = None,
-                 fpc: str | float | None = None, lonely_psu: str = "error"):
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weight: str,
+        strata: str | None = None,
+        psu: str | None = None,
+        fpc: str | float | None = None,
+        lonely_psu: str = "error",
+    ):
         if lonely_psu not in LONELY_PSU:
             raise DesignError(f"lonely_psu must be one of {LONELY_PSU}, not {lonely_psu!r}")
         for column in [weight, strata, psu] + ([fpc] if isinstance(fpc, str) else []):
@@ -104,8 +112,10 @@ class Design:
         self.weight, self.strata, self.psu, self.fpc, self.lonely_psu = weight, strata, psu, fpc, lonely_psu
         w = data[weight].to_numpy(dtype=float)
         if np.isnan(w).any() or (w < 0).any():
-            raise DesignError(f"Trọng số «{weight}» thiếu hoặc âm / Weights '{weight}' are missing or negative "
-                              f"in {int(np.isnan(w).sum() + (w < 0).sum())} rows")
+            raise DesignError(
+                f"Trọng số «{weight}» thiếu hoặc âm / Weights '{weight}' are missing or negative "
+                f"in {int(np.isnan(w).sum() + (w < 0).sum())} rows"
+            )
         self._w = w
         self._calibration: weighting.Calibration | None = None
         self._factors: dict[str, tuple] = {}
@@ -134,15 +144,20 @@ class Design:
         self._lonely = np.flatnonzero(self._psus_in_stratum == 1)
         if len(self._lonely) and lonely_psu == "error":
             names = ", ".join(map(str, self._stratum_labels[self._lonely]))
-            raise DesignError(f"Tầng chỉ có một đơn vị mẫu cấp 1: {names} / Strata with a single PSU: {names} "
-                              f"(choose lonely_psu='certainty', 'scaled' or 'centered')")
+            raise DesignError(
+                f"Tầng chỉ có một đơn vị mẫu cấp 1: {names} / Strata with a single PSU: {names} "
+                f"(choose lonely_psu='certainty', 'scaled' or 'centered')"
+            )
 
     def _fractions(self, stratum: np.ndarray) -> np.ndarray:
         """Sampling fraction of PSUs in each stratum (zeros without fpc)."""
         if self.fpc is None:
             return np.zeros(self.n_strata)
-        values = (self.data[self.fpc].to_numpy(dtype=float) if isinstance(self.fpc, str)
-                  else np.full(len(self.data), float(self.fpc)))
+        values = (
+            self.data[self.fpc].to_numpy(dtype=float)
+            if isinstance(self.fpc, str)
+            else np.full(len(self.data), float(self.fpc))
+        )
         per_stratum = pd.Series(values).groupby(stratum)
         if (per_stratum.nunique() > 1).any():
             raise DesignError(f"fpc «{self.fpc}» khác nhau trong một tầng / fpc '{self.fpc}' varies within a stratum")
@@ -164,8 +179,9 @@ class Design:
         """The weights in use (calibrated where the design was calibrated)."""
         return pd.Series(self._w, index=self.data.index, name=self.weight)
 
-    def calibrate(self, margins: dict, method: str = "raking", max_iterations: int = 100,
-                  tolerance: float = 1e-10) -> Design:
+    def calibrate(
+        self, margins: dict, method: str = "raking", max_iterations: int = 100, tolerance: float = 1e-10
+    ) -> Design:
         """A new design whose weights reproduce known population totals.
 
         ``margins`` maps a column to ``{level: population total}``; every row's level
@@ -175,36 +191,48 @@ class Design:
         residuals, so they reflect what the totals tell.
         """
         if self._calibration is not None:
-            raise DesignError("Thiết kế đã được hiệu chỉnh; hãy hiệu chỉnh một lần với mọi biên / "
-                              "The design is already calibrated: calibrate once, with all margins")
+            raise DesignError(
+                "Thiết kế đã được hiệu chỉnh; hãy hiệu chỉnh một lần với mọi biên / "
+                "The design is already calibrated: calibrate once, with all margins"
+            )
         calibration = weighting.calibrate(self.data, self._w, margins, method, max_iterations, tolerance)
         clone = copy.copy(self)
         clone._w = self._w * calibration.g
         clone._calibration = calibration
-        membership = sparse.csr_matrix((np.ones(len(self._psu)), (np.arange(len(self._psu)), self._psu)),
-                                       shape=(len(self._psu), self.n_psu))
+        membership = sparse.csr_matrix(
+            (np.ones(len(self._psu)), (np.arange(len(self._psu)), self._psu)), shape=(len(self._psu), self.n_psu)
+        )
         clone._psu_model = np.asarray(membership.T @ (clone._w[:, None] * calibration.model))  # (P, k)
         return clone
 
     # --- public estimates ---------------------------------------------------------
 
-    def mean(self, y: str, by: str | list[str] | None = None, ci: str = "t", alpha: float = 0.05,
-             missing: str = "error") -> pd.DataFrame:
+    def mean(
+        self, y: str, by: str | list[str] | None = None, ci: str = "t", alpha: float = 0.05, missing: str = "error"
+    ) -> pd.DataFrame:
         """Weighted mean of ``y`` per domain; the mean of a 0/1 variable is a proportion."""
         return self._estimate("mean", y, None, by, ci, alpha, missing)
 
-    def total(self, y: str, by: str | list[str] | None = None, alpha: float = 0.05,
-              missing: str = "error") -> pd.DataFrame:
+    def total(
+        self, y: str, by: str | list[str] | None = None, alpha: float = 0.05, missing: str = "error"
+    ) -> pd.DataFrame:
         """Weighted total of ``y`` per domain."""
         return self._estimate("total", y, None, by, "t", alpha, missing)
 
-    def ratio(self, numerator: str, denominator: str, by: str | list[str] | None = None, alpha: float = 0.05,
-              missing: str = "error") -> pd.DataFrame:
+    def ratio(
+        self,
+        numerator: str,
+        denominator: str,
+        by: str | list[str] | None = None,
+        alpha: float = 0.05,
+        missing: str = "error",
+    ) -> pd.DataFrame:
         """Ratio of weighted totals, sum(w * numerator) / sum(w * denominator), per domain."""
         return self._estimate("ratio", numerator, denominator, by, "t", alpha, missing)
 
-    def contrast(self, y: str, by: str | list[str], coefficients: dict, alpha: float = 0.05,
-                 missing: str = "error") -> pd.Series:
+    def contrast(
+        self, y: str, by: str | list[str], coefficients: dict, alpha: float = 0.05, missing: str = "error"
+    ) -> pd.Series:
         """A linear combination of domain means, sum(c_d * mean_d), with its design-based
         standard error (covariances between domains included), t interval and p-value.
 
@@ -214,8 +242,9 @@ class Design:
         """
         return self.contrasts(y, by, [coefficients], alpha, missing).iloc[0]
 
-    def contrasts(self, y: str, by: str | list[str], combinations: list[dict], alpha: float = 0.05,
-                  missing: str = "error") -> pd.DataFrame:
+    def contrasts(
+        self, y: str, by: str | list[str], combinations: list[dict], alpha: float = 0.05, missing: str = "error"
+    ) -> pd.DataFrame:
         """Several linear combinations of the same domain means (see ``contrast``), one row each.
 
         Only the cells with a nonzero coefficient enter a combination: a cell with no
@@ -283,17 +312,22 @@ class Design:
         values = pd.to_numeric(self.data[column], errors="coerce").to_numpy(dtype=float)
         not_numeric = self.data[column].notna().to_numpy() & np.isnan(values)
         if not_numeric.any():
-            raise DesignError(f"Cột «{column}» có {not_numeric.sum()} giá trị không phải số / "
-                              f"Column '{column}' has {not_numeric.sum()} non-numeric values")
+            raise DesignError(
+                f"Cột «{column}» có {not_numeric.sum()} giá trị không phải số / "
+                f"Column '{column}' has {not_numeric.sum()} non-numeric values"
+            )
         if missing == "error" and np.isnan(values).any():
-            raise DesignError(f"Cột «{column}» thiếu {np.isnan(values).sum()} giá trị; chọn missing='exclude' / "
-                              f"Column '{column}' has {np.isnan(values).sum()} missing values; pass missing='exclude'")
+            raise DesignError(
+                f"Cột «{column}» thiếu {np.isnan(values).sum()} giá trị; chọn missing='exclude' / "
+                f"Column '{column}' has {np.isnan(values).sum()} missing values; pass missing='exclude'"
+            )
         if missing not in ("error", "exclude"):
             raise DesignError(f"missing must be 'error' or 'exclude', not {missing!r}")
         return values
 
-    def _linearize(self, kind: str, y: str, x: str | None, by: list[str], missing: str
-                   ) -> tuple[pd.DataFrame, _Linearized]:
+    def _linearize(
+        self, kind: str, y: str, x: str | None, by: list[str], missing: str
+    ) -> tuple[pd.DataFrame, _Linearized]:
         domains, dom = self._domains(by)
         n_dom = len(domains)
         yv = self._values(y, missing)
@@ -351,8 +385,9 @@ class Design:
         estimate = lin.estimate
         is_proportion = kind == "mean" and lin.binary
         if ci != "t" and not is_proportion:
-            raise DesignError(f"Khoảng tin cậy «{ci}» chỉ dành cho tỷ lệ / The {ci} interval needs a 0/1 variable, "
-                              f"'{y}' is not one")
+            raise DesignError(
+                f"Khoảng tin cậy «{ci}» chỉ dành cho tỷ lệ / The {ci} interval needs a 0/1 variable, '{y}' is not one"
+            )
         if ci == "logit":
             low, high = _logit_interval(estimate, se, q)
         elif ci == "korn-graubard":
@@ -362,9 +397,15 @@ class Design:
         with np.errstate(divide="ignore", invalid="ignore"):
             deff = variance / lin.srs_variance
             cv = se / np.abs(estimate)
-            n_eff = (np.where((estimate <= 0) | (estimate >= 1) | (variance <= 0), lin.n,
-                              np.minimum(estimate * (1 - estimate) / variance, lin.n))
-                     if is_proportion else np.full(len(domains), np.nan))
+            n_eff = (
+                np.where(
+                    (estimate <= 0) | (estimate >= 1) | (variance <= 0),
+                    lin.n,
+                    np.minimum(estimate * (1 - estimate) / variance, lin.n),
+                )
+                if is_proportion
+                else np.full(len(domains), np.nan)
+            )
         columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, df, n_eff, cv, lin.n_missing]))
         return pd.concat([domains.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
@@ -410,15 +451,20 @@ def _logit_interval(p: np.ndarray, se: np.ndarray, q: np.ndarray) -> tuple[np.nd
     return np.where(edge, p, low), np.where(edge, p, high)
 
 
-def _korn_graubard_interval(p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: np.ndarray,
-                            alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def _korn_graubard_interval(
+    p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Korn and Graubard's interval, as R's ``svyciprop(method = "beta")``; the effective
     sample size is n where the variance is zero (0% or 100%)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(variance > 0, p * (1 - p) / variance, n)
-        ratio = np.array([stats.t.ppf(alpha / 2, k - 1) / stats.t.ppf(alpha / 2, d) if k > 1 and d > 0 else np.nan
-                          for k, d in zip(n, df)])
-        n_eff = n_eff * ratio ** 2
+        ratio = np.array(
+            [
+                stats.t.ppf(alpha / 2, k - 1) / stats.t.ppf(alpha / 2, d) if k > 1 and d > 0 else np.nan
+                for k, d in zip(n, df)
+            ]
+        )
+        n_eff = n_eff * ratio**2
         low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
         high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
     return np.where(p <= 0, 0.0, low), np.where(p >= 1, 1.0, high)
@@ -429,8 +475,15 @@ def t_test(estimate: float, se: float, df: int, alpha: float = 0.05) -> dict:
     q = _t_quantile(alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_value = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
-    return dict(estimate=estimate, se=se, ci_low=estimate - q * se, ci_high=estimate + q * se, df=df,
-                p_value=p_value, unavailable="")
+    return dict(
+        estimate=estimate,
+        se=se,
+        ci_low=estimate - q * se,
+        ci_high=estimate + q * se,
+        df=df,
+        p_value=p_value,
+        unavailable="",
+    )
 
 
 def _unavailable(reason: str) -> dict:

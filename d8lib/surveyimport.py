@@ -14,6 +14,7 @@ variables, nothing personal), archives the export as received under
 ``<data>/survey/raw/<sha256><suffix>`` and records the round in the dataset's
 codebook. A rejected export changes nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,11 @@ from d8lib.outcomes import age_group_spec
 from d8lib.store import sha256_file
 from d8lib.xlsform import Form, read_form, relevant_expression
 
-PERSONAL = re.compile(r"(^|_)(ten|name|ho_ten|hoten|phone|dien_thoai|sdt|so_dt|cmnd|cccd|address|dia_chi)(_|$)|"
-                      r"họ tên|họ và tên|điện thoại|full name|phone number|identity card|căn cước", re.IGNORECASE)
+PERSONAL = re.compile(
+    r"(^|_)(ten|name|ho_ten|hoten|phone|dien_thoai|sdt|so_dt|cmnd|cccd|address|dia_chi)(_|$)|"
+    r"họ tên|họ và tên|điện thoại|full name|phone number|identity card|căn cước",
+    re.IGNORECASE,
+)
 YES = {"1", "yes", "có", "co", "true"}
 NO = {"0", "no", "không", "khong", "false"}
 ROUNDS = ("baseline", "midterm", "endline")
@@ -70,8 +74,10 @@ def draft_codebook(form: Form) -> dict:
         column, kind = _question_for(form, name)
         if column is None:
             if not spec.get("optional"):
-                todo.append(f"{name}: không có câu hỏi tên «{name}» trong biểu mẫu; ghi cột nguồn hoặc tệp trọng số / "
-                            f"no question named '{name}' in the form: give its column, or a weights file")
+                todo.append(
+                    f"{name}: không có câu hỏi tên «{name}» trong biểu mẫu; ghi cột nguồn hoặc tệp trọng số / "
+                    f"no question named '{name}' in the form: give its column, or a weights file"
+                )
             continue
         entry = {"column": column}
         fallback = spec.get("fallback")
@@ -85,8 +91,13 @@ def draft_codebook(form: Form) -> dict:
             for choice in [c for list_name in dict.fromkeys(lists) for c in form.choices.get(list_name, [])]:
                 keys = [choice["name"], *choice["labels"].values()]
                 if spec["type"] == "binary":
-                    value = (1 if any(normalise(k) in YES for k in keys) else
-                             0 if any(normalise(k) in NO for k in keys) else None)
+                    value = (
+                        1
+                        if any(normalise(k) in YES for k in keys)
+                        else 0
+                        if any(normalise(k) in NO for k in keys)
+                        else None
+                    )
                 elif closed:
                     value = next((closed[normalise(k)] for k in keys if normalise(k) in closed), None)
                 else:  # an open list (ethnic groups): the choice's label as people write it
@@ -98,12 +109,19 @@ def draft_codebook(form: Form) -> dict:
                     mapping[k] = value
             entry["values"] = mapping
             for choice in unmapped:
-                todo.append(f"{name}: lựa chọn «{choice['name']}» ({', '.join(choice['labels'].values())}) chưa có "
-                            f"giá trị của d8 / choice '{choice['name']}' has no d8 value")
+                todo.append(
+                    f"{name}: lựa chọn «{choice['name']}» ({', '.join(choice['labels'].values())}) chưa có "
+                    f"giá trị của d8 / choice '{choice['name']}' has no d8 value"
+                )
         columns[name] = entry
     fallbacks = {v.get("fallback") for v in known.values()}
-    personal = sorted(q.name for q in form.questions.values() if q.name not in known and q.name not in fallbacks
-                      and (PERSONAL.search(q.name) or any(PERSONAL.search(label) for label in q.labels.values())))
+    personal = sorted(
+        q.name
+        for q in form.questions.values()
+        if q.name not in known
+        and q.name not in fallbacks
+        and (PERSONAL.search(q.name) or any(PERSONAL.search(label) for label in q.labels.values()))
+    )
     columns = {k: v for k, v in columns.items() if not {c.split("/")[0] for c in _sources(v)} & set(personal)}
     return {"form": form.path.name, "personal": personal, "columns": columns, "todo": todo}
 
@@ -117,8 +135,11 @@ def write_draft(form_path: str | Path, out: str | Path, export: str | Path | Non
             draft["todo"] += _unmapped_values(form, draft, Path(export))
         except CodebookError as exc:  # a draft too incomplete to read the export with
             draft["todo"].append(f"tệp xuất chưa kiểm tra được / the export could not be checked yet: {exc}")
-    state = ("Đầy đủ, không cần sửa / Complete: nothing to map." if not draft["todo"] else
-             "Còn phải khai báo các mục trong «todo» / Map what 'todo' lists.")
+    state = (
+        "Đầy đủ, không cần sửa / Complete: nothing to map."
+        if not draft["todo"]
+        else "Còn phải khai báo các mục trong «todo» / Map what 'todo' lists."
+    )
     header = f"# Sổ mã do d8 soạn từ biểu mẫu / Codebook drafted by d8 from the form {form.path.name}.\n# {state}\n"
     Path(out).write_text(header + yaml.safe_dump(draft, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return draft
@@ -131,8 +152,10 @@ def _unmapped_values(form: Form, draft: dict, export: Path) -> list[str]:
     flat, reading = _coalesce(flat, codebook)
     _, problems = convert(flat, reading, export.name, places=flat["_place"])
     seen = dict.fromkeys((p.column, p.value, p.en) for p in problems)
-    return [f"{column}: giá trị «{value}» chưa được khai báo / value '{value}' is not mapped ({reason})"
-            for column, value, reason in seen]
+    return [
+        f"{column}: giá trị «{value}» chưa được khai báo / value '{value}' is not mapped ({reason})"
+        for column, value, reason in seen
+    ]
 
 
 def _as_codebook(spec: dict, folder: Path) -> Codebook:
@@ -157,8 +180,13 @@ def _wanted(codebook: Codebook, form: Form) -> set[str]:
 
 def _skip_problems(flat: pd.DataFrame, form: Form, codebook: Codebook) -> list[Problem]:
     """Answers given where the form's ``relevant`` says the question was not asked."""
-    numeric = flat.apply(lambda c: pd.to_numeric(c, errors="coerce") if c.name != "_place" and
-                         pd.to_numeric(c.dropna(), errors="coerce").notna().all() else c)
+    numeric = flat.apply(
+        lambda c: (
+            pd.to_numeric(c, errors="coerce")
+            if c.name != "_place" and pd.to_numeric(c.dropna(), errors="coerce").notna().all()
+            else c
+        )
+    )
     problems = []
     mapped = {spec["column"] for spec in codebook.columns.values() if isinstance(spec["column"], str)}
     for name in sorted(mapped & set(flat.columns)):
@@ -171,9 +199,17 @@ def _skip_problems(flat: pd.DataFrame, form: Form, codebook: Codebook) -> list[P
         except (SyntaxError, NameError, KeyError, TypeError, ValueError):  # refers to what the export lacks
             continue
         wrong = ~asked & flat[name].notna()
-        problems += [Problem(p, None, name, str(v), f"có trả lời dù biểu mẫu không hỏi ({question.relevant})",
-                             f"answered although the form's skip logic says not asked ({question.relevant})")
-                     for p, v in zip(flat._place[wrong], flat[name][wrong])][:MAX_PROBLEMS]
+        problems += [
+            Problem(
+                p,
+                None,
+                name,
+                str(v),
+                f"có trả lời dù biểu mẫu không hỏi ({question.relevant})",
+                f"answered although the form's skip logic says not asked ({question.relevant})",
+            )
+            for p, v in zip(flat._place[wrong], flat[name][wrong])
+        ][:MAX_PROBLEMS]
     return problems
 
 
@@ -187,25 +223,31 @@ def _coalesce(flat: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, Cod
             merged = f"{name}<-" + "|".join(spec["column"])
             flat[merged] = flat[present].bfill(axis=1).iloc[:, 0] if present else np.nan
             columns[name] = {**spec, "column": merged}
-    return flat, Codebook(codebook.path, codebook.rounds, columns, codebook.derived, codebook.personal,
-                          codebook.weights)
+    return flat, Codebook(
+        codebook.path, codebook.rounds, columns, codebook.derived, codebook.personal, codebook.weights
+    )
 
 
 def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: Path) -> list[Problem]:
     problems = []
     ids = data.respondent_id
     duplicated = ids.notna() & ids.duplicated(keep="first")
-    problems += [Problem(p, None, "respondent_id", str(v), "mã người trả lời bị trùng", "duplicated respondent")
-                 for p, v in zip(flat._place[duplicated], ids[duplicated])]
+    problems += [
+        Problem(p, None, "respondent_id", str(v), "mã người trả lời bị trùng", "duplicated respondent")
+        for p, v in zip(flat._place[duplicated], ids[duplicated])
+    ]
     register = pd.read_csv(data_dir / "villages.csv", dtype=str, usecols=["village"]).village
     unknown = data.village.notna() & ~data.village.isin(register)
-    problems += [Problem(p, None, "village", str(v), "thôn không có trong danh sách thôn",
-                         "village not in the village register")
-                 for p, v in zip(flat._place[unknown], data.village[unknown])]
+    problems += [
+        Problem(p, None, "village", str(v), "thôn không có trong danh sách thôn", "village not in the village register")
+        for p, v in zip(flat._place[unknown], data.village[unknown])
+    ]
     if "round" in data:
         wrong = data["round"].notna() & (data["round"] != round_name)
-        problems += [Problem(p, None, "round", str(v), f"không phải vòng {round_name}", f"not round {round_name}")
-                     for p, v in zip(flat._place[wrong], data["round"][wrong])]
+        problems += [
+            Problem(p, None, "round", str(v), f"không phải vòng {round_name}", f"not round {round_name}")
+            for p, v in zip(flat._place[wrong], data["round"][wrong])
+        ]
     if "weight" in data:
         missing = data.weight.isna()
         problems += [Problem(p, None, "weight", "", "thiếu trọng số", "no weight") for p in flat._place[missing]]
@@ -219,8 +261,14 @@ def _partial(target: Path, write) -> Path:
     return partial
 
 
-def import_round(form_path: str | Path, export_path: str | Path, round_name: str, data_dir: str | Path,
-                 codebook_path: str | Path | None = None, year: int | None = None) -> Path:
+def import_round(
+    form_path: str | Path,
+    export_path: str | Path,
+    round_name: str,
+    data_dir: str | Path,
+    codebook_path: str | Path | None = None,
+    year: int | None = None,
+) -> Path:
     """Make a field export round ``round_name`` of the dataset in ``data_dir``; returns the
     file written. Raises ``CodebookError`` naming every problem, changing nothing."""
     if round_name not in ROUNDS:
@@ -239,8 +287,9 @@ def import_round(form_path: str | Path, export_path: str | Path, round_name: str
     existing = yaml.safe_load(dataset.read_text(encoding="utf-8")) if dataset.exists() else None
     year = year or ((existing or {}).get("rounds", {}).get(round_name, {}).get("year"))
     if not year:
-        raise CodebookError(f"Chưa biết năm của vòng {round_name}: thêm --year / The year of round {round_name} is "
-                            f"unknown: pass --year")
+        raise CodebookError(
+            f"Chưa biết năm của vòng {round_name}: thêm --year / The year of round {round_name} is unknown: pass --year"
+        )
     flat, problems = flatten(read_export(export_path, form), form, _wanted(codebook, form))
     flat, reading = _coalesce(flat, codebook)
     data, found = convert(flat, reading, export_path.name, places=flat["_place"])
@@ -255,14 +304,18 @@ def import_round(form_path: str | Path, export_path: str | Path, round_name: str
     return _write(data, codebook, existing, dataset, round_name, int(year), export_path)
 
 
-def _dataset_codebook(existing: dict | None, data: pd.DataFrame, codebook: Codebook, round_name: str, year: int,
-                      file: str) -> dict:
+def _dataset_codebook(
+    existing: dict | None, data: pd.DataFrame, codebook: Codebook, round_name: str, year: int, file: str
+) -> dict:
     """The dataset's codebook with this round: d8's names read as they are."""
-    if existing and any(spec.get("column", name) != name for name, spec in existing.get("columns", {}).items()
-                        if isinstance(spec, dict)):
-        raise CodebookError("Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu "
-                            "mới / The dataset's codebook reads files with other column names: import into a new "
-                            "data folder")
+    if existing and any(
+        spec.get("column", name) != name for name, spec in existing.get("columns", {}).items() if isinstance(spec, dict)
+    ):
+        raise CodebookError(
+            "Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu "
+            "mới / The dataset's codebook reads files with other column names: import into a new "
+            "data folder"
+        )
     spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {"age_group": age_group_spec()}}
     spec["rounds"][round_name] = {"year": year, "files": [file]}
     spec["personal"] = sorted(set(spec.get("personal") or []) | set(codebook.personal))
@@ -282,8 +335,15 @@ def _dataset_codebook(existing: dict | None, data: pd.DataFrame, codebook: Codeb
     return spec
 
 
-def _write(data: pd.DataFrame, codebook: Codebook, existing: dict | None, dataset: Path, round_name: str, year: int,
-           export: Path) -> Path:
+def _write(
+    data: pd.DataFrame,
+    codebook: Codebook,
+    existing: dict | None,
+    dataset: Path,
+    round_name: str,
+    year: int,
+    export: Path,
+) -> Path:
     """Write the round, the archive copy and the codebook, each in one step; nothing
     is left half-written."""
     folder = dataset.parent
@@ -295,8 +355,14 @@ def _write(data: pd.DataFrame, codebook: Codebook, existing: dict | None, datase
     archived = folder / "raw" / f"{digest}{export.suffix.lower()}"
     partials = [
         (_partial(target, lambda p: data[columns].to_csv(p, index=False, lineterminator="\n")), target),
-        (_partial(dataset, lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False),
-                                                 encoding="utf-8")), dataset)]
+        (
+            _partial(
+                dataset,
+                lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"),
+            ),
+            dataset,
+        ),
+    ]
     if not archived.exists():
         archived.parent.mkdir(exist_ok=True)
         partials.insert(0, (_partial(archived, lambda p: p.write_bytes(export.read_bytes())), archived))

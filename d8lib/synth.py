@@ -6,6 +6,7 @@ Everything is drawn from the plan and the unit tables, so another province's fil
 give another province's dataset. The numbers that shape it (baseline levels by
 ethnic group, true effects, sample sizes) are in ``data/synth.yaml``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,18 +71,27 @@ def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataF
     remoteness = communes.district.map(settings["district_remoteness"]).astype(float) + rng.random(len(communes))
     order = remoteness.where(~urban, -1).sort_values(ascending=False).index
     zone = pd.Series("I", index=communes.index)
-    zone.loc[order[:z["zone_III"]]] = "III"
-    zone.loc[order[z["zone_III"]:z["zone_III"] + z["zone_II"]]] = "II"
-    zone.loc[order[-z["not_minority_area"]:]] = "none"
+    zone.loc[order[: z["zone_III"]]] = "III"
+    zone.loc[order[z["zone_III"] : z["zone_III"] + z["zone_II"]]] = "II"
+    zone.loc[order[-z["not_minority_area"] :]] = "none"
     communes["zone"] = zone
     cross = units.crosswalk.set_index("old_code")
     rows = []
     for c in communes.itertuples():
         count = int(rng.integers(5, 9) if c.zone == "none" else rng.integers(8, 15))
         for k in range(count):
-            rows.append(dict(village=f"{c.commune}-{k + 1:02d}", village_name=f"Thôn {k + 1}", commune=c.commune,
-                             commune_name=c.name, district=c.district, commune_2025=cross.new_code[c.commune],
-                             commune_2025_name=cross.new_name[c.commune], zone=c.zone))
+            rows.append(
+                dict(
+                    village=f"{c.commune}-{k + 1:02d}",
+                    village_name=f"Thôn {k + 1}",
+                    commune=c.commune,
+                    commune_name=c.name,
+                    district=c.district,
+                    commune_2025=cross.new_code[c.commune],
+                    commune_2025_name=cross.new_name[c.commune],
+                    zone=c.zone,
+                )
+            )
     frame = pd.DataFrame(rows)
     shares = settings["ethnic_shares"]
     groups = list(next(iter(shares.values())))
@@ -111,8 +121,9 @@ def _ethnicity(frame: pd.DataFrame, groups: list[str], rng) -> np.ndarray:
     return np.array(groups)[np.minimum(draws.sum(axis=1), len(groups) - 1)]
 
 
-def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.random.Generator,
-               multiplier: int = 1) -> pd.DataFrame:
+def population(
+    frame: pd.DataFrame, round_name: str, settings: dict, rng: np.random.Generator, multiplier: int = 1
+) -> pd.DataFrame:
     """Every woman 15-49 of the given villages in one round, with her answers.
 
     Each answer follows a logistic model: the indicator's baseline level for her
@@ -122,8 +133,10 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     groups = list(settings["ethnic_shares"][next(iter(settings["ethnic_shares"]))])
     sizes = frame.women.to_numpy() * multiplier
     effects = [f"effect_{code}" for code in settings["outcomes"]]
-    women = frame.loc[frame.index.repeat(sizes), ["village", "commune", "commune_2025", "district", "project",
-                                                  *effects, *[f"share_{g}" for g in groups]]]
+    women = frame.loc[
+        frame.index.repeat(sizes),
+        ["village", "commune", "commune_2025", "district", "project", *effects, *[f"share_{g}" for g in groups]],
+    ]
     women = women.reset_index(drop=True)
     n = len(women)
     women["ethnicity"] = _ethnicity(women, groups, rng)
@@ -132,7 +145,9 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     # Households of one to three eligible women, numbered within each village.
     new_household = rng.random(n) < 0.6
     new_household[np.r_[True, women.village.to_numpy()[1:] != women.village.to_numpy()[:-1]]] = True
-    women["household_seq"] = pd.Series(new_household.cumsum()).groupby(women.village).transform(lambda s: s - s.min() + 1)
+    women["household_seq"] = (
+        pd.Series(new_household.cumsum()).groupby(women.village).transform(lambda s: s - s.min() + 1)
+    )
     progress = settings["effect_reached"][round_name]
     trend = settings["trend_per_round"][round_name]
     models = settings["outcomes"]
@@ -150,8 +165,15 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     partnered = rng.random(n) < _logistic(-6 + 0.35 * age + np.where(women.ethnicity == "Kinh", -1.0, 0.6))
     women["ever_partnered"] = partnered.astype(int)
     in_union = partnered & (rng.random(n) < 0.9)
-    women["marital_status"] = np.where(~partnered, "never", np.where(in_union, np.where(rng.random(n) < 0.93, "married",
-                                       "cohabiting"), rng.choice(["divorced", "separated", "widowed"], n)))
+    women["marital_status"] = np.where(
+        ~partnered,
+        "never",
+        np.where(
+            in_union,
+            np.where(rng.random(n) < 0.93, "married", "cohabiting"),
+            rng.choice(["divorced", "separated", "widowed"], n),
+        ),
+    )
     child = answer("H3", partnered) | (partnered & (age < 18))
     first_union = np.where(child, rng.uniform(14, 17.99, n), rng.uniform(18, 30, n))
     women["age_first_union"] = np.where(partnered, np.minimum(first_union, age).round(0), np.nan)
@@ -177,11 +199,19 @@ def population(frame: pd.DataFrame, round_name: str, settings: dict, rng: np.ran
     women["tkvvtb_member"] = (rng.random(n) < 0.05 + 0.15 * women.project * progress).astype(int)
     women["spoke_at_meeting"] = answer("H9").astype(int)
     decides = answer("H10", in_union)
-    women["purchase_decision"] = np.where(in_union, np.where(decides, rng.choice(["self", "joint"], n, p=[0.2, 0.8]),
-                                                             rng.choice(["husband", "other"], n, p=[0.85, 0.15])), None)
+    women["purchase_decision"] = np.where(
+        in_union,
+        np.where(
+            decides, rng.choice(["self", "joint"], n, p=[0.2, 0.8]), rng.choice(["husband", "other"], n, p=[0.85, 0.15])
+        ),
+        None,
+    )
     women = women.drop(columns=effects)
-    women["education"] = np.where(rng.random(n) < np.where(women.ethnicity == "Kinh", 0.05, 0.35), "none",
-                                  rng.choice(["primary", "lower_secondary", "upper_secondary"], n, p=[0.4, 0.4, 0.2]))
+    women["education"] = np.where(
+        rng.random(n) < np.where(women.ethnicity == "Kinh", 0.05, 0.35),
+        "none",
+        rng.choice(["primary", "lower_secondary", "upper_secondary"], n, p=[0.4, 0.4, 0.2]),
+    )
     return women
 
 
@@ -200,16 +230,21 @@ def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
             columns = indicator_columns(women, spec)
             inside = columns._in_universe.notna()
             answered = women[inside].assign(answer=columns._answer[inside])
-            for group, part in [("all", answered), ("project", answered[answered.project == 1]),
-                                ("comparison", answered[answered.project == 0])]:
-                rows.append(dict(indicator=code, round=round_name, group=group, value=part.answer.mean(),
-                                 women=len(part)))
+            for group, part in [
+                ("all", answered),
+                ("project", answered[answered.project == 1]),
+                ("comparison", answered[answered.project == 0]),
+            ]:
+                rows.append(
+                    dict(indicator=code, round=round_name, group=group, value=part.answer.mean(), women=len(part))
+                )
     table = pd.DataFrame(rows)
     values = table.set_index(["indicator", "round", "group"]).value
     for code in definitions.index:
         for after in ("midterm", "endline"):
-            effect = ((values[code, after, "project"] - values[code, "baseline", "project"])
-                      - (values[code, after, "comparison"] - values[code, "baseline", "comparison"]))
+            effect = (values[code, after, "project"] - values[code, "baseline", "project"]) - (
+                values[code, after, "comparison"] - values[code, "baseline", "comparison"]
+            )
             rows.append(dict(indicator=code, round=after, group="difference_in_differences", value=effect, women=0))
     return pd.DataFrame(rows)
 
@@ -221,15 +256,16 @@ def choose_villages(frame: pd.DataFrame, settings: dict, rng: np.random.Generato
     design = settings["survey"]
     eligible = frame[frame.zone != "none"]
     chosen = []
-    for (district, project), group in eligible.groupby(["district", "project"], sort=True):
+    for (_district, project), group in eligible.groupby(["district", "project"], sort=True):
         take = design["project_villages" if project else "comparison_villages"]
         picked = group.loc[rng.choice(group.index, min(take, len(group)), replace=False)].sort_index()
         chosen.append(picked.assign(villages_in_stratum=len(group), villages_taken=len(picked)))
     return pd.concat(chosen)
 
 
-def draw_sample(women: pd.DataFrame, chosen: pd.DataFrame, settings: dict, rng: np.random.Generator,
-                households_per_village: int) -> pd.DataFrame:
+def draw_sample(
+    women: pd.DataFrame, chosen: pd.DataFrame, settings: dict, rng: np.random.Generator, households_per_village: int
+) -> pd.DataFrame:
     """Households drawn at random in each chosen village, one eligible woman in each,
     with her design weight, stratum and response: some households are not
     interviewed, some women are not at home or refuse (more often Kinh women, as in
@@ -241,30 +277,59 @@ def draw_sample(women: pd.DataFrame, chosen: pd.DataFrame, settings: dict, rng: 
     households["households_in_village"] = households.groupby("village").household_seq.transform("size")
     picked = households[households["rank"] <= households_per_village]
     women = women.assign(key=rng.random(len(women))).merge(
-        picked[["village", "household_seq", "eligible", "households_in_village"]], on=["village", "household_seq"])
-    women = women.sort_values("key").groupby(["village", "household_seq"]).head(1).sort_values(["village", "household_seq"])
+        picked[["village", "household_seq", "eligible", "households_in_village"]], on=["village", "household_seq"]
+    )
+    women = (
+        women.sort_values("key").groupby(["village", "household_seq"]).head(1).sort_values(["village", "household_seq"])
+    )
     strata = chosen.set_index("village")
     taken = women.groupby("village").household_seq.transform("size")
-    women["weight"] = ((strata.villages_in_stratum[women.village].to_numpy() / strata.villages_taken[women.village].to_numpy())
-                       * women.households_in_village / taken * women.eligible).round(4)
+    women["weight"] = (
+        (strata.villages_in_stratum[women.village].to_numpy() / strata.villages_taken[women.village].to_numpy())
+        * women.households_in_village
+        / taken
+        * women.eligible
+    ).round(4)
     women["stratum"] = women.district + np.where(women.project == 1, "-P", "-C")
     rates = settings["nonresponse"]
     absent = rng.random(len(women)) < rates["household"]
     woman_rate = women.ethnicity.map(rates["woman"]).fillna(rates["woman"]["other"]).to_numpy()
     refused = ~absent & (rng.random(len(women)) < woman_rate)
-    women["response"] = np.where(absent, "household_not_interviewed",
-                                 np.where(refused, rng.choice(["not_at_home", "refused"], len(women)), "completed"))
+    women["response"] = np.where(
+        absent,
+        "household_not_interviewed",
+        np.where(refused, rng.choice(["not_at_home", "refused"], len(women)), "completed"),
+    )
     return women.reset_index(drop=True)
 
 
-ANSWERS = ["age", "ethnicity", "education", "marital_status", "ever_partnered", "age_first_union", "birth_2y",
-           "birth_place", "anc_visits", "beat_goes_out", "beat_neglects_children", "beat_argues", "beat_refuses_sex",
-           "beat_burns_food", "ipv_physical_12m", "ipv_sexual_12m", "sought_formal_help", "knows_trusted_address",
-           "has_formal_account", "tkvvtb_member", "spoke_at_meeting", "purchase_decision"]
+ANSWERS = [
+    "age",
+    "ethnicity",
+    "education",
+    "marital_status",
+    "ever_partnered",
+    "age_first_union",
+    "birth_2y",
+    "birth_place",
+    "anc_visits",
+    "beat_goes_out",
+    "beat_neglects_children",
+    "beat_argues",
+    "beat_refuses_sex",
+    "beat_burns_food",
+    "ipv_physical_12m",
+    "ipv_sexual_12m",
+    "sought_formal_help",
+    "knows_trusted_address",
+    "has_formal_account",
+    "tkvvtb_member",
+    "spoke_at_meeting",
+    "purchase_decision",
+]
 
 
-def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scale: int,
-           units: Units) -> pd.DataFrame:
+def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scale: int, units: Units) -> pd.DataFrame:
     """One round's sample as the survey firm delivers it: every selected woman (or
     household) with her response status, answers only from those interviewed."""
     eligible = frame[frame.zone != "none"]
@@ -289,8 +354,19 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
     women.loc[women.response == "household_not_interviewed", ["age", "ethnicity", "respondent_name", "phone"]] = np.nan
     women["household"] = women.village + "-" + women.household_seq.astype(str).str.zfill(3)
     women["respondent_id"] = f"{round_name[0].upper()}" + pd.Series(range(1, len(women) + 1)).astype(str).str.zfill(6)
-    columns = ["respondent_id", "respondent_name", "phone", "round", "stratum", "village", "household", "weight",
-               "response", "project", *ANSWERS]
+    columns = [
+        "respondent_id",
+        "respondent_name",
+        "phone",
+        "round",
+        "stratum",
+        "village",
+        "household",
+        "weight",
+        "response",
+        "project",
+        *ANSWERS,
+    ]
     if round_name == "endline":
         # Collected after 1/7/2025: communes of the reform, no district any more; the
         # strata keep the codes the sample was drawn with.
@@ -304,17 +380,19 @@ def demo_codebook(settings: dict) -> dict:
 
     groups = list(next(iter(settings["ethnic_shares"].values())))
     columns = {}
-    for name, spec in variables().items():
+    for name in variables():
         entry = {"column": name}
         if name in ("district", "commune", "commune_2025", "project", "round"):
             entry["optional"] = True  # the endline has no district; the register says project
         if name == "ethnicity":
             entry["values"] = groups
         columns[name] = entry
-    return {"rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in ROUNDS.items()},
-            "personal": ["respondent_name", "phone"],
-            "columns": columns,
-            "derived": {"age_group": age_group_spec()}}
+    return {
+        "rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in ROUNDS.items()},
+        "personal": ["respondent_name", "phone"],
+        "columns": columns,
+        "derived": {"age_group": age_group_spec()},
+    }
 
 
 def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int = 1) -> pd.DataFrame:
@@ -337,8 +415,12 @@ def _identities(women: pd.DataFrame, rng, settings: dict) -> pd.DataFrame:
     family = [rng.choice(names["family"].get(e, names["family"]["other"])) for e in women.ethnicity]
     given = rng.choice(names["given"], len(women))
     women["respondent_name"] = [f"{f} Thị {g}" for f, g in zip(family, given)]
-    prefixes = np.array(["086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039", "091", "094"])
-    women["phone"] = [p + f"{d:07d}" for p, d in zip(rng.choice(prefixes, len(women)), rng.integers(0, 10**7, len(women)))]
+    prefixes = np.array(
+        ["086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039", "091", "094"]
+    )
+    women["phone"] = [
+        p + f"{d:07d}" for p, d in zip(rng.choice(prefixes, len(women)), rng.integers(0, 10**7, len(women)))
+    ]
     return women
 
 
@@ -374,8 +456,17 @@ def district_targets(plan: Plan) -> pd.DataFrame:
         if code in set(allocated.indicator):
             continue
         split = _allocate(int(province.target[code]), weights)
-        rows.append(pd.DataFrame({"indicator": code, "unit": split.index, "target": split.to_numpy(),
-                                  "start": province.start[code], "complete": province.complete[code]}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "indicator": code,
+                    "unit": split.index,
+                    "target": split.to_numpy(),
+                    "start": province.start[code],
+                    "complete": province.complete[code],
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -396,61 +487,104 @@ def registers(plan: Plan, frame: pd.DataFrame, settings: dict, rng, cutoff: dt.d
         if t.indicator in STOCKS:
             kind = STOCKS[t.indicator]
             for k, (date, place) in enumerate(zip(when, places.itertuples())):
-                out[kind].append(dict(id=f"{t.unit}-{t.indicator}-{k + 1:03d}", district=t.unit, commune=place.commune,
-                                      village=place.village, established=date))
+                out[kind].append(
+                    dict(
+                        id=f"{t.unit}-{t.indicator}-{k + 1:03d}",
+                        district=t.unit,
+                        commune=place.commune,
+                        village=place.village,
+                        established=date,
+                    )
+                )
         elif t.indicator in FLOWS:
             for k, (date, place) in enumerate(zip(when, places.itertuples())):
                 size = int(rng.integers(15, 60)) if t.indicator != "O10" else 1
                 female = size if t.indicator == "O10" else int(rng.binomial(size, 0.62))
-                out["activities"].append(dict(id=f"{t.unit}-{t.indicator}-{k + 1:03d}", indicator=t.indicator,
-                                              district=t.unit, commune=place.commune, date=date,
-                                              participants_female=female, participants_male=size - female,
-                                              participants_ethnic_minority=int(rng.binomial(size, 0.85))))
+                out["activities"].append(
+                    dict(
+                        id=f"{t.unit}-{t.indicator}-{k + 1:03d}",
+                        indicator=t.indicator,
+                        district=t.unit,
+                        commune=place.commune,
+                        date=date,
+                        participants_female=female,
+                        participants_male=size - female,
+                        participants_ethnic_minority=int(rng.binomial(size, 0.85)),
+                    )
+                )
     tables = {name: pd.DataFrame(rows) for name, rows in out.items()}
     teams = tables["teams"]
     members = rng.integers(8, 16, len(teams))
     teams["members_female"] = [int(rng.binomial(m, 0.6)) for m in members]
     teams["members_male"] = members - teams.members_female
     teams["members_ethnic_minority"] = [int(rng.binomial(m, 0.9)) for m in members]
-    teams["digital_since"] = [d + dt.timedelta(days=int(rng.integers(30, 400))) if rng.random() < 0.8 else None
-                              for d in teams.established]
+    teams["digital_since"] = [
+        d + dt.timedelta(days=int(rng.integers(30, 400))) if rng.random() < 0.8 else None for d in teams.established
+    ]
     quarters = pd.period_range("2022Q1", pd.Period(cutoff, "Q"), freq="Q")
-    events = [dict(team=t.id, quarter=str(q), events=int(rng.poisson(1.4)))
-              for t in teams.itertuples() for q in quarters if q.start_time.date() >= t.established]
+    events = [
+        dict(team=t.id, quarter=str(q), events=int(rng.poisson(1.4)))
+        for t in teams.itertuples()
+        for q in quarters
+        if q.start_time.date() >= t.established
+    ]
     tables["team_events"] = pd.DataFrame(events)
     groups = tables["savings_groups"]
-    gals_share = {d: targets.set_index(["indicator", "unit"]).target.get(("O3", d), 0) for d in groups.district.unique()}
+    gals_share = {
+        d: targets.set_index(["indicator", "unit"]).target.get(("O3", d), 0) for d in groups.district.unique()
+    }
     groups["gals_since"] = None
     for district, part in groups.groupby("district"):
         chosen = part.index[: int(round(gals_share[district] * pace[district]["reach"]))]
-        groups.loc[chosen, "gals_since"] = [d + dt.timedelta(days=int(rng.integers(60, 300))) for d in part.established[chosen]]
+        groups.loc[chosen, "gals_since"] = [
+            d + dt.timedelta(days=int(rng.integers(60, 300))) for d in part.established[chosen]
+        ]
     roster = []
     for g in groups.itertuples():
         for k in range(int(rng.integers(15, 31))):
             linked = g.established + dt.timedelta(days=int(rng.integers(90, 700))) if rng.random() < 0.17 else None
             supported = g.established + dt.timedelta(days=int(rng.integers(90, 700))) if rng.random() < 0.14 else None
-            roster.append(dict(member=f"{g.id}-{k + 1:02d}", group=g.id, sex="F" if rng.random() < 0.85 else "M",
-                               ethnic_minority=int(rng.random() < 0.88), linked_finance_on=linked,
-                               livelihood_support_on=supported))
+            roster.append(
+                dict(
+                    member=f"{g.id}-{k + 1:02d}",
+                    group=g.id,
+                    sex="F" if rng.random() < 0.85 else "M",
+                    ethnic_minority=int(rng.random() < 0.88),
+                    linked_finance_on=linked,
+                    livelihood_support_on=supported,
+                )
+            )
     tables["savings_members"] = pd.DataFrame(roster)
     addresses = tables["trusted_addresses"]
     addresses["kind"] = rng.choice(["new", "consolidated"], len(addresses), p=[0.4, 0.6])
-    addresses["owner_trained_on"] = [d + dt.timedelta(days=int(rng.integers(20, 500))) if rng.random() < 0.9 else None
-                                     for d in addresses.established]
+    addresses["owner_trained_on"] = [
+        d + dt.timedelta(days=int(rng.integers(20, 500))) if rng.random() < 0.9 else None for d in addresses.established
+    ]
     tables["trusted_address_cases"] = pd.DataFrame(
-        [dict(address=a.id, year=y, cases=int(rng.poisson(3))) for a in addresses.itertuples()
-         for y in range(a.established.year, cutoff.year + 1)])
+        [
+            dict(address=a.id, year=y, cases=int(rng.poisson(3)))
+            for a in addresses.itertuples()
+            for y in range(a.established.year, cutoff.year + 1)
+        ]
+    )
     clubs = tables["clubs"]
     clubs["setting"] = rng.choice(["school", "community"], len(clubs), p=[0.7, 0.3])
     clubs["girls"] = rng.integers(10, 25, len(clubs))
     clubs["boys"] = rng.integers(3, 12, len(clubs))
     clubs["ethnic_minority"] = [int(rng.binomial(g + b, 0.9)) for g, b in zip(clubs.girls, clubs.boys)]
     communes = frame.drop_duplicates("commune")[["commune", "district", "zone"]]
-    tables["commune_broadcasts"] = communes.assign(broadcasting_since=[
-        dt.date(2022, 1, 1) + dt.timedelta(days=int(rng.integers(0, 900))) if z != "none" else None
-        for z in communes.zone]).drop(columns="zone").reset_index(drop=True)
+    tables["commune_broadcasts"] = (
+        communes.assign(
+            broadcasting_since=[
+                dt.date(2022, 1, 1) + dt.timedelta(days=int(rng.integers(0, 900))) if z != "none" else None
+                for z in communes.zone
+            ]
+        )
+        .drop(columns="zone")
+        .reset_index(drop=True)
+    )
     tables["survivors"] = _survivors(frame, settings, rng, cutoff)
-    for name, table in tables.items():
+    for table in tables.values():
         for column in table.columns:
             if table[column].map(lambda v: isinstance(v, dt.date)).any():
                 table[column] = table[column].map(lambda v: v.isoformat() if isinstance(v, dt.date) else None)
@@ -465,12 +599,21 @@ def _survivors(frame: pd.DataFrame, settings: dict, rng, cutoff: dt.date) -> pd.
     for k, place in enumerate(places.itertuples()):
         ethnicity = rng.choice(["H'Mông", "Dao", "Tày", "Kinh"], p=[0.6, 0.2, 0.1, 0.1])
         family = rng.choice(names["family"].get(str(ethnicity), names["family"]["other"]))
-        rows.append(dict(id=f"S{k + 1:04d}", full_name=f"{family} Thị {rng.choice(names['given'])}",
-                         phone="09" + f"{int(rng.integers(0, 10**8)):08d}", birth_year=int(rng.integers(1985, 2008)),
-                         ethnicity=ethnicity, district=place.district, commune=place.commune,
-                         kind=rng.choice(["trafficking", "domestic_violence", "sexual_abuse"], p=[0.3, 0.6, 0.1]),
-                         support=rng.choice(["tkvvtb", "livelihood", "vocational_training"]),
-                         supported_on=dt.date(2023, 1, 1) + dt.timedelta(days=int(rng.integers(0, (cutoff - dt.date(2023, 1, 1)).days)))))
+        rows.append(
+            dict(
+                id=f"S{k + 1:04d}",
+                full_name=f"{family} Thị {rng.choice(names['given'])}",
+                phone="09" + f"{int(rng.integers(0, 10**8)):08d}",
+                birth_year=int(rng.integers(1985, 2008)),
+                ethnicity=ethnicity,
+                district=place.district,
+                commune=place.commune,
+                kind=rng.choice(["trafficking", "domestic_violence", "sexual_abuse"], p=[0.3, 0.6, 0.1]),
+                support=rng.choice(["tkvvtb", "livelihood", "vocational_training"]),
+                supported_on=dt.date(2023, 1, 1)
+                + dt.timedelta(days=int(rng.integers(0, (cutoff - dt.date(2023, 1, 1)).days))),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -494,27 +637,39 @@ def district_report(tables: dict[str, pd.DataFrame], district: str, period: str)
 
     teams = upto(tables["teams"])
     if len(teams):
-        report["O1"] = dict(value=len(teams), people=int(teams.members_female.sum() + teams.members_male.sum()),
-                            female=int(teams.members_female.sum()), male=int(teams.members_male.sum()),
-                            ethnic_minority=int(teams.members_ethnic_minority.sum()))
+        report["O1"] = dict(
+            value=len(teams),
+            people=int(teams.members_female.sum() + teams.members_male.sum()),
+            female=int(teams.members_female.sum()),
+            male=int(teams.members_male.sum()),
+            ethnic_minority=int(teams.members_ethnic_minority.sum()),
+        )
         report["O1.2"] = dict(value=int((teams.digital_since.notna() & (teams.digital_since <= last)).sum()))
         quarter = str(pd.Period(last, "Q") - 1)
         events = tables["team_events"]
         active = events[(events.quarter == quarter) & (events.events > 0) & events.team.isin(teams.id)]
         report["O1.3"] = dict(numerator=len(active), denominator=len(teams))
     broadcasts = tables["commune_broadcasts"][tables["commune_broadcasts"].district == district]
-    report["O1.4"] = dict(numerator=int((broadcasts.broadcasting_since.notna() & (broadcasts.broadcasting_since <= last)).sum()),
-                          denominator=len(broadcasts))
+    report["O1.4"] = dict(
+        numerator=int((broadcasts.broadcasting_since.notna() & (broadcasts.broadcasting_since <= last)).sum()),
+        denominator=len(broadcasts),
+    )
     groups = upto(tables["savings_groups"])
     if len(groups):
         roster = tables["savings_members"][tables["savings_members"].group.isin(groups.id)]
         female = int((roster.sex == "F").sum())
-        report["O2"] = dict(value=len(groups), people=len(roster), female=female, male=len(roster) - female,
-                            ethnic_minority=int(roster.ethnic_minority.sum()))
+        report["O2"] = dict(
+            value=len(groups),
+            people=len(roster),
+            female=female,
+            male=len(roster) - female,
+            ethnic_minority=int(roster.ethnic_minority.sum()),
+        )
         report["O3"] = dict(value=int((groups.gals_since.notna() & (groups.gals_since <= last)).sum()))
         for code, column in (("O4", "linked_finance_on"), ("O5", "livelihood_support_on")):
-            report[code] = dict(numerator=int((roster[column].notna() & (roster[column] <= last)).sum()),
-                                denominator=len(roster))
+            report[code] = dict(
+                numerator=int((roster[column].notna() & (roster[column] <= last)).sum()), denominator=len(roster)
+            )
     for code, name in (("O6", "livelihood_groups"), ("O7", "trusted_addresses")):
         stock = upto(tables[name])
         if len(stock):
@@ -525,15 +680,24 @@ def district_report(tables: dict[str, pd.DataFrame], district: str, period: str)
         report["O7.1"] = dict(numerator=int(trained.sum()), denominator=len(addresses))
     clubs = upto(tables["clubs"])
     if len(clubs):
-        report["O9"] = dict(value=len(clubs), people=int(clubs.girls.sum() + clubs.boys.sum()), female=int(clubs.girls.sum()),
-                            male=int(clubs.boys.sum()), ethnic_minority=int(clubs.ethnic_minority.sum()))
+        report["O9"] = dict(
+            value=len(clubs),
+            people=int(clubs.girls.sum() + clubs.boys.sum()),
+            female=int(clubs.girls.sum()),
+            male=int(clubs.boys.sum()),
+            ethnic_minority=int(clubs.ethnic_minority.sum()),
+        )
     activities = tables["activities"]
     done = activities[(activities.district == district) & (activities.date >= first) & (activities.date <= last)]
     for code, part in done.groupby("indicator"):
         people = int(part.participants_female.sum() + part.participants_male.sum())
-        report[code] = dict(value=people if code == "O10" else len(part), people=people,
-                            female=int(part.participants_female.sum()), male=int(part.participants_male.sum()),
-                            ethnic_minority=int(part.participants_ethnic_minority.sum()))
+        report[code] = dict(
+            value=people if code == "O10" else len(part),
+            people=people,
+            female=int(part.participants_female.sum()),
+            male=int(part.participants_male.sum()),
+            ethnic_minority=int(part.participants_ethnic_minority.sum()),
+        )
     return report
 
 
@@ -555,15 +719,34 @@ def _freeze_xlsx(path: Path) -> None:
 def _long_rows(report: dict[str, dict], district_name: str, period: str, sent: dt.date) -> list[dict]:
     rows = []
     for code, cells in report.items():
-        rows.append({"Huyện": district_name, "Kỳ báo cáo": period, "Mã chỉ số": code, "Kết quả": cells.get("value"),
-                     "Tử số": cells.get("numerator"), "Mẫu số": cells.get("denominator"), "Số người": cells.get("people"),
-                     "Nữ": cells.get("female"), "Nam": cells.get("male"), "DTTS": cells.get("ethnic_minority"),
-                     "Ngày gửi": sent.strftime("%d/%m/%Y") if not rows else None})
+        rows.append(
+            {
+                "Huyện": district_name,
+                "Kỳ báo cáo": period,
+                "Mã chỉ số": code,
+                "Kết quả": cells.get("value"),
+                "Tử số": cells.get("numerator"),
+                "Mẫu số": cells.get("denominator"),
+                "Số người": cells.get("people"),
+                "Nữ": cells.get("female"),
+                "Nam": cells.get("male"),
+                "DTTS": cells.get("ethnic_minority"),
+                "Ngày gửi": sent.strftime("%d/%m/%Y") if not rows else None,
+            }
+        )
     return rows
 
 
-def write_submission(plan: Plan, report: dict[str, dict], district: str, period: str, sent: dt.date, style: dict,
-                     folder: Path, suffix: str = "") -> Path:
+def write_submission(
+    plan: Plan,
+    report: dict[str, dict],
+    district: str,
+    period: str,
+    sent: dt.date,
+    style: dict,
+    folder: Path,
+    suffix: str = "",
+) -> Path:
     """Write one district report in the district's habitual format (form, CSV or XLSX table)."""
     name = f"{district}-{period}{suffix}"
     if style["format"] == "form":
@@ -619,7 +802,9 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path) -> 
     folder.mkdir(parents=True, exist_ok=True)
     expected = []
     names = dict(zip(plan.districts.unit, plan.districts.name))
-    for (district, period), sent in sorted(_sent_dates(plan, settings, rng).items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (district, period), sent in sorted(
+        _sent_dates(plan, settings, rng).items(), key=lambda kv: (kv[0][1], kv[0][0])
+    ):
         if sent is None:
             continue
         style = dict(config["styles"][district])
@@ -655,8 +840,9 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
 
 
-def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Plan | None = None,
-             settings: dict | None = None) -> Path:
+def generate(
+    out: str | Path, seed: int | None = None, scale: int = 1, plan: Plan | None = None, settings: dict | None = None
+) -> Path:
     """Write the synthetic dataset to ``out``; the same seed and scale give the same bytes."""
     out = Path(out)
     settings = settings or load_settings()
@@ -664,8 +850,18 @@ def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Pla
     plan = plan or load_plan()
     units = plan.units()
     frame = villages(units, settings, _stream(seed, "villages"))
-    village_columns = ["village", "village_name", "commune", "commune_name", "district", "commune_2025",
-                       "commune_2025_name", "zone", "project", "women"]
+    village_columns = [
+        "village",
+        "village_name",
+        "commune",
+        "commune_name",
+        "district",
+        "commune_2025",
+        "commune_2025_name",
+        "zone",
+        "project",
+        "women",
+    ]
     _write_csv(frame[village_columns], out / "villages.csv")
     cutoff = dt.date.fromisoformat(str(settings["submissions"]["registers_until"]))
     tables = registers(plan, frame, settings, _stream(seed, "registers"), cutoff)
@@ -676,14 +872,30 @@ def generate(out: str | Path, seed: int | None = None, scale: int = 1, plan: Pla
     for round_name, year in ROUNDS.items():
         _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")
     _write_csv(population_totals(frame, settings, seed, scale), out / "survey" / "population.csv")
-    (out / "survey" / "codebook.yaml").write_text(CODEBOOK_HEADER + yaml.safe_dump(
-        demo_codebook(settings), allow_unicode=True, sort_keys=False, default_flow_style=None), encoding="utf-8")
-    (out / "survey" / "calibration.yaml").write_text(CALIBRATION_HEADER + yaml.safe_dump(
-        settings["calibration"], allow_unicode=True, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    (out / "survey" / "codebook.yaml").write_text(
+        CODEBOOK_HEADER
+        + yaml.safe_dump(demo_codebook(settings), allow_unicode=True, sort_keys=False, default_flow_style=None),
+        encoding="utf-8",
+    )
+    (out / "survey" / "calibration.yaml").write_text(
+        CALIBRATION_HEADER
+        + yaml.safe_dump(settings["calibration"], allow_unicode=True, sort_keys=False, default_flow_style=None),
+        encoding="utf-8",
+    )
     _write_csv(truth(frame, settings, seed), out / "truth.csv")
-    (out / "truth_parameters.json").write_text(json.dumps(
-        {"seed": seed, "scale": scale, "trend_per_round": settings["trend_per_round"],
-         "effect_reached": settings["effect_reached"],
-         "effects_logit": {k: v["effect"] for k, v in settings["outcomes"].items()}}, indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8")
+    (out / "truth_parameters.json").write_text(
+        json.dumps(
+            {
+                "seed": seed,
+                "scale": scale,
+                "trend_per_round": settings["trend_per_round"],
+                "effect_reached": settings["effect_reached"],
+                "effects_logit": {k: v["effect"] for k, v in settings["outcomes"].items()},
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return out

@@ -1,4 +1,5 @@
 """Normalising Vietnamese text as people type it: Unicode forms, tone marks, case."""
+
 from __future__ import annotations
 
 import re
@@ -47,5 +48,7 @@ def has_diacritics(text: str) -> bool:
 def printable(text) -> str:
     """The text safe for a terminal or a log line: control and format characters
     (newlines, escape codes) written as escapes, so a file name cannot forge a line."""
-    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode("ascii")
-                   for ch in str(text))
+    return "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cf") else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text)
+    )

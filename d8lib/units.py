@@ -6,6 +6,7 @@ built by ``scripts/build_units.py``): ``units.csv`` (levels ``province``, ``dist
 ``commune``), ``communes_2025.csv`` (level ``commune_2025``) and
 ``crosswalk_2025.csv``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -93,8 +94,16 @@ class Units:
             for spelled in names:
                 kind, bare = _split_prefix(spelled)
                 rows.append(
-                    dict(code=unit.code, level=unit.level, kind=unit.kind, name=unit.name, parent_code=unit.parent_code,
-                         tone=tone_key(bare), plain=ascii_key(bare), compact=_compact(ascii_key(bare)))
+                    dict(
+                        code=unit.code,
+                        level=unit.level,
+                        kind=unit.kind,
+                        name=unit.name,
+                        parent_code=unit.parent_code,
+                        tone=tone_key(bare),
+                        plain=ascii_key(bare),
+                        compact=_compact(ascii_key(bare)),
+                    )
                 )
         object.__setattr__(self, "_index", pd.DataFrame(rows))
         object.__setattr__(self, "_resolved", {})
@@ -192,15 +201,22 @@ def load_units(directory: str | Path | None = None) -> Units:
     directory = Path(directory)
     text_columns = dict.fromkeys(["code", "parent_code", "old_code", "old_district_code", "new_code"], str)
     table = pd.concat(
-        [pd.read_csv(directory / f, dtype=text_columns, keep_default_na=False)
-         for f in ("units.csv", "communes_2025.csv") if (directory / f).exists()],
+        [
+            pd.read_csv(directory / f, dtype=text_columns, keep_default_na=False)
+            for f in ("units.csv", "communes_2025.csv")
+            if (directory / f).exists()
+        ],
         ignore_index=True,
     )
     table["name"] = table["name"].map(nfc)
     crosswalk_file = directory / "crosswalk_2025.csv"
-    crosswalk = (pd.read_csv(crosswalk_file, dtype=text_columns, keep_default_na=False) if crosswalk_file.exists()
-                 else pd.DataFrame(columns=["old_code", "old_name", "old_district_code", "new_code", "new_name",
-                                            "new_spans_districts"]))
+    crosswalk = (
+        pd.read_csv(crosswalk_file, dtype=text_columns, keep_default_na=False)
+        if crosswalk_file.exists()
+        else pd.DataFrame(
+            columns=["old_code", "old_name", "old_district_code", "new_code", "new_name", "new_spans_districts"]
+        )
+    )
     crosswalk["new_spans_districts"] = crosswalk["new_spans_districts"].astype(str).eq("True")
     return Units(table, crosswalk)
 

@@ -5,6 +5,7 @@ of checks they use (``CHECKS``) and the ``Problem`` every finding becomes. Each
 problem names the file, the sheet, the row, the column and the value, in Vietnamese
 and English.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 from d8lib.paths import DATA_DIR
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_RULES = DATA_DIR / "rules" / "intake.yaml"
 NUMBER_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
@@ -49,8 +50,16 @@ class Problem:
     message_en: str
 
     def __str__(self) -> str:
-        where = " › ".join(str(p) for p in (self.file, self.sheet, f"dòng/row {self.row}" if self.row else "",
-                                             f"cột/column {self.column}" if self.column else "") if p)
+        where = " › ".join(
+            str(p)
+            for p in (
+                self.file,
+                self.sheet,
+                f"dòng/row {self.row}" if self.row else "",
+                f"cột/column {self.column}" if self.column else "",
+            )
+            if p
+        )
         shown = f" [{self.value}]" if self.value != "" else ""
         label = "LỖI/ERROR" if self.severity == "error" else "CẢNH BÁO/WARNING"
         return f"{label} {where}{shown}: {self.message_vi} / {self.message_en}"
@@ -84,8 +93,15 @@ def _number_or_text(value):
 def numbers(rows: pd.DataFrame) -> pd.DataFrame:
     """The number columns converted to finite floats; text, formulas, blanks and
     infinities become NaN."""
-    return pd.DataFrame({c: pd.to_numeric(rows[c].map(_number_or_text), errors="coerce").astype(float)
-                         .replace([np.inf, -np.inf], np.nan) for c in NUMBER_COLUMNS}, index=rows.index)
+    return pd.DataFrame(
+        {
+            c: pd.to_numeric(rows[c].map(_number_or_text), errors="coerce")
+            .astype(float)
+            .replace([np.inf, -np.inf], np.nan)
+            for c in NUMBER_COLUMNS
+        },
+        index=rows.index,
+    )
 
 
 # --- checks: each returns (failing mask, the limit each row was held to or None) -----------
@@ -146,8 +162,7 @@ def _sum_equals(f: _Frame, column, rule):
 
 def _not_above_indicator(f: _Frame, column, rule):
     keys = ["district", "period"]
-    source = f.rows.loc[f.rows.indicator == rule["limit_indicator"], keys].assign(
-        limit=f.numbers[rule["limit_column"]])
+    source = f.rows.loc[f.rows.indicator == rule["limit_indicator"], keys].assign(limit=f.numbers[rule["limit_column"]])
     limit = f.rows[keys].merge(source.drop_duplicates(keys), on=keys, how="left")["limit"].set_axis(f.rows.index)
     return f.numbers[column] > limit, limit
 
@@ -164,8 +179,11 @@ def _not_below_previous(f: _Frame, column, rule):
     known = pd.concat([f.context["previous"], current], ignore_index=True).dropna(subset=["value"])
     # The highest value known per district, indicator and period: the pairs below are
     # then at most rows x periods, however many rows repeat the same indicator.
-    known = (known.assign(position=known.period.map(order))
-             .groupby(["district", "indicator", "position"], as_index=False).value.max())
+    known = (
+        known.assign(position=known.period.map(order))
+        .groupby(["district", "indicator", "position"], as_index=False)
+        .value.max()
+    )
     current = current.assign(position=current.period.map(order), row=np.arange(len(current)))
     pairs = current.merge(known, on=["district", "indicator"], suffixes=("", "_known"))
     earlier = pairs[pairs.position_known < pairs.position]
@@ -188,10 +206,20 @@ def _unique(f: _Frame, column, rule):
 
 
 CHECKS = {
-    "numeric": _numeric, "no_formula": _no_formula, "together": _together, "required_with": _required_with,
-    "minimum": _minimum, "maximum": _maximum, "whole": _whole, "not_above": _not_above, "sum_equals": _sum_equals,
-    "not_above_indicator": _not_above_indicator, "percent_matches": _percent_matches,
-    "not_below_previous": _not_below_previous, "not_above_target": _not_above_target, "unique": _unique,
+    "numeric": _numeric,
+    "no_formula": _no_formula,
+    "together": _together,
+    "required_with": _required_with,
+    "minimum": _minimum,
+    "maximum": _maximum,
+    "whole": _whole,
+    "not_above": _not_above,
+    "sum_equals": _sum_equals,
+    "not_above_indicator": _not_above_indicator,
+    "percent_matches": _percent_matches,
+    "not_below_previous": _not_below_previous,
+    "not_above_target": _not_above_target,
+    "unique": _unique,
 }
 # Checks that look at a group of columns at once: one finding per row, under the first column.
 _GROUP_CHECKS = {"sum_equals", "unique", "together"}
@@ -205,8 +233,9 @@ def _shown_value(f: _Frame, rule: dict, column: str, index) -> str:
     return shown(f.rows.at[index, column])
 
 
-def validate(rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: list[dict] | None = None
-             ) -> list[Problem]:
+def validate(
+    rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: list[dict] | None = None
+) -> list[Problem]:
     """Apply the rules to submitted rows.
 
     ``rows`` has the columns file, sheet, row, district, period, indicator, commune,
@@ -217,9 +246,13 @@ def validate(rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: l
     """
     rules = load_rules() if rules is None else rules
     raw = rows[NUMBER_COLUMNS]
-    frame = _Frame(rows=rows, numbers=numbers(rows), context=context,
-                   blank=raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip()),
-                   formula=raw.map(lambda v: isinstance(v, Formula)))
+    frame = _Frame(
+        rows=rows,
+        numbers=numbers(rows),
+        context=context,
+        blank=raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip()),
+        formula=raw.map(lambda v: isinstance(v, Formula)),
+    )
     scopes: dict[str, pd.Series] = {}
     problems: list[Problem] = []
     for rule in rules:
@@ -236,9 +269,17 @@ def validate(rows: pd.DataFrame, labels: dict[str, str], context: dict, rules: l
             for index in rows.index[failing.to_numpy()]:
                 value = _shown_value(frame, rule, column, index)
                 limit_shown = shown(limit.at[index]) if limit is not None else ""
-                problems.append(Problem(
-                    file=rows.at[index, "file"], sheet=rows.at[index, "sheet"], row=int(rows.at[index, "row"]),
-                    column=labels.get(column, column), value=value, code=rule["code"], severity=rule["severity"],
-                    message_vi=rule["message_vi"].format(value=value, limit=limit_shown),
-                    message_en=rule["message_en"].format(value=value, limit=limit_shown)))
+                problems.append(
+                    Problem(
+                        file=rows.at[index, "file"],
+                        sheet=rows.at[index, "sheet"],
+                        row=int(rows.at[index, "row"]),
+                        column=labels.get(column, column),
+                        value=value,
+                        code=rule["code"],
+                        severity=rule["severity"],
+                        message_vi=rule["message_vi"].format(value=value, limit=limit_shown),
+                        message_en=rule["message_en"].format(value=value, limit=limit_shown),
+                    )
+                )
     return problems

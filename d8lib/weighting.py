@@ -9,6 +9,7 @@ sample reproduce population totals (raking or linear, as R's ``calibrate``); the
 residuals. ``margins_from_totals`` turns a table of population totals into margins,
 collapsing cells the sample cannot support.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ class Calibration:
         """Regression coefficients (levels x domains) of each domain's linearised values
         on the calibration variables, weighted by the design weights."""
         rows = np.flatnonzero(valid)
-        values = sparse.csr_matrix((self.design_weights[rows] * u[rows], (rows, domain[rows])),
-                                   shape=(len(u), n_domains))
+        values = sparse.csr_matrix(
+            (self.design_weights[rows] * u[rows], (rows, domain[rows])), shape=(len(u), n_domains)
+        )
         return self.inverse @ np.asarray((values.T @ self.model).T)
 
 
@@ -55,14 +57,18 @@ def _model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.nda
         unknown = data[column][~known]
         if len(unknown):
             values = ", ".join(map(str, unknown.astype(str).value_counts().index[:5]))
-            raise CalibrationError(f"Cột «{column}»: {len(unknown)} dòng có giá trị không có tổng dân số ({values}) / "
-                                   f"Column '{column}': {len(unknown)} rows have a level without a population total "
-                                   f"({values})")
+            raise CalibrationError(
+                f"Cột «{column}»: {len(unknown)} dòng có giá trị không có tổng dân số ({values}) / "
+                f"Column '{column}': {len(unknown)} rows have a level without a population total "
+                f"({values})"
+            )
         counts = np.bincount(codes, minlength=len(names))
         empty = [str(n) for n, c in zip(names, counts) if c == 0 and levels[n] > 0]
         if empty:
-            raise CalibrationError(f"Cột «{column}»: không có người trả lời ở {', '.join(empty)} / "
-                                   f"Column '{column}': no respondent in {', '.join(empty)}")
+            raise CalibrationError(
+                f"Cột «{column}»: không có người trả lời ở {', '.join(empty)} / "
+                f"Column '{column}': no respondent in {', '.join(empty)}"
+            )
         columns.append(np.eye(len(names))[codes])
         totals.extend(float(levels[n]) for n in names)
         sums[column] = float(sum(levels.values()))
@@ -71,8 +77,14 @@ def _model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.nda
     return np.hstack(columns), np.array(totals)
 
 
-def calibrate(data: pd.DataFrame, weights: np.ndarray, margins: dict, method: str = "raking",
-              max_iterations: int = 100, tolerance: float = 1e-10) -> Calibration:
+def calibrate(
+    data: pd.DataFrame,
+    weights: np.ndarray,
+    margins: dict,
+    method: str = "raking",
+    max_iterations: int = 100,
+    tolerance: float = 1e-10,
+) -> Calibration:
     """Calibration factors for ``weights`` so that they reproduce ``margins``
     ({column: {level: total}}): raking (g = exp(x'η)) or linear (g = 1 + x'λ), solved by
     Newton's method as R's ``grake``; converged when every total is met to
@@ -92,12 +104,13 @@ def calibrate(data: pd.DataFrame, weights: np.ndarray, margins: dict, method: st
             return Calibration(g, model, weights, inverse)
         hessian = model.T @ ((weights * g)[:, None] * model)
         eta = eta + np.linalg.pinv(hessian, rcond=1e-10, hermitian=True) @ misfit
-    raise CalibrationError(f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
-                           f"Calibration did not converge in {max_iterations} iterations")
+    raise CalibrationError(
+        f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
+        f"Calibration did not converge in {max_iterations} iterations"
+    )
 
 
-def adjust_for_nonresponse(data: pd.DataFrame, weight: str, responded: pd.Series,
-                           classes: list[str]) -> pd.Series:
+def adjust_for_nonresponse(data: pd.DataFrame, weight: str, responded: pd.Series, classes: list[str]) -> pd.Series:
     """Weights of respondents raised by the weight of the nonrespondents of their
     class; nonrespondents get 0. ``classes`` are tried in order (e.g. village, then
     stratum): weight that finds no respondent in its village moves to the respondents
@@ -113,13 +126,16 @@ def adjust_for_nonresponse(data: pd.DataFrame, weight: str, responded: pd.Series
         adjusted = adjusted.where(~placed, adjusted * (receiving + moving) / receiving)
         to_place = to_place.where(~placed, 0.0)
     if (to_place > 0).any():
-        raise CalibrationError(f"{int((to_place > 0).sum())} người được chọn không thuộc nhóm nào có người trả lời / "
-                               f"{int((to_place > 0).sum())} sampled people are in no class with a respondent")
+        raise CalibrationError(
+            f"{int((to_place > 0).sum())} người được chọn không thuộc nhóm nào có người trả lời / "
+            f"{int((to_place > 0).sum())} sampled people are in no class with a respondent"
+        )
     return adjusted.rename(weight)
 
 
-def margins_from_totals(totals: pd.DataFrame, sample: pd.DataFrame, margins: list[list[str]],
-                        minimum: int, value: str = "population") -> tuple[pd.DataFrame, dict]:
+def margins_from_totals(
+    totals: pd.DataFrame, sample: pd.DataFrame, margins: list[list[str]], minimum: int, value: str = "population"
+) -> tuple[pd.DataFrame, dict]:
     """Calibration margins from a table of population totals.
 
     ``margins`` lists the column combinations to calibrate on (e.g. [["district",
@@ -141,7 +157,7 @@ def margins_from_totals(totals: pd.DataFrame, sample: pd.DataFrame, margins: lis
             cell = _collapse(cell, counts, minimum)
         result[name] = population.groupby(cell).sum().to_dict()
         lookup = cell.to_dict()
-        keys = (keyed[columns].itertuples(index=False, name=None) if len(columns) > 1 else keyed[columns[0]])
+        keys = keyed[columns].itertuples(index=False, name=None) if len(columns) > 1 else keyed[columns[0]]
         keyed[name] = [lookup.get(k, _label(k)) for k in keys]
     return keyed, result
 

@@ -5,6 +5,7 @@ with their groups, repeats, types and labels, and the ``choices`` of each list.
 may head a question's column (its name, its group path joined by "/" or "-", its
 label in any language) onto the question's name.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,16 @@ import pandas as pd
 
 from d8lib.codebook import CodebookError, normalise
 
-STRUCTURE = {"begin group", "begin_group", "begin repeat", "begin_repeat", "end group", "end_group", "end repeat",
-             "end_repeat"}
+STRUCTURE = {
+    "begin group",
+    "begin_group",
+    "begin repeat",
+    "begin_repeat",
+    "end group",
+    "end_group",
+    "end repeat",
+    "end_repeat",
+}
 NO_DATA = {"note", "start", "end", "today", "deviceid", "username", "audit", "begin"}
 
 
@@ -61,8 +70,11 @@ class Form:
 
 def _labels(row: pd.Series, columns: list[str]) -> dict:
     """Labels of a row by language: "label" is "default"; "label::English (en)" is "English (en)"."""
-    return {(c.split("::", 1)[1] if "::" in c else "default"): str(row[c]) for c in columns
-            if isinstance(row[c], str) and row[c].strip()}
+    return {
+        (c.split("::", 1)[1] if "::" in c else "default"): str(row[c])
+        for c in columns
+        if isinstance(row[c], str) and row[c].strip()
+    }
 
 
 def read_form(path: str | Path) -> Form:
@@ -93,8 +105,10 @@ def read_form(path: str | Path) -> Form:
             continue
         if kind.startswith("end"):
             if not stack:
-                raise CodebookError(f"{path.name}, trang/sheet survey, dòng/row {index + 2}: «{kind}» không có "
-                                    f"«begin» / '{kind}' without a matching begin")
+                raise CodebookError(
+                    f"{path.name}, trang/sheet survey, dòng/row {index + 2}: «{kind}» không có "
+                    f"«begin» / '{kind}' without a matching begin"
+                )
             stack.pop()
             continue
         base, _, list_name = kind.partition(" ")
@@ -102,21 +116,31 @@ def read_form(path: str | Path) -> Form:
             continue
         enclosing = [n for n, is_repeat in stack if is_repeat]
         if len(enclosing) > 1:
-            raise CodebookError(f"{path.name}: nhóm lặp lồng nhau ({' / '.join(enclosing)}) chưa được hỗ trợ / "
-                                f"nested repeat groups are not supported ({' / '.join(enclosing)})")
-        questions[name] = Question(name, base, tuple(n for n, _ in stack), enclosing[-1] if enclosing else None,
-                                   list_name.split(" ")[0] or None, _labels(row, label_columns),
-                                   str(row.get("relevant", "") if isinstance(row.get("relevant"), str) else ""))
+            raise CodebookError(
+                f"{path.name}: nhóm lặp lồng nhau ({' / '.join(enclosing)}) chưa được hỗ trợ / "
+                f"nested repeat groups are not supported ({' / '.join(enclosing)})"
+            )
+        questions[name] = Question(
+            name,
+            base,
+            tuple(n for n, _ in stack),
+            enclosing[-1] if enclosing else None,
+            list_name.split(" ")[0] or None,
+            _labels(row, label_columns),
+            str(row.get("relevant", "") if isinstance(row.get("relevant"), str) else ""),
+        )
     if stack:
-        raise CodebookError(f"{path.name}: nhóm «{stack[-1][0]}» không có «end» / "
-                            f"group '{stack[-1][0]}' is never ended")
+        raise CodebookError(
+            f"{path.name}: nhóm «{stack[-1][0]}» không có «end» / group '{stack[-1][0]}' is never ended"
+        )
     choices: dict = {}
     if "choices" in sheets:
         table = sheets["choices"].rename(columns=lambda c: str(c).strip())
         choice_labels = [c for c in table.columns if c == "label" or c.startswith("label::")]
         for _, row in table.dropna(subset=["list_name", "name"]).iterrows():
             choices.setdefault(str(row["list_name"]).strip(), []).append(
-                {"name": str(row["name"]).strip(), "labels": _labels(row, choice_labels)})
+                {"name": str(row["name"]).strip(), "labels": _labels(row, choice_labels)}
+            )
     return Form(path, questions, choices, repeats)
 
 

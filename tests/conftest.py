@@ -1,4 +1,5 @@
 """Shared fixtures and paths of the test suite."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Building submissions as districts make them: a filled form, a long table."""
+
 from __future__ import annotations
 
 import csv

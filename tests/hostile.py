@@ -1,6 +1,7 @@
 """Hostile submission files, built as an attacker or an unlucky district would make
 them. Each builder writes one file into a folder and returns its path and the codes
 that intake may answer with (``accepted`` for a file that must go in)."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,7 @@ def far_cell(folder: Path, plan):
 
 
 def far_column(folder: Path, plan):
-    return _xlsx(folder / "far-column.xlsx", [HEADER, ["Bắc Hà", "2024", "O1", 30]], far=(2, 300)), \
-        {"too_many_columns"}
+    return _xlsx(folder / "far-column.xlsx", [HEADER, ["Bắc Hà", "2024", "O1", 30]], far=(2, 300)), {"too_many_columns"}
 
 
 def far_format_only(folder: Path, plan):
@@ -117,13 +117,17 @@ def many_parts(folder: Path, plan):
 
 def billion_laughs(folder: Path, plan):
     source = _xlsx(folder / "plain.xlsx", [HEADER, ["Bắc Hà", "2024", "O1", 30]])
-    entities = '<!DOCTYPE lolz [<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{k} "{("&lol" + str(k - 1) + ";") * 10 if k else "&lol;" * 10}">' for k in range(9)) + "]>"
+    entities = (
+        '<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{k} "{("&lol" + str(k - 1) + ";") * 10 if k else "&lol;" * 10}">' for k in range(9))
+        + "]>"
+    )
 
     def change(name, data):
         if name == "xl/worksheets/sheet1.xml":
             return entities.encode() + data.replace(b"<v>30</v>", b"<v>&lol8;</v>")
         return data
+
     return _rewrite(source, folder / "laughs.xlsx", change), {"unsafe_xml"}
 
 
@@ -135,6 +139,7 @@ def external_entity(folder: Path, plan):
         if name == "xl/worksheets/sheet1.xml":
             return doctype + data.replace(b"<t>district</t>", b"<t>&secret;</t>")
         return data
+
     return _rewrite(source, folder / "xxe.xlsx", change), {"unsafe_xml"}
 
 
@@ -146,6 +151,7 @@ def no_sheets(folder: Path, plan):
             start, end = data.index(b"<sheets>"), data.index(b"</sheets>") + len(b"</sheets>")
             return data[:start] + b"<sheets/>" + data[end:]
         return data
+
     return _rewrite(source, folder / "no-sheets.xlsx", change), {"empty_file", "unreadable_file"}
 
 
@@ -175,9 +181,10 @@ def note_formula_and_time(folder: Path, plan):
     """A note cell holding a formula without a cached value, another holding a time."""
     import datetime as dt
 
-    values = {"O1": dict(GOOD["O1"], note="=CONCATENATE(\"a\",\"b\")"),
-              "O2": {"value": 5, "people": 120, "female": 110, "male": 10, "ethnic_minority": 100,
-                     "note": dt.time(9, 30)}}
+    values = {
+        "O1": dict(GOOD["O1"], note='=CONCATENATE("a","b")'),
+        "O2": {"value": 5, "people": 120, "female": 110, "male": 10, "ethnic_minority": 100, "note": dt.time(9, 30)},
+    }
     return filled_form(plan, "085", "2024", folder / "notes.xlsx", values), {"accepted"}
 
 
@@ -187,8 +194,9 @@ def hyperlink_value(folder: Path, plan):
 
 
 def infinite_value(folder: Path, plan):
-    path = long_table(folder / "inf.csv", [{"district": "Bắc Hà", "period": "2024", "indicator": "O1",
-                                            "value": "1e400"}])
+    path = long_table(
+        folder / "inf.csv", [{"district": "Bắc Hà", "period": "2024", "indicator": "O1", "value": "1e400"}]
+    )
     return path, {"not_a_number"}
 
 
@@ -201,21 +209,26 @@ def boolean_and_date_values(folder: Path, plan):
 
 def formula_text_values(folder: Path, plan):
     """Names that a spreadsheet would take for formulas; kept as text, and rejected."""
-    path = long_table(folder / "formula-text.csv", [{"district": "=cmd|' /C calc'!A0", "period": "2024",
-                                                     "indicator": "@SUM(1)", "value": "+30"}])
+    path = long_table(
+        folder / "formula-text.csv",
+        [{"district": "=cmd|' /C calc'!A0", "period": "2024", "indicator": "@SUM(1)", "value": "+30"}],
+    )
     return path, {"unknown_district", "unknown_indicator"}
 
 
 def control_characters(folder: Path, plan):
-    path = long_table(folder / "escape.csv", [{"district": "Bắc Hà\x1b[2J\rACCEPTED", "period": "2024",
-                                               "indicator": "O1", "value": "30"}])
+    path = long_table(
+        folder / "escape.csv",
+        [{"district": "Bắc Hà\x1b[2J\rACCEPTED", "period": "2024", "indicator": "O1", "value": "30"}],
+    )
     return path, {"unknown_district"}
 
 
 def huge_number_of_columns_csv(folder: Path, plan):
     path = folder / "wide.csv"
-    path.write_text(",".join(f"c{k}" for k in range(5000)) + "\n" + ",".join("1" for _ in range(5000)) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        ",".join(f"c{k}" for k in range(5000)) + "\n" + ",".join("1" for _ in range(5000)) + "\n", encoding="utf-8"
+    )
     return path, {"too_many_columns"}
 
 
@@ -244,8 +257,35 @@ def garbage_ods(folder: Path, plan):
     return path, {"unreadable_file"}
 
 
-FILES = [far_cell, far_column, far_format_only, many_rows, duplicated_csv, long_csv, large_csv, one_long_line,
-         nul_bytes, utf16_csv, zip_bomb, many_parts, billion_laughs, external_entity, no_sheets, truncated_xlsx,
-         csv_named_xlsx, far_cell_ods, far_cell_xls, note_formula_and_time, hyperlink_value, infinite_value,
-         boolean_and_date_values, formula_text_values, control_characters, huge_number_of_columns_csv,
-         empty_xlsx_sheet, zero_bytes_ods, garbage_xls, garbage_ods]
+FILES = [
+    far_cell,
+    far_column,
+    far_format_only,
+    many_rows,
+    duplicated_csv,
+    long_csv,
+    large_csv,
+    one_long_line,
+    nul_bytes,
+    utf16_csv,
+    zip_bomb,
+    many_parts,
+    billion_laughs,
+    external_entity,
+    no_sheets,
+    truncated_xlsx,
+    csv_named_xlsx,
+    far_cell_ods,
+    far_cell_xls,
+    note_formula_and_time,
+    hyperlink_value,
+    infinite_value,
+    boolean_and_date_values,
+    formula_text_values,
+    control_characters,
+    huge_number_of_columns_csv,
+    empty_xlsx_sheet,
+    zero_bytes_ods,
+    garbage_xls,
+    garbage_ods,
+]

@@ -3,6 +3,7 @@ an XLSForm (survey and choices sheets, Vietnamese and English labels, groups, a
 repeat of the women of each household, select_multiple, calculate), an xlsx export
 with group paths, choice labels and the repeat on its own sheet, and an ODK Central
 zip of csv files with "-" paths and choice names."""
+
 from __future__ import annotations
 
 import io
@@ -16,26 +17,55 @@ from openpyxl import Workbook
 YES_NO = [("1", "Có", "Yes"), ("0", "Không", "No")]
 CHOICES = {
     "yes_no": YES_NO,
-    "ket_qua_ho": [("completed", "Đã phỏng vấn hộ", "Household interviewed"),
-                   ("household_not_interviewed", "Không phỏng vấn được hộ", "Household not interviewed")],
-    "ket_qua": [("completed", "Hoàn thành", "Completed"), ("not_at_home", "Vắng nhà", "Not at home"),
-                ("refused", "Từ chối", "Refused")],
-    "dan_toc": [("hmong", "H'Mông", "Hmong"), ("dao", "Dao", "Dao"), ("tay", "Tày", "Tay"), ("giay", "Giáy", "Giay"),
-                ("nung", "Nùng", "Nung"), ("phula", "Phù Lá", "Phu La"), ("hanhi", "Hà Nhì", "Ha Nhi"),
-                ("kinh", "Kinh", "Kinh"), ("other", "other", "Other")],
-    "hoc_van": [("none", "Không đi học", "none"), ("primary", "Tiểu học", "primary"),
-                ("lower_secondary", "Trung học cơ sở", "lower_secondary"),
-                ("upper_secondary", "Trung học phổ thông", "upper_secondary")],
+    "ket_qua_ho": [
+        ("completed", "Đã phỏng vấn hộ", "Household interviewed"),
+        ("household_not_interviewed", "Không phỏng vấn được hộ", "Household not interviewed"),
+    ],
+    "ket_qua": [
+        ("completed", "Hoàn thành", "Completed"),
+        ("not_at_home", "Vắng nhà", "Not at home"),
+        ("refused", "Từ chối", "Refused"),
+    ],
+    "dan_toc": [
+        ("hmong", "H'Mông", "Hmong"),
+        ("dao", "Dao", "Dao"),
+        ("tay", "Tày", "Tay"),
+        ("giay", "Giáy", "Giay"),
+        ("nung", "Nùng", "Nung"),
+        ("phula", "Phù Lá", "Phu La"),
+        ("hanhi", "Hà Nhì", "Ha Nhi"),
+        ("kinh", "Kinh", "Kinh"),
+        ("other", "other", "Other"),
+    ],
+    "hoc_van": [
+        ("none", "Không đi học", "none"),
+        ("primary", "Tiểu học", "primary"),
+        ("lower_secondary", "Trung học cơ sở", "lower_secondary"),
+        ("upper_secondary", "Trung học phổ thông", "upper_secondary"),
+    ],
     "hon_nhan": [(v, v, v) for v in ["never", "married", "cohabiting", "divorced", "separated", "widowed"]],
     "noi_sinh": [("home", "Tại nhà", "home"), ("facility", "Cơ sở y tế", "facility")],
     "quyet_dinh": [(v, v, v) for v in ["self", "joint", "husband", "other"]],
-    "ly_do": [("beat_goes_out", "Đi ra ngoài không nói", "Goes out"),
-              ("beat_neglects_children", "Bỏ bê con", "Neglects children"),
-              ("beat_argues", "Cãi lại", "Argues"), ("beat_refuses_sex", "Từ chối quan hệ", "Refuses sex"),
-              ("beat_burns_food", "Làm cháy thức ăn", "Burns food"), ("none", "Không lý do nào", "None")],
+    "ly_do": [
+        ("beat_goes_out", "Đi ra ngoài không nói", "Goes out"),
+        ("beat_neglects_children", "Bỏ bê con", "Neglects children"),
+        ("beat_argues", "Cãi lại", "Argues"),
+        ("beat_refuses_sex", "Từ chối quan hệ", "Refuses sex"),
+        ("beat_burns_food", "Làm cháy thức ăn", "Burns food"),
+        ("none", "Không lý do nào", "None"),
+    ],
 }
-YES_NO_QUESTIONS = ["ever_partnered", "birth_2y", "ipv_physical_12m", "ipv_sexual_12m", "sought_formal_help",
-                    "knows_trusted_address", "has_formal_account", "tkvvtb_member", "spoke_at_meeting"]
+YES_NO_QUESTIONS = [
+    "ever_partnered",
+    "birth_2y",
+    "ipv_physical_12m",
+    "ipv_sexual_12m",
+    "sought_formal_help",
+    "knows_trusted_address",
+    "has_formal_account",
+    "tkvvtb_member",
+    "spoke_at_meeting",
+]
 REASONS = ["beat_goes_out", "beat_neglects_children", "beat_argues", "beat_refuses_sex", "beat_burns_food"]
 
 # (type, name, Vietnamese label, relevant); "begin group x" / "end group" structure rows.
@@ -73,8 +103,12 @@ SURVEY = [
     ("begin group", "bao_luc", "Bạo lực", ""),
     ("select_one yes_no", "ipv_physical_12m", "Bạo lực thể chất 12 tháng", ""),
     ("select_one yes_no", "ipv_sexual_12m", "Bạo lực tình dục 12 tháng", ""),
-    ("select_one yes_no", "sought_formal_help", "Tìm kiếm trợ giúp",
-     "${ipv_physical_12m} = '1' or ${ipv_sexual_12m} = '1'"),
+    (
+        "select_one yes_no",
+        "sought_formal_help",
+        "Tìm kiếm trợ giúp",
+        "${ipv_physical_12m} = '1' or ${ipv_sexual_12m} = '1'",
+    ),
     ("end group", "", "", ""),
     ("select_one yes_no", "knows_trusted_address", "Biết địa chỉ tin cậy", ""),
     ("select_one yes_no", "has_formal_account", "Có tài khoản", ""),
@@ -95,7 +129,7 @@ def write_form(path: Path, rename: dict | None = None, relabel: dict | None = No
     survey.title = "survey"
     survey.append(["type", "name", "label::Vietnamese (vi)", "label::English (en)", "relevant"])
     rows = list(SURVEY)
-    rows[rows.index(("end group", "", "", "")):rows.index(("end group", "", "", ""))] = list(extra)
+    rows[rows.index(("end group", "", "", "")) : rows.index(("end group", "", "", ""))] = list(extra)
     for kind, name, label, relevant in rows:
         for old, new in rename.items():
             relevant = relevant.replace("${" + old + "}", "${" + new + "}")
@@ -130,13 +164,38 @@ def _label(list_name: str, value: str, relabel: dict | None = None) -> str:
 def woman_columns(round_: pd.DataFrame, labels: bool, relabel: dict | None = None) -> pd.DataFrame:
     """The women's answers as the form records them: choice labels or names."""
     women = pd.DataFrame(index=round_.index)
-    lists = {"ethnicity": "dan_toc", "education": "hoc_van", "marital_status": "hon_nhan", "birth_place": "noi_sinh",
-             "purchase_decision": "quyet_dinh", "response": "ket_qua"}
+    lists = {
+        "ethnicity": "dan_toc",
+        "education": "hoc_van",
+        "marital_status": "hon_nhan",
+        "birth_place": "noi_sinh",
+        "purchase_decision": "quyet_dinh",
+        "response": "ket_qua",
+    }
     ethnic = {vi: name for name, vi, _ in CHOICES["dan_toc"]}
-    for column in ["respondent_id", "respondent_name", "phone", "response", "age", "ethnicity", "education",
-                   "marital_status", "ever_partnered", "age_first_union", "birth_2y", "birth_place", "anc_visits",
-                   "ipv_physical_12m", "ipv_sexual_12m", "sought_formal_help", "knows_trusted_address",
-                   "has_formal_account", "tkvvtb_member", "spoke_at_meeting", "purchase_decision"]:
+    for column in [
+        "respondent_id",
+        "respondent_name",
+        "phone",
+        "response",
+        "age",
+        "ethnicity",
+        "education",
+        "marital_status",
+        "ever_partnered",
+        "age_first_union",
+        "birth_2y",
+        "birth_place",
+        "anc_visits",
+        "ipv_physical_12m",
+        "ipv_sexual_12m",
+        "sought_formal_help",
+        "knows_trusted_address",
+        "has_formal_account",
+        "tkvvtb_member",
+        "spoke_at_meeting",
+        "purchase_decision",
+    ]:
         values = round_[column].map(_text)
         if column == "ethnicity":
             values = values.map(lambda v: ethnic.get(v, v))
@@ -146,8 +205,10 @@ def woman_columns(round_: pd.DataFrame, labels: bool, relabel: dict | None = Non
             values = values.map(lambda v: _label("yes_no", v) if v else v)
         women[column] = values
     answered = round_[REASONS].notna().all(axis=1)
-    chosen = [" ".join([r for r in REASONS if row[r] == 1] or ["none"]) if ok else ""
-              for (_, row), ok in zip(round_[REASONS].iterrows(), answered)]
+    chosen = [
+        " ".join([r for r in REASONS if row[r] == 1] or ["none"]) if ok else ""
+        for (_, row), ok in zip(round_[REASONS].iterrows(), answered)
+    ]
     women["beat_reasons"] = chosen
     for reason in REASONS + ["none"]:
         women[f"beat_reasons/{reason}"] = [("1" if reason in c.split() else "0") if c else "" for c in chosen]
@@ -166,21 +227,55 @@ def kobo_xlsx(round_: pd.DataFrame, path: Path, rename: dict | None = None, rela
     book = Workbook()
     main = book.active
     main.title = "Khảo sát phụ nữ 15-49"
-    main.append([head("ho", "village"), head("ho", "household"), head("ho", "stratum"), head("ho", "weight"),
-                 head("ho", "household_response"), "_id", "_uuid", "_submission_time", "_validation_status", "_index"])
+    main.append(
+        [
+            head("ho", "village"),
+            head("ho", "household"),
+            head("ho", "stratum"),
+            head("ho", "weight"),
+            head("ho", "household_response"),
+            "_id",
+            "_uuid",
+            "_submission_time",
+            "_validation_status",
+            "_index",
+        ]
+    )
     for k, h in households.iterrows():
         result = "household_not_interviewed" if h.response == "household_not_interviewed" else "completed"
-        main.append([h.village, h.household, h.stratum, _text(h.weight), _label("ket_qua_ho", result), 1000 + k,
-                     f"uuid-{h.household}", "2024-10-01T08:00:00", "", k + 1])
+        main.append(
+            [
+                h.village,
+                h.household,
+                h.stratum,
+                _text(h.weight),
+                _label("ket_qua_ho", result),
+                1000 + k,
+                f"uuid-{h.household}",
+                "2024-10-01T08:00:00",
+                "",
+                k + 1,
+            ]
+        )
     sheet = book.create_sheet("phu_nu")
     women = woman_columns(round_, labels=True, relabel=relabel)
-    groups = {"respondent_name": ("thong_tin", "ho_ten"), "phone": ("thong_tin", "so_dien_thoai"),
-              "age": ("ca_nhan", "age"), "ethnicity": ("ca_nhan", "ethnicity"), "education": ("ca_nhan", "education"),
-              "marital_status": ("ca_nhan", "marital_status"), "ever_partnered": ("ca_nhan", "ever_partnered"),
-              "age_first_union": ("ca_nhan", "age_first_union"), "birth_2y": ("sinh_con", "birth_2y"),
-              "birth_place": ("sinh_con", "birth_place"), "anc_visits": ("sinh_con", "anc_visits"),
-              "beat_reasons": ("thai_do", "beat_reasons"), "ipv_physical_12m": ("bao_luc", "ipv_physical_12m"),
-              "ipv_sexual_12m": ("bao_luc", "ipv_sexual_12m"), "sought_formal_help": ("bao_luc", "sought_formal_help")}
+    groups = {
+        "respondent_name": ("thong_tin", "ho_ten"),
+        "phone": ("thong_tin", "so_dien_thoai"),
+        "age": ("ca_nhan", "age"),
+        "ethnicity": ("ca_nhan", "ethnicity"),
+        "education": ("ca_nhan", "education"),
+        "marital_status": ("ca_nhan", "marital_status"),
+        "ever_partnered": ("ca_nhan", "ever_partnered"),
+        "age_first_union": ("ca_nhan", "age_first_union"),
+        "birth_2y": ("sinh_con", "birth_2y"),
+        "birth_place": ("sinh_con", "birth_place"),
+        "anc_visits": ("sinh_con", "anc_visits"),
+        "beat_reasons": ("thai_do", "beat_reasons"),
+        "ipv_physical_12m": ("bao_luc", "ipv_physical_12m"),
+        "ipv_sexual_12m": ("bao_luc", "ipv_sexual_12m"),
+        "sought_formal_help": ("bao_luc", "sought_formal_help"),
+    }
     headers = []
     for column in women.columns:
         stem, _, choice = column.partition("/")
@@ -199,13 +294,20 @@ def odk_zip(round_: pd.DataFrame, path: Path) -> Path:
     """ODK Central's csv zip: "-" group paths, choice names, select_multiple as one
     space-separated column, the repeat in form-phu_nu.csv linked by PARENT_KEY."""
     households = round_.drop_duplicates("household").reset_index(drop=True)
-    main = pd.DataFrame({
-        "SubmissionDate": "2024-10-01T08:00:00.000Z", "ho-village": households.village,
-        "ho-household": households.household, "ho-stratum": households.stratum,
-        "ho-weight": households.weight.map(_text),
-        "ho-household_response": np.where(households.response == "household_not_interviewed",
-                                          "household_not_interviewed", "completed"),
-        "meta-instanceID": "uuid:" + households.household, "KEY": "uuid:" + households.household})
+    main = pd.DataFrame(
+        {
+            "SubmissionDate": "2024-10-01T08:00:00.000Z",
+            "ho-village": households.village,
+            "ho-household": households.household,
+            "ho-stratum": households.stratum,
+            "ho-weight": households.weight.map(_text),
+            "ho-household_response": np.where(
+                households.response == "household_not_interviewed", "household_not_interviewed", "completed"
+            ),
+            "meta-instanceID": "uuid:" + households.household,
+            "KEY": "uuid:" + households.household,
+        }
+    )
     interviewed = round_[round_.response != "household_not_interviewed"]
     women = woman_columns(interviewed, labels=False).drop(columns=[f"beat_reasons/{r}" for r in REASONS + ["none"]])
     women = women.rename(columns={"respondent_name": "thong_tin-ho_ten", "phone": "thong_tin-so_dien_thoai"})

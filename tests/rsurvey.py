@@ -1,6 +1,7 @@
 """R's ``survey`` package as the reference estimator: run R code on a data frame and
 read back the data frame it leaves in ``out``. Tests skip, saying why, where R or the
 package is absent (``.ci/run`` installs Debian's r-base-core and r-cran-survey)."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,8 +25,9 @@ def r_survey_version() -> str | None:
     """The installed version of R's survey package, or None."""
     if shutil.which("Rscript") is None:
         return None
-    done = subprocess.run(["Rscript", "-e", "cat(as.character(packageVersion('survey')))"], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        ["Rscript", "-e", "cat(as.character(packageVersion('survey')))"], capture_output=True, text=True
+    )
     return done.stdout.strip() if done.returncode == 0 else None
 
 

@@ -3,6 +3,7 @@
 Chromium is driven through its DevTools protocol (websocket-client). Where no
 Chromium is installed the test is skipped and says why; .ci/run installs Debian's.
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,11 +41,26 @@ class Browser:
         import websocket
 
         self.process = subprocess.Popen(
-            [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND", "--allow-file-access-from-files",
-             f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                CHROMIUM,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--proxy-server=127.0.0.1:9",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--allow-file-access-from-files",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = profile / "DevToolsActivePort"
         for _ in range(200):
             if port_file.exists() and port_file.read_text().strip():
@@ -91,8 +107,9 @@ class Browser:
 def reports(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("no Chromium on this machine (apt-get install chromium); .ci/run installs it")
-    result = runner.run("midterm", units="province,Sa Pa", jobs=2, out_dir=tmp_path_factory.mktemp("out"),
-                        progress=False)
+    result = runner.run(
+        "midterm", units="province,Sa Pa", jobs=2, out_dir=tmp_path_factory.mktemp("out"), progress=False
+    )
     assert result.ok
     return sorted(result.run_dir.glob("[0-9]*.html"))
 
@@ -112,9 +129,13 @@ def test_reports_load_offline_with_every_chart_drawn_and_vietnamese_rendered(rep
     for page in reports:
         events = browser.open(page)
         failed = [e["params"] for e in events if e.get("method") == "Network.loadingFailed"]
-        errors = [e["params"] for e in events if e.get("method") in ("Runtime.exceptionThrown",)
-                  or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-                  or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")]
+        errors = [
+            e["params"]
+            for e in events
+            if e.get("method") in ("Runtime.exceptionThrown",)
+            or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+            or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+        ]
         assert failed == [] and errors == [], (page.name, failed, errors)
         images = browser.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])")
         assert len(images) >= 4 and all(done and width > 0 and alt for done, width, alt in images), page.name

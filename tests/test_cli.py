@@ -1,4 +1,5 @@
 """The d8 command as an operator runs it."""
+
 from __future__ import annotations
 
 import shutil
@@ -86,8 +87,7 @@ def test_bad_arguments_are_usage_errors_that_leave_nothing_behind(tmp_path):
         (["run", "--phase", "midterm", "--jobs", "-1", "--out", str(out)], "from 1"),
         (["run", "--phase", "midterm", "--jobs", "two", "--out", str(out)], "from 1"),
         (["run", "--phase", "midterm", "--plan", str(tmp_path / "none.yaml"), "--out", str(out)], "no such file"),
-        (["intake", str(tmp_path / "x.csv"), "--sent", "2024-02-30", "--store", str(tmp_path / "store")],
-         "YYYY-MM-DD"),
+        (["intake", str(tmp_path / "x.csv"), "--sent", "2024-02-30", "--store", str(tmp_path / "store")], "YYYY-MM-DD"),
     ]:
         result = d8(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)

@@ -14,6 +14,7 @@ Stated in advance:
   the figures, lies in 0.9-1.1.
 Samples are the replicates 0-199 of the demo's seed; none is chosen or left out.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,11 +60,13 @@ def simulation(plan):
         rng = np.random.default_rng([seed, replicate])
         chosen = choose_villages(frame, settings, rng)
         sample = draw_sample(women, chosen, settings, rng, per_village).assign(round="baseline")
-        design = outcomes.with_indicators(evaluate.survey_design(evaluate.respondents(sample), calibration),
-                                          definitions)
+        design = outcomes.with_indicators(
+            evaluate.survey_design(evaluate.respondents(sample), calibration), definitions
+        )
         province = outcomes.estimate(design, ci="korn-graubard", definitions=definitions).assign(unit="province")
-        districts = outcomes.estimate(design, DISTRICT_INDICATORS, by="district", ci="korn-graubard",
-                                      definitions=definitions).rename(columns={"district": "unit"})
+        districts = outcomes.estimate(
+            design, DISTRICT_INDICATORS, by="district", ci="korn-graubard", definitions=definitions
+        ).rename(columns={"district": "unit"})
         results.append(pd.concat([province, districts], ignore_index=True).assign(replicate=replicate))
     estimates = pd.concat(results, ignore_index=True).merge(truth, on=["indicator", "unit"])
     estimates["covered"] = (estimates.ci_low <= estimates.truth) & (estimates.truth <= estimates.ci_high)

@@ -1,6 +1,7 @@
 """Disclosure control that survives arithmetic: in the demo's endline run, in both
 languages, no published total minus its published parts (within a report, or the
 province's report against the districts') leaves 1 to 4 people."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -29,9 +30,10 @@ def _sheet(path, name: str) -> list[dict]:
 def differences(run_dir, province: str, lang: str) -> list[tuple]:
     """Every total minus its published parts, as a reader of the run's Excel twins can
     work it out: (what, total - parts) for each line whose total is published."""
-    label = {key: publish.label(f"columns.{key}", lang)
-             for key in ("indicator", "people", "female", "male", "ethnic_minority", "round", "n", "dimension",
-                         "group")}
+    label = {
+        key: publish.label(f"columns.{key}", lang)
+        for key in ("indicator", "people", "female", "male", "ethnic_minority", "round", "n", "dimension", "group")
+    }
     import json
 
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -66,8 +68,9 @@ def differences(run_dir, province: str, lang: str) -> list[tuple]:
             add((unit, code, dimension), latest.get(code), True)
             add((unit, code, dimension), n, False)
             add(("across-group", code, dimension, row[label["group"]]), n, in_province)
-    return [(key, total - sum(p for p in parts[key] if p is not None))
-            for key, total in totals.items() if total is not None]
+    return [
+        (key, total - sum(p for p in parts[key] if p is not None)) for key, total in totals.items() if total is not None
+    ]
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
 """The evaluation tables: the endline bridged across the 2025 reform, changes, effects."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,5 +1,6 @@
 """Operator-proof intake and command line: hostile files and unlucky situations each end
 in a clear answer, within 1 GB of memory and 30 s, with the store as it was."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -24,8 +25,9 @@ MEMORY_MB, SECONDS = 1024, 30
 
 
 def d8(*args: str, **options) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          **options)
+    return subprocess.run(
+        [sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT, **options
+    )
 
 
 def state(folder: Path) -> tuple:
@@ -34,10 +36,21 @@ def state(folder: Path) -> tuple:
     tables = ()
     if database.exists():
         with sqlite3.connect(database) as connection:
-            tables = tuple(tuple(connection.execute(f"SELECT * FROM {t} ORDER BY rowid"))
-                           for t in ("files", "submissions", "submitted_values", "warnings"))
-    files = tuple(sorted((str(p.relative_to(folder)), p.read_bytes()) for p in folder.rglob("*")
-                         if p.is_file() and p.name != "d8.sqlite")) if folder.exists() else ()
+            tables = tuple(
+                tuple(connection.execute(f"SELECT * FROM {t} ORDER BY rowid"))
+                for t in ("files", "submissions", "submitted_values", "warnings")
+            )
+    files = (
+        tuple(
+            sorted(
+                (str(p.relative_to(folder)), p.read_bytes())
+                for p in folder.rglob("*")
+                if p.is_file() and p.name != "d8.sqlite"
+            )
+        )
+        if folder.exists()
+        else ()
+    )
     return tables, files
 
 
@@ -54,8 +67,11 @@ def _measured(connection, path: str, store: str, plan) -> None:
     start = time.perf_counter()
     try:
         result = intake([path], Store(store), plan, plan.units())[0]
-        answer = {"status": result.status, "codes": {p.code for p in result.problems if p.severity == "error"},
-                  "messages": [str(p) for p in result.problems]}
+        answer = {
+            "status": result.status,
+            "codes": {p.code for p in result.problems if p.severity == "error"},
+            "messages": [str(p) for p in result.problems],
+        }
     except BaseException as exc:  # noqa: BLE001 - reported to the test as the failure it is
         answer = {"status": "crashed", "codes": set(), "messages": [repr(exc)]}
     answer["seconds"] = time.perf_counter() - start
@@ -138,8 +154,9 @@ def test_the_same_file_sent_twice_at_the_same_moment_is_stored_once(plan, tmp_pa
     form = filled_form(plan, "085", "2024", tmp_path / "form.xlsx", GOOD)
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    children = [context.Process(target=_take_in, args=(str(form), str(tmp_path / "store"), plan, queue))
-                for _ in range(4)]
+    children = [
+        context.Process(target=_take_in, args=(str(form), str(tmp_path / "store"), plan, queue)) for _ in range(4)
+    ]
     for child in children:
         child.start()
     for child in children:
@@ -154,6 +171,7 @@ def _full_disk(limit: int):
     def apply():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
@@ -164,8 +182,13 @@ def test_a_full_disk_rejects_the_file_and_leaves_the_store_exactly_as_it_was(pla
     form = filled_form(plan, "085", "2024", tmp_path / "form.xlsx", GOOD)
     # No file may grow beyond one page: the raw copy and SQLite's journal no longer fit.
     limit = 4096
-    result = subprocess.run([sys.executable, "-m", "d8lib.cli", "intake", str(form), "--store", str(store)],
-                            capture_output=True, text=True, cwd=ROOT, preexec_fn=_full_disk(limit))
+    result = subprocess.run(
+        [sys.executable, "-m", "d8lib.cli", "intake", str(form), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=_full_disk(limit),
+    )
     assert result.returncode == 4, result.stdout + result.stderr
     assert "REJECTED" in result.stdout and ("disk is full" in result.stdout or "could not be stored" in result.stdout)
     assert "Traceback" not in result.stdout + result.stderr
@@ -174,10 +197,13 @@ def test_a_full_disk_rejects_the_file_and_leaves_the_store_exactly_as_it_was(pla
 
 def test_a_damaged_store_is_named_and_rebuilt_from_the_archive(plan, tmp_path):
     store = tmp_path / "store"
-    forms = [filled_form(plan, "085", period, tmp_path / f"085-{period}.xlsx", GOOD, sent=sent)
-             for period, sent in (("2023", "01/09/2023"), ("2024", "02/09/2024"))]
-    again = filled_form(plan, "085", "2024", tmp_path / "085-2024-again.xlsx",
-                        {"O1": dict(GOOD["O1"], value=25)}, sent="05/09/2024")
+    forms = [
+        filled_form(plan, "085", period, tmp_path / f"085-{period}.xlsx", GOOD, sent=sent)
+        for period, sent in (("2023", "01/09/2023"), ("2024", "02/09/2024"))
+    ]
+    again = filled_form(
+        plan, "085", "2024", tmp_path / "085-2024-again.xlsx", {"O1": dict(GOOD["O1"], value=25)}, sent="05/09/2024"
+    )
     assert d8("intake", *map(str, forms), str(again), "--store", str(store)).returncode == 0
     original = Store(store)
     expected = original.values(current_only=False).drop(columns=["submission_id"])
@@ -273,8 +299,19 @@ def _bad_phase(tmp_path):
     return ["--phase", "final"], "final"
 
 
-ARGUMENTS = [_bad_units, _out_is_a_file, _no_data_folder, _no_inbox, _inbox_outside, _inbox_file_missing,
-             _inbox_bad_date, _not_a_plan, _jobs_negative, _bad_as_of, _bad_phase]
+ARGUMENTS = [
+    _bad_units,
+    _out_is_a_file,
+    _no_data_folder,
+    _no_inbox,
+    _inbox_outside,
+    _inbox_file_missing,
+    _inbox_bad_date,
+    _not_a_plan,
+    _jobs_negative,
+    _bad_as_of,
+    _bad_phase,
+]
 
 
 @pytest.mark.parametrize("case", ARGUMENTS, ids=lambda f: f.__name__.strip("_"))
@@ -298,7 +335,6 @@ def test_exit_statuses_are_documented():
     assert "d8 store rebuild" in readme and "limits.yaml" in readme
 
 
-
 def test_a_damaged_store_in_the_data_folder_stops_the_run_before_anything_is_written(tmp_path):
     data = _demo_copy(tmp_path)
     (data / "store").mkdir()
@@ -309,12 +345,15 @@ def test_a_damaged_store_in_the_data_folder_stops_the_run_before_anything_is_wri
     assert not (tmp_path / "outputs").exists()
 
 
-@pytest.mark.parametrize("arguments, named", [
-    (["intake", "missing.xlsx"], "missing.xlsx"),
-    (["intake", "README.md", "--store", "README.md"], "README.md"),
-    (["intake", "README.md", "--sent", "09/09/2024"], "09/09/2024"),
-    (["store", "rebuild", "--store", "README.md"], "README.md"),
-])
+@pytest.mark.parametrize(
+    "arguments, named",
+    [
+        (["intake", "missing.xlsx"], "missing.xlsx"),
+        (["intake", "README.md", "--store", "README.md"], "README.md"),
+        (["intake", "README.md", "--sent", "09/09/2024"], "09/09/2024"),
+        (["store", "rebuild", "--store", "README.md"], "README.md"),
+    ],
+)
 def test_intake_arguments_are_checked_before_any_file_is_read(arguments, named, tmp_path):
     result = d8(*arguments)
     assert result.returncode == 2 and named in result.stderr and "Traceback" not in result.stderr

@@ -1,5 +1,6 @@
 """Intake: a corpus of broken submissions, each rejected or warned where it is wrong,
 and a store that a rejected file leaves untouched."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -35,16 +36,23 @@ def store(tmp_path, plan):
 
 def snapshot(store: Store) -> tuple:
     with sqlite3.connect(store.path) as connection:
-        tables = tuple(tuple(connection.execute(f"SELECT * FROM {t} ORDER BY rowid"))
-                       for t in ("files", "submissions", "submitted_values", "warnings"))
+        tables = tuple(
+            tuple(connection.execute(f"SELECT * FROM {t} ORDER BY rowid"))
+            for t in ("files", "submissions", "submitted_values", "warnings")
+        )
     return tables, tuple(sorted(p.name for p in store.raw.iterdir()))
 
 
 def png_bytes() -> bytes:
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def csv_row(**fields):
@@ -118,8 +126,11 @@ def _unknown_commune(plan, tmp_path):
 
 
 def _unknown_indicator(plan, tmp_path):
-    path = long_table(tmp_path / "indicator.csv", [csv_row(), csv_row(indicator="O99")],
-                      header=["Huyện", "Kỳ báo cáo", "Mã chỉ số", "Giá trị"])
+    path = long_table(
+        tmp_path / "indicator.csv",
+        [csv_row(), csv_row(indicator="O99")],
+        header=["Huyện", "Kỳ báo cáo", "Mã chỉ số", "Giá trị"],
+    )
     return path, ("unknown_indicator", 3, "Mã chỉ số", "O99")
 
 
@@ -128,8 +139,12 @@ def _period_outside(plan, tmp_path):
 
 
 def _not_a_number(plan, tmp_path):
-    return form_with(plan, tmp_path, "text.xlsx", {"O1": {"value": "hai mươi"}}), \
-        ("not_a_number", "O1", "F", "hai mươi")
+    return form_with(plan, tmp_path, "text.xlsx", {"O1": {"value": "hai mươi"}}), (
+        "not_a_number",
+        "O1",
+        "F",
+        "hai mươi",
+    )
 
 
 def _negative(plan, tmp_path):
@@ -145,32 +160,57 @@ def _percent_out_of_range(plan, tmp_path):
 
 
 def _numerator_above(plan, tmp_path):
-    return form_with(plan, tmp_path, "num.xlsx", {"O4": {"numerator": 130, "denominator": 120}}), \
-        ("numerator_above_denominator", "O4", "G", "130")
+    return form_with(plan, tmp_path, "num.xlsx", {"O4": {"numerator": 130, "denominator": 120}}), (
+        "numerator_above_denominator",
+        "O4",
+        "G",
+        "130",
+    )
 
 
 def _members_above(plan, tmp_path):
-    return form_with(plan, tmp_path, "members.xlsx", {"O5": {"numerator": 125, "denominator": 125}}), \
-        ("members_above_group_members", "O5", "G", "125")
+    return form_with(plan, tmp_path, "members.xlsx", {"O5": {"numerator": 125, "denominator": 125}}), (
+        "members_above_group_members",
+        "O5",
+        "G",
+        "125",
+    )
 
 
 def _sexes(plan, tmp_path):
-    return form_with(plan, tmp_path, "sex.xlsx", {"O8": {"female": 100, "male": 40}}), \
-        ("sexes_do_not_add_up", "O8", "J", "140")
+    return form_with(plan, tmp_path, "sex.xlsx", {"O8": {"female": 100, "male": 40}}), (
+        "sexes_do_not_add_up",
+        "O8",
+        "J",
+        "140",
+    )
 
 
 def _ethnic_minority(plan, tmp_path):
-    return form_with(plan, tmp_path, "em.xlsx", {"O1": {"ethnic_minority": 101}}), \
-        ("ethnic_minority_above_total", "O1", "L", "101")
+    return form_with(plan, tmp_path, "em.xlsx", {"O1": {"ethnic_minority": 101}}), (
+        "ethnic_minority_above_total",
+        "O1",
+        "L",
+        "101",
+    )
 
 
 def _formula(plan, tmp_path):
-    return form_with(plan, tmp_path, "formula.xlsx", {"O8": {"value": "=SUM(B1:B2)"}}), \
-        ("formula_without_value", "O8", "F", "=SUM(B1:B2)")
+    return form_with(plan, tmp_path, "formula.xlsx", {"O8": {"value": "=SUM(B1:B2)"}}), (
+        "formula_without_value",
+        "O8",
+        "F",
+        "=SUM(B1:B2)",
+    )
 
 
 def _decrease(plan, tmp_path):
-    return form_with(plan, tmp_path, "decrease.xlsx", {"O1": {"value": 15}}), ("decrease_of_cumulative", "O1", "F", "15")
+    return form_with(plan, tmp_path, "decrease.xlsx", {"O1": {"value": 15}}), (
+        "decrease_of_cumulative",
+        "O1",
+        "F",
+        "15",
+    )
 
 
 def _duplicate(plan, tmp_path):
@@ -186,10 +226,32 @@ def _bad_date(plan, tmp_path):
     return path, ("bad_date", 5, "B", "mùng 5 tháng 9")
 
 
-REJECTED = [_zero_byte, _renamed_image, _wrong_type, _missing_column, _missing_sheet, _xlsx_without_district,
-            _header_only, _unknown_district, _misspelled_district, _unknown_commune, _unknown_indicator,
-            _period_outside, _not_a_number, _negative, _fractional, _percent_out_of_range, _numerator_above,
-            _members_above, _sexes, _ethnic_minority, _formula, _decrease, _duplicate, _bad_date]
+REJECTED = [
+    _zero_byte,
+    _renamed_image,
+    _wrong_type,
+    _missing_column,
+    _missing_sheet,
+    _xlsx_without_district,
+    _header_only,
+    _unknown_district,
+    _misspelled_district,
+    _unknown_commune,
+    _unknown_indicator,
+    _period_outside,
+    _not_a_number,
+    _negative,
+    _fractional,
+    _percent_out_of_range,
+    _numerator_above,
+    _members_above,
+    _sexes,
+    _ethnic_minority,
+    _formula,
+    _decrease,
+    _duplicate,
+    _bad_date,
+]
 
 
 @pytest.mark.parametrize("case", REJECTED, ids=lambda f: f.__name__.strip("_"))
@@ -229,9 +291,11 @@ def test_warnings_are_shown_and_the_file_accepted(plan, store, tmp_path):
 
 
 def test_decomposed_unicode_and_spelling_variants_are_accepted(plan, store, tmp_path):
-    rows = [csv_row(district=unicodedata.normalize("NFD", "Huyện Bắc Hà"), period="2024"),
-            csv_row(district="SIMACAI", indicator="O1", value="12"),
-            csv_row(district="TX Sa Pa", indicator="O8", value="3", commune=unicodedata.normalize("NFD", "Phường Sa Pả"))]
+    rows = [
+        csv_row(district=unicodedata.normalize("NFD", "Huyện Bắc Hà"), period="2024"),
+        csv_row(district="SIMACAI", indicator="O1", value="12"),
+        csv_row(district="TX Sa Pa", indicator="O8", value="3", commune=unicodedata.normalize("NFD", "Phường Sa Pả")),
+    ]
     path = long_table(tmp_path / "variants.csv", rows, header=["Huyện", "Kỳ", "Chỉ số", "Kết quả", "Xã"])
     result = intake([path], store, plan, plan.units())[0]
     assert result.status == "accepted", [str(p) for p in result.problems]

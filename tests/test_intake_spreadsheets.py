@@ -1,6 +1,7 @@
 """District reports saved by other spreadsheet programs: LibreOffice (.ods) and older
 Excel or WPS Office (.xls) files are taken in with the same checks and messages as
 .xlsx files. The files are made by LibreOffice itself, as districts make them."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,16 +27,32 @@ def saved_as(source, suffix: str, folder):
     out = folder / suffix
     out.mkdir(exist_ok=True)
     target = {"ods": "ods", "xls": "xls:MS Excel 97"}[suffix]
-    done = subprocess.run([office, "--headless", f"-env:UserInstallation=file://{folder}/profile", "--convert-to",
-                           target, "--outdir", str(out), str(source)], capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [
+            office,
+            "--headless",
+            f"-env:UserInstallation=file://{folder}/profile",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     converted = out / f"{source.stem}.{suffix}"
     assert done.returncode == 0 and converted.exists(), done.stdout + done.stderr
     return converted
 
 
 def values_of(store: Store):
-    return store.values()[["district", "period", "indicator", "value", "people", "female", "male"]].sort_values(
-        "indicator").reset_index(drop=True)
+    return (
+        store.values()[["district", "period", "indicator", "value", "people", "female", "male"]]
+        .sort_values("indicator")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.mark.slow
@@ -60,8 +77,13 @@ def test_the_same_checks_and_messages(tmp_path, plan, suffix):
     result = intake([other], Store(tmp_path / "store"), plan, plan.units())[0]
     assert result.status == "rejected"
     assert "sexes_do_not_add_up" in {p.code for p in result.problems}
-    table = saved_as(long_table(tmp_path / "bang.csv", [
-        {"district": "Bắc Hà", "period": "2024", "indicator": "O1", "value": "abc"}]), suffix, tmp_path)
+    table = saved_as(
+        long_table(
+            tmp_path / "bang.csv", [{"district": "Bắc Hà", "period": "2024", "indicator": "O1", "value": "abc"}]
+        ),
+        suffix,
+        tmp_path,
+    )
     result = intake([table], Store(tmp_path / "store2"), plan, plan.units())[0]
     assert result.status == "rejected" and any(p.value == "abc" for p in result.problems)
     damaged = tmp_path / f"damaged.{suffix}"

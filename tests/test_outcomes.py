@@ -1,4 +1,5 @@
 """Outcome indicators H1-H10 over survey microdata."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,26 +17,28 @@ def women() -> pd.DataFrame:
     age = rng.integers(15, 50, n)
     married = rng.random(n) < np.clip((age - 14) / 12, 0, 0.9)
     ipv = married & (rng.random(n) < 0.1)
-    data = pd.DataFrame({
-        "district": rng.choice(["080", "082", "084"], n),
-        "village": rng.integers(0, 60, n),
-        "weight": rng.uniform(20, 80, n),
-        "age": age,
-        "ethnicity": rng.choice(["H'Mông", "Dao", "Kinh"], n),
-        "marital_status": np.where(married, "married", "never"),
-        "ever_partnered": married.astype(int),
-        "age_first_union": np.where(married, rng.integers(14, 26, n), np.nan),
-        "birth_2y": (married & (rng.random(n) < 0.3)).astype(int),
-        "anc_visits": rng.integers(0, 8, n),
-        "ipv_physical_12m": ipv.astype(int),
-        "ipv_sexual_12m": 0,
-        "sought_formal_help": (rng.random(n) < 0.2).astype(int),
-        "knows_trusted_address": (rng.random(n) < 0.4).astype(float),
-        "has_formal_account": (rng.random(n) < 0.3).astype(int),
-        "tkvvtb_member": (rng.random(n) < 0.2).astype(int),
-        "spoke_at_meeting": (rng.random(n) < 0.35).astype(int),
-        "purchase_decision": rng.choice(["self", "joint", "husband"], n),
-    })
+    data = pd.DataFrame(
+        {
+            "district": rng.choice(["080", "082", "084"], n),
+            "village": rng.integers(0, 60, n),
+            "weight": rng.uniform(20, 80, n),
+            "age": age,
+            "ethnicity": rng.choice(["H'Mông", "Dao", "Kinh"], n),
+            "marital_status": np.where(married, "married", "never"),
+            "ever_partnered": married.astype(int),
+            "age_first_union": np.where(married, rng.integers(14, 26, n), np.nan),
+            "birth_2y": (married & (rng.random(n) < 0.3)).astype(int),
+            "anc_visits": rng.integers(0, 8, n),
+            "ipv_physical_12m": ipv.astype(int),
+            "ipv_sexual_12m": 0,
+            "sought_formal_help": (rng.random(n) < 0.2).astype(int),
+            "knows_trusted_address": (rng.random(n) < 0.4).astype(float),
+            "has_formal_account": (rng.random(n) < 0.3).astype(int),
+            "tkvvtb_member": (rng.random(n) < 0.2).astype(int),
+            "spoke_at_meeting": (rng.random(n) < 0.35).astype(int),
+            "purchase_decision": rng.choice(["self", "joint", "husband"], n),
+        }
+    )
     data["birth_place"] = np.where(data.birth_2y == 1, rng.choice(["home", "facility"], n), None)
     for reason in ["beat_goes_out", "beat_neglects_children", "beat_argues", "beat_refuses_sex", "beat_burns_food"]:
         data[reason] = (rng.random(n) < 0.1).astype(int)

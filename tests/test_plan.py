@@ -1,4 +1,5 @@
 """The plan as data: Plan 355/KH-UBND against its source text, checks, a second province."""
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,27 @@ from conftest import ROOT, TEST_DATA
 from d8lib.plan import PlanError, load_plan
 from d8lib.units import resolve
 
-HEADLINE = {"O1": 423, "O2": 140, "O3": 85, "O6": 24, "O7": 48, "O8": 210, "O9": 85, "O11": 28, "O12.2": 24,
-            "O12.3": 75}
+HEADLINE = {
+    "O1": 423,
+    "O2": 140,
+    "O3": 85,
+    "O6": 24,
+    "O7": 48,
+    "O8": 210,
+    "O9": 85,
+    "O11": 28,
+    "O12.2": 24,
+    "O12.3": 75,
+}
 
 
 def appendix_01(text: str) -> pd.DataFrame:
     """Appendix 01 parsed from the plan's text: one row per district, ten columns."""
-    section = text[text.index("PHỤ LỤC 01"):text.index("PHỤ LỤC 2")]
+    section = text[text.index("PHỤ LỤC 01") : text.index("PHỤ LỤC 2")]
     rows = re.findall(r"^(\d) \| ([^|]+?) \| ((?:\d+ \| ){9}\d+) \|$", section, flags=re.MULTILINE)
-    return pd.DataFrame([[name] + [int(v) for v in values.split(" | ")] for _, name, values in rows],
-                        columns=["name"] + list(HEADLINE))
+    return pd.DataFrame(
+        [[name] + [int(v) for v in values.split(" | ")] for _, name, values in rows], columns=["name"] + list(HEADLINE)
+    )
 
 
 def test_targets_reproduce_appendix_01(plan, plan_text):

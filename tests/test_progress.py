@@ -1,5 +1,6 @@
 """Progress, status, province aggregation, completeness and data quality, against
 figures worked out by hand."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,10 @@ def store(tmp_path_factory, plan):
     store = Store(folder / "store")
 
     def rows(district, period, o1, o8, o4=None):
-        out = [dict(district=district, period=period, indicator="O1", value=o1),
-               dict(district=district, period=period, indicator="O8", value=o8)]
+        out = [
+            dict(district=district, period=period, indicator="O1", value=o1),
+            dict(district=district, period=period, indicator="O8", value=o8),
+        ]
         if o4:
             out.append(dict(district=district, period=period, indicator="O4", numerator=o4[0], denominator=o4[1]))
         return out
@@ -129,17 +132,30 @@ def test_completeness_and_timeliness(plan, store):
     assert bac_ha.on_time["2022-final"]
     assert bac_ha.days_late["2023"] == 10 and not bac_ha.on_time["2023"] and bac_ha.resubmissions["2023"] == 1
     summary = completeness_summary(table).set_index("period")
-    assert summary.loc["2023", ["expected", "received", "on_time", "late", "missing", "resubmitted"]].tolist() == \
-        [9, 2, 1, 1, 7, 1]
+    assert summary.loc["2023", ["expected", "received", "on_time", "late", "missing", "resubmitted"]].tolist() == [
+        9,
+        2,
+        1,
+        1,
+        7,
+        1,
+    ]
     assert summary.loc["2022-final", "missing"] == 8
 
 
 def test_template_filled_by_a_district_shows_up_in_progress(plan, tmp_path):
     store = Store(tmp_path / "store")
-    form = filled_form(plan, "088", "2024", tmp_path / "sapa-2024.xlsx",
-                       {"O1": {"value": 40, "people": 400, "female": 250, "male": 150, "ethnic_minority": 380},
-                        "O2": {"value": 12, "people": 300, "female": 290, "male": 10, "ethnic_minority": 280},
-                        "O4": {"numerator": 30, "denominator": 300}})
+    form = filled_form(
+        plan,
+        "088",
+        "2024",
+        tmp_path / "sapa-2024.xlsx",
+        {
+            "O1": {"value": 40, "people": 400, "female": 250, "male": 150, "ethnic_minority": 380},
+            "O2": {"value": 12, "people": 300, "female": 290, "male": 10, "ethnic_minority": 280},
+            "O4": {"numerator": 30, "denominator": 300},
+        },
+    )
     assert intake([form], store, plan, plan.units())[0].status == "accepted"
     table = progress(plan, store.values(), D(2024, 12, 31))
     assert row(table, "O1", "088").achieved == 40 and row(table, "O4", "088").achieved == pytest.approx(10)
@@ -153,8 +169,14 @@ def test_modified_z_and_outliers(plan):
     assert modified_z(pd.Series([1.0, 1, 1, 1])).eq(0).all()
     z = modified_z(pd.Series([1.0, 2, 3, 4, 100]))
     assert z.iloc[-1] == pytest.approx(0.6745 * 97 / 1)  # median 3, MAD 1
-    values = pd.DataFrame({"district": ["080", "082", "083", "084", "085", "086"], "period": "2024",
-                           "indicator": "O1", "value": [3, 40, 36, 17, 40, 300]})
+    values = pd.DataFrame(
+        {
+            "district": ["080", "082", "083", "084", "085", "086"],
+            "period": "2024",
+            "indicator": "O1",
+            "value": [3, 40, 36, 17, 40, 300],
+        }
+    )
     far = outliers(plan, values)
     assert far.district.tolist() == ["086"]  # 300 teams against a target of 25
 

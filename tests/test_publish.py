@@ -1,4 +1,5 @@
 """Disclosure control, labels and the Excel twin."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,16 @@ from d8lib import publish
 
 def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_finds_a_small_cell():
     # District A: 3 men, and 2 persons who are not ethnic minority (40 - 38); B is large.
-    people = pd.DataFrame({"unit": ["A", "B", "P"], "indicator": "O8", "people": [40, 30, 70],
-                           "female": [37, 18, 55], "male": [3, 12, 15], "ethnic_minority": [38, 20, 58]})
+    people = pd.DataFrame(
+        {
+            "unit": ["A", "B", "P"],
+            "indicator": "O8",
+            "people": [40, 30, 70],
+            "female": [37, 18, 55],
+            "male": [3, 12, 15],
+            "ethnic_minority": [38, 20, 58],
+        }
+    )
     shown = publish.protect_people(people, province="P").set_index("unit")
     # Worked by hand: A's men and their complement (women); A's ethnic-minority count, so
     # that 40 - 38 cannot be taken; then in B the cells that would give A's back from the
@@ -26,14 +35,27 @@ def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_fi
 
 def test_a_small_group_is_not_named_and_cannot_be_found_from_the_province_or_the_total():
     outcomes = pd.DataFrame({"unit": ["A", "B", "P"], "round": "endline", "indicator": "H5", "n": [228, 100, 328]})
-    breakdowns = pd.DataFrame({"unit": ["A", "A", "B", "B", "P", "P"], "round": "endline", "indicator": "H5",
-                               "dimension": "ethnicity", "group": ["Kinh", "Hà Nhì"] * 3,
-                               "n": [227, 1, 60, 40, 287, 41]})
+    breakdowns = pd.DataFrame(
+        {
+            "unit": ["A", "A", "B", "B", "P", "P"],
+            "round": "endline",
+            "indicator": "H5",
+            "dimension": "ethnicity",
+            "group": ["Kinh", "Hà Nhì"] * 3,
+            "n": [227, 1, 60, 40, 287, 41],
+        }
+    )
     outcomes, breakdowns = publish.protect_respondents(outcomes, breakdowns, province="P")
     withheld = dict(zip(zip(breakdowns.unit, breakdowns.group), breakdowns.n_withheld))
     # 228 - 227 = 1 in A; 41 - 40 = 1 across the reports; then B's other group with it.
-    assert withheld == {("A", "Kinh"): True, ("A", "Hà Nhì"): True, ("B", "Kinh"): True, ("B", "Hà Nhì"): True,
-                        ("P", "Kinh"): False, ("P", "Hà Nhì"): False}
+    assert withheld == {
+        ("A", "Kinh"): True,
+        ("A", "Hà Nhì"): True,
+        ("B", "Kinh"): True,
+        ("B", "Hà Nhì"): True,
+        ("P", "Kinh"): False,
+        ("P", "Hà Nhì"): False,
+    }
     assert breakdowns.small_group.tolist() == [False, True, False, False, False, False]
     assert not outcomes.n_withheld.any()
     shown = publish.hide_withheld(breakdowns.assign(flag="ok", estimate=0.5, ci_low=0.4, ci_high=0.6))
@@ -51,24 +73,39 @@ def test_complements_follow_rows_and_columns_until_nothing_can_be_recovered():
         lines.append((("column", j), [("r", i, j) for i in range(3)]))
     hidden = publish.protect(counts, lines)
     assert ("r", 0, 0) in hidden and ("r", 2, 2) in hidden  # the two primary cells
-    for total, parts in lines:  # no withheld cell alone in a line, none adding up to less than 5
+    for _total, parts in lines:  # no withheld cell alone in a line, none adding up to less than 5
         withheld = [counts[p] for p in parts if p in hidden]
         assert len(withheld) != 1 and (not withheld or sum(withheld) >= 5)
 
 
 def test_nothing_is_withheld_when_every_count_is_large_enough():
-    people = pd.DataFrame({"unit": ["A", "P"], "indicator": "O1", "people": [20, 20], "female": [12, 12],
-                           "male": [8, 8], "ethnic_minority": [20, 20]})
+    people = pd.DataFrame(
+        {
+            "unit": ["A", "P"],
+            "indicator": "O1",
+            "people": [20, 20],
+            "female": [12, 12],
+            "male": [8, 8],
+            "ethnic_minority": [20, 20],
+        }
+    )
     assert publish.protect_people(people, "P").equals(people.astype({c: float for c in publish.PEOPLE}))
-    zeros = pd.DataFrame({"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0],
-                          "ethnic_minority": [12]})
+    zeros = pd.DataFrame(
+        {"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0], "ethnic_minority": [12]}
+    )
     assert publish.protect_people(zeros, "P").male.iloc[0] == 0
 
 
 def test_withheld_percentages_are_hidden_and_small_counts_withheld():
-    estimates = pd.DataFrame({"estimate": [0.4, 0.5, 0.2, 0.1], "ci_low": [0.3, 0.2, 0.1, 0.0],
-                              "ci_high": [0.5, 0.8, 0.3, 0.3], "n": [120, 12, 3, 60],
-                              "flag": ["ok", "suppress", "unavailable", "review"]})
+    estimates = pd.DataFrame(
+        {
+            "estimate": [0.4, 0.5, 0.2, 0.1],
+            "ci_low": [0.3, 0.2, 0.1, 0.0],
+            "ci_high": [0.5, 0.8, 0.3, 0.3],
+            "n": [120, 12, 3, 60],
+            "flag": ["ok", "suppress", "unavailable", "review"],
+        }
+    )
     shown = publish.hide_withheld(estimates)
     assert shown.estimate.notna().tolist() == [True, False, False, True]
     assert shown.ci_high.notna().tolist() == [True, False, False, True]
@@ -97,7 +134,10 @@ def test_every_label_has_both_languages():
 
 def test_english_names_of_units_and_plan_references():
     assert publish.unit_name("Huyện Bắc Hà", "en") == "Bắc Hà district"
-    assert publish.unit_name("Thị xã Sa Pa", "en") == "Sa Pa town" and publish.unit_name("Tỉnh Lào Cai", "vi") == "Tỉnh Lào Cai"
+    assert (
+        publish.unit_name("Thị xã Sa Pa", "en") == "Sa Pa town"
+        and publish.unit_name("Tỉnh Lào Cai", "vi") == "Tỉnh Lào Cai"
+    )
     assert publish.plan_reference("Phụ lục 02, ND3, HĐ3, dòng 1", "en") == "Appendix 02, CA3, A3, row 1"
     assert publish.plan_reference("Mục III.1, gạch đầu dòng 8", "en") == "Section III.1, bullet 8"
 
@@ -131,8 +171,9 @@ def test_text_in_the_excel_twin_is_never_a_formula(tmp_path):
     from openpyxl import load_workbook
 
     hostile = ['=HYPERLINK("http://example.invalid","x")', "+1", "-2+3", "@SUM(A1)", "\t=1", "an ordinary label"]
-    path = publish.write_excel({"t": pd.DataFrame({"=group": hostile, "n": range(len(hostile))})}, tmp_path / "t.xlsx",
-                               note="=note")
+    path = publish.write_excel(
+        {"t": pd.DataFrame({"=group": hostile, "n": range(len(hostile))})}, tmp_path / "t.xlsx", note="=note"
+    )
     sheet = load_workbook(path)["t"]
     assert [c.value for c in sheet["A"][1:7]] == hostile
     assert all(c.data_type == "s" for c in sheet["A"] if c.value is not None) and sheet["A1"].value == "=group"

@@ -1,5 +1,6 @@
 """The evaluation run end to end: reports, index, manifest, Excel twins, privacy,
 failures that stop nothing else, the lock, and the English edition."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,14 @@ class Tables(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.tables, self.findings, self._table, self._row, self._cell, self._in_findings = {}, [], None, None, None, False
+        self.tables, self.findings, self._table, self._row, self._cell, self._in_findings = (
+            {},
+            [],
+            None,
+            None,
+            None,
+            False,
+        )
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -116,7 +124,7 @@ def test_every_html_report_has_an_excel_twin_with_the_same_figures(midterm):
             rows = list(workbook[name].iter_rows(values_only=True))
             html_rows = tables[name]
             assert list(rows[0]) == html_rows[0], (page.name, name)
-            for excel_row, html_row in zip(rows[1:len(html_rows)], html_rows[1:]):
+            for excel_row, html_row in zip(rows[1 : len(html_rows)], html_rows[1:]):
                 for cell, text in zip(excel_row, html_row):
                     if isinstance(cell, (int, float)):
                         number = float(text.replace("\u202f", "").replace(",", "."))
@@ -145,8 +153,10 @@ def test_key_findings_match_what_d8lib_computes(midterm, plan):
         for row in estimates[estimates["round"] == "midterm"].itertuples():
             if unit != "10" and row.district != unit:
                 continue
-            sentence = f"{evaluate.number(100 * row.estimate)}% (KTC 95%: {evaluate.number(100 * row.ci_low)}–" \
-                       f"{evaluate.number(100 * row.ci_high)}%)"
+            sentence = (
+                f"{evaluate.number(100 * row.estimate)}% (KTC 95%: {evaluate.number(100 * row.ci_low)}–"
+                f"{evaluate.number(100 * row.ci_high)}%)"
+            )
             assert (sentence in findings) == (row.flag in standards.SHOWN), (unit, row.indicator, row.flag)
             checked += row.flag in standards.SHOWN
     assert checked >= 2  # at least the province's two figures
@@ -193,8 +203,22 @@ def test_a_failing_report_stops_nothing_else_and_keeps_the_published_run(tmp_pat
     book = nbformat.read(ROOT / "notebooks" / "evaluation.ipynb", as_version=4)
     book.cells.insert(2, nbformat.v4.new_code_cell('if unit == "083":\n    raise RuntimeError("forced failure")'))
     nbformat.write(book, notebooks / "evaluation.ipynb")
-    command = [sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province,083,Bắc Hà",
-               "--jobs", "2", "--out", str(out), "--notebooks", str(notebooks)]
+    command = [
+        sys.executable,
+        "-m",
+        "d8lib.cli",
+        "run",
+        "--phase",
+        "midterm",
+        "--units",
+        "province,083,Bắc Hà",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+    ]
     env_run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert env_run.returncode == 1, env_run.stdout + env_run.stderr
     runs = sorted((out / "runs").iterdir())
@@ -216,21 +240,30 @@ def test_a_failing_report_stops_nothing_else_and_keeps_the_published_run(tmp_pat
 def test_a_second_run_waits_for_nobody_and_says_so(tmp_path):
     out = tmp_path / "outputs"
     with runner.run_lock(out):
-        result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--out", str(out)],
-                                capture_output=True, text=True, cwd=ROOT, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
     assert result.returncode == 3 and "Another run is using" in result.stderr
 
 
 def test_the_english_edition_leaves_no_label_untranslated(tmp_path, plan):
     result = runner.run("midterm", units="province,088", jobs=2, lang="en", out_dir=tmp_path / "en", progress=False)
     assert result.ok
-    proper = [n.split(" ", 1)[1] if n.startswith(("Tỉnh", "Huyện")) else n.split(" ", 2)[2]
-              for n in plan.units().at_level("district").name.tolist() + ["Tỉnh Lào Cai"]]
+    proper = [
+        n.split(" ", 1)[1] if n.startswith(("Tỉnh", "Huyện")) else n.split(" ", 2)[2]
+        for n in plan.units().at_level("district").name.tolist() + ["Tỉnh Lào Cai"]
+    ]
     for page in result.run_dir.glob("*.html"):
         text = re.sub(r"<style.*?</style>|<[^>]+>", " ", page.read_text(encoding="utf-8"), flags=re.DOTALL)
         for name in sorted(proper, key=len, reverse=True):
             text = text.replace(name, "")
-        leftovers = sorted({m.group(0) for m in re.finditer(r"\S*" + VIETNAMESE.pattern + r"\S*", text, flags=re.IGNORECASE)})
+        leftovers = sorted(
+            {m.group(0) for m in re.finditer(r"\S*" + VIETNAMESE.pattern + r"\S*", text, flags=re.IGNORECASE)}
+        )
         assert leftovers == [], (page.name, leftovers[:20])
     page = (result.run_dir / "10-tinh-lao-cai.html").read_text(encoding="utf-8")
     assert "Key findings" in page and "Lào Cai province" in page and '<html lang="en">' in page
@@ -241,20 +274,34 @@ def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
 
     out, _ = midterm
     store = json.loads((out / "latest" / "manifest.json").read_text())["store"]
-    pm.execute_notebook(str(ROOT / "notebooks" / "monitoring.ipynb"), str(tmp_path / "monitoring.ipynb"),
-                        parameters={"period": "2024-final", "unit": "10", "store_dir": store,
-                                    "excel_path": str(tmp_path / "m.xlsx")},
-                        kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"))
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "monitoring.ipynb"),
+        str(tmp_path / "monitoring.ipynb"),
+        parameters={"period": "2024-final", "unit": "10", "store_dir": store, "excel_path": str(tmp_path / "m.xlsx")},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+    )
     text = json.dumps(nbformat.read(tmp_path / "monitoring.ipynb", as_version=4).cells, ensure_ascii=False)
     assert "Kỳ báo cáo 2024-final" in text and "25/01/2025" in text and (tmp_path / "m.xlsx").exists()
-    pm.execute_notebook(str(ROOT / "notebooks" / "explore.ipynb"), str(tmp_path / "explore.ipynb"),
-                        parameters={"store_dir": store}, kernel_name="python3", progress_bar=False,
-                        cwd=str(ROOT / "notebooks"))
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "explore.ipynb"),
+        str(tmp_path / "explore.ipynb"),
+        parameters={"store_dir": store},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+    )
     # As an analyst opens it in JupyterLab: no bundle, no store; nothing is written beside it.
     before = sorted(p.name for p in (ROOT / "notebooks").iterdir())
-    pm.execute_notebook(str(ROOT / "notebooks" / "evaluation.ipynb"), str(tmp_path / "evaluation.ipynb"),
-                        parameters={"unit": "084"}, kernel_name="python3", progress_bar=False,
-                        cwd=str(ROOT / "notebooks"))
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "evaluation.ipynb"),
+        str(tmp_path / "evaluation.ipynb"),
+        parameters={"unit": "084"},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+    )
     assert sorted(p.name for p in (ROOT / "notebooks").iterdir()) == before
     text = json.dumps(nbformat.read(tmp_path / "evaluation.ipynb", as_version=4).cells, ensure_ascii=False)
     assert "Huyện Si Ma Cai" in text and "key-findings" in text
@@ -274,9 +321,26 @@ def _kernels() -> set[int]:
 
 
 def _start_run(out: Path, units: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", units,
-                             "--jobs", "2", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "d8lib.cli",
+            "run",
+            "--phase",
+            "midterm",
+            "--units",
+            units,
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for_kernels(before: set[int], timeout: float = 60) -> None:
@@ -327,8 +391,13 @@ def test_a_run_killed_with_sigkill_is_followed_by_a_run_that_succeeds(tmp_path):
     assert not (out / "latest").exists()
     # Its workers let go of the lock and end with it; their kernels follow.
     assert _wait_until_gone(started, out) == set()
-    result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
-                             "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "takes over the lock" in result.stderr
     assert (out / "latest" / "index.html").exists()
@@ -379,9 +448,28 @@ def test_a_run_whose_tables_cannot_be_built_still_writes_its_index_and_manifest(
     shutil.copytree(DEMO, data, ignore=shutil.ignore_patterns("store"))
     shutil.rmtree(data / "survey")
     out = tmp_path / "outputs"
-    result = subprocess.run([sys.executable, "-m", "d8lib.cli", "run", "--phase", "midterm", "--units", "province",
-                             "--jobs", "1", "--data", str(data), "--out", str(out)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "d8lib.cli",
+            "run",
+            "--phase",
+            "midterm",
+            "--units",
+            "province",
+            "--jobs",
+            "1",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "could not be built" in result.stdout and "Traceback" not in result.stdout + result.stderr
     run_dir = next((out / "runs").iterdir())

@@ -1,4 +1,5 @@
 """Presentation standards: each NCHS 2017 and DHS rule on figures worked by hand."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,9 +46,16 @@ def test_dhs_unweighted_cases():
 
 
 def test_differences_carry_degrees_of_freedom_and_availability():
-    differences = pd.DataFrame({"estimate": [0.1, 0.1, np.nan, 0.1], "se": [0.03, 0.03, np.nan, 0.0],
-                                "ci_low": [0.04, 0.04, np.nan, 0.1], "ci_high": [0.16, 0.16, np.nan, 0.1],
-                                "df": [20, 5, 0, 20], "unavailable": ["", "", "empty_cell", ""]})
+    differences = pd.DataFrame(
+        {
+            "estimate": [0.1, 0.1, np.nan, 0.1],
+            "se": [0.03, 0.03, np.nan, 0.0],
+            "ci_low": [0.04, 0.04, np.nan, 0.1],
+            "ci_high": [0.16, 0.16, np.nan, 0.1],
+            "df": [20, 5, 0, 20],
+            "unavailable": ["", "", "empty_cell", ""],
+        }
+    )
     judged = judge(differences, NCHS, kind="difference")
     assert judged.flag.tolist() == ["ok", "review", "unavailable", "review"]
     assert judged.reason.tolist() == ["", "min_df", "empty_cell", "zero_se"]

@@ -1,5 +1,6 @@
 """The survey engine against Stata's published figures, samplics, hand calculations
 and a coverage simulation."""
+
 from __future__ import annotations
 
 import warnings
@@ -50,8 +51,9 @@ def test_nhanes2_mean_zinc_matches_the_stata_manual(nhanes):
 def test_nhanes2_means_agree_with_samplics(nhanes, column):
     ours = Design(nhanes, "finalwgt", "stratid", "psuid").mean(column, missing="exclude").iloc[0]
     keep = nhanes[column].notna()
-    theirs = samplics_estimate(PopParam.mean, nhanes[column][keep], nhanes.finalwgt[keep],
-                               nhanes.stratid[keep], nhanes.psuid[keep])
+    theirs = samplics_estimate(
+        PopParam.mean, nhanes[column][keep], nhanes.finalwgt[keep], nhanes.stratid[keep], nhanes.psuid[keep]
+    )
     assert ours.estimate == pytest.approx(theirs.point_est, rel=REL)
     assert ours.se == pytest.approx(theirs.stderror, rel=REL)
     assert (ours.ci_low, ours.ci_high) == pytest.approx((theirs.lower_ci, theirs.upper_ci), rel=REL)
@@ -60,8 +62,9 @@ def test_nhanes2_means_agree_with_samplics(nhanes, column):
 @pytest.mark.parametrize("domain", ["race", "region"])
 def test_nhanes2_domain_proportions_agree_with_samplics(nhanes, domain):
     ours = Design(nhanes, "finalwgt", "stratid", "psuid").mean("highbp", by=domain, ci="logit")
-    theirs = samplics_estimate(PopParam.prop, nhanes.highbp, nhanes.finalwgt, nhanes.stratid, nhanes.psuid,
-                               domain=nhanes[domain])
+    theirs = samplics_estimate(
+        PopParam.prop, nhanes.highbp, nhanes.finalwgt, nhanes.stratid, nhanes.psuid, domain=nhanes[domain]
+    )
     for row in ours.itertuples():
         key = row[1]
         assert row.estimate == pytest.approx(theirs.point_est[key][1], rel=REL)
@@ -69,22 +72,25 @@ def test_nhanes2_domain_proportions_agree_with_samplics(nhanes, domain):
         # samplics gives every domain the whole design's degrees of freedom; ours are
         # the domain's, as R's (tests/test_survey_r.py), so only full-design domains agree.
         if row.df == 31:
-            assert (row.ci_low, row.ci_high) == pytest.approx((theirs.lower_ci[key][1], theirs.upper_ci[key][1]),
-                                                              rel=REL)
+            assert (row.ci_low, row.ci_high) == pytest.approx(
+                (theirs.lower_ci[key][1], theirs.upper_ci[key][1]), rel=REL
+            )
 
 
 def test_nhanes2_domain_totals_and_ratios_agree_with_samplics(nhanes):
     design = Design(nhanes, "finalwgt", "stratid", "psuid")
     totals = design.total("highbp", by="race")
-    theirs = samplics_estimate(PopParam.total, nhanes.highbp, nhanes.finalwgt, nhanes.stratid, nhanes.psuid,
-                               domain=nhanes.race)
+    theirs = samplics_estimate(
+        PopParam.total, nhanes.highbp, nhanes.finalwgt, nhanes.stratid, nhanes.psuid, domain=nhanes.race
+    )
     for row in totals.itertuples():
         assert row.estimate == pytest.approx(theirs.point_est[row.race], rel=REL)
         assert row.se == pytest.approx(theirs.stderror[row.race], rel=REL)
     data = nhanes.dropna(subset=["highbp", "diabetes"])
     ratio = Design(data, "finalwgt", "stratid", "psuid").ratio("highbp", "diabetes", by="region")
-    theirs = samplics_estimate(PopParam.ratio, data.highbp, data.finalwgt, data.stratid, data.psuid,
-                               domain=data.region, x=data.diabetes)
+    theirs = samplics_estimate(
+        PopParam.ratio, data.highbp, data.finalwgt, data.stratid, data.psuid, domain=data.region, x=data.diabetes
+    )
     for row in ratio.itertuples():
         assert row.estimate == pytest.approx(theirs.point_est[row.region], rel=REL)
         assert row.se == pytest.approx(theirs.stderror[row.region], rel=REL)
@@ -100,25 +106,29 @@ def test_other_bundled_datasets_agree_with_samplics():
     ours = Design(auto, "w").mean("mpg", by="foreign")
     theirs = samplics_estimate(PopParam.mean, auto.mpg, auto.w, domain=auto.foreign)
     for row in ours.itertuples():
-        assert (row.estimate, row.se) == pytest.approx((theirs.point_est[row.foreign], theirs.stderror[row.foreign]),
-                                                       rel=REL)
+        assert (row.estimate, row.se) == pytest.approx(
+            (theirs.point_est[row.foreign], theirs.stderror[row.foreign]), rel=REL
+        )
 
     birth = _data(samplics.load_birth).assign(first=lambda d: (d.birthcat == 1).astype(float))
     ours = Design(birth, "pop", strata="region").mean("first", by="agecat")
     theirs = samplics_estimate(PopParam.mean, birth["first"], birth["pop"], stratum=birth.region, domain=birth.agecat)
     for row in ours.itertuples():
-        assert (row.estimate, row.se) == pytest.approx((theirs.point_est[row.agecat], theirs.stderror[row.agecat]),
-                                                       rel=REL)
+        assert (row.estimate, row.se) == pytest.approx(
+            (theirs.point_est[row.agecat], theirs.stderror[row.agecat]), rel=REL
+        )
 
 
 # A small design worked by hand: two strata, PSUs of two or three rows.
-SMALL = pd.DataFrame({
-    "stratum": ["A"] * 6 + ["B"] * 5,
-    "psu":     [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 2],
-    "w":       [2.0, 2, 3, 3, 1, 1, 4, 4, 2, 2, 2],
-    "y":       [1.0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0],
-    "N":       [10] * 6 + [4] * 5,  # population PSUs per stratum
-})
+SMALL = pd.DataFrame(
+    {
+        "stratum": ["A"] * 6 + ["B"] * 5,
+        "psu": [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 2],
+        "w": [2.0, 2, 3, 3, 1, 1, 4, 4, 2, 2, 2],
+        "y": [1.0, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0],
+        "N": [10] * 6 + [4] * 5,  # population PSUs per stratum
+    }
+)
 
 
 def test_hand_calculation_with_finite_population_correction():
@@ -151,7 +161,7 @@ def test_total_and_ratio_by_hand():
     var = 3 / 2 * sum((t - sum(a) / 3) ** 2 for t in a) + 2 * sum((t - sum(b) / 2) ** 2 for t in b)
     assert total.se == pytest.approx(np.sqrt(var), rel=1e-12)
     ratio = design.ratio("y", "w").iloc[0]  # sum(w y) / sum(w w)
-    assert ratio.estimate == pytest.approx(18 / float((SMALL.w ** 2).sum()), rel=1e-12)
+    assert ratio.estimate == pytest.approx(18 / float((SMALL.w**2).sum()), rel=1e-12)
 
 
 def test_domains_are_subpopulations_not_dropped_rows():
@@ -165,26 +175,29 @@ def test_domains_are_subpopulations_not_dropped_rows():
     # Each domain has the degrees of freedom of the PSUs holding it: "x" is PSU 1 of
     # both strata (2 PSUs - 2 strata), "y" PSUs 2 and 3 of A and 2 of B (3 - 2).
     assert design.df == 3 and by_domain.df.to_dict() == {"x": 0, "y": 1}
-    theirs = samplics_estimate(PopParam.mean, in_domain.y, in_domain.w, in_domain.stratum, in_domain.psu,
-                               domain=in_domain.d)
+    theirs = samplics_estimate(
+        PopParam.mean, in_domain.y, in_domain.w, in_domain.stratum, in_domain.psu, domain=in_domain.d
+    )
     assert by_domain.se["x"] == pytest.approx(theirs.stderror["x"], rel=REL)
 
 
 def test_single_psu_strata():
-    lonely = pd.concat([SMALL, pd.DataFrame({"stratum": ["C", "C"], "psu": [1, 1], "w": [1.0, 1.0],
-                                             "y": [1.0, 0.0], "N": [5, 5]})], ignore_index=True)
+    lonely = pd.concat(
+        [SMALL, pd.DataFrame({"stratum": ["C", "C"], "psu": [1, 1], "w": [1.0, 1.0], "y": [1.0, 0.0], "N": [5, 5]})],
+        ignore_index=True,
+    )
     with pytest.raises(DesignError, match="C"):
         Design(lonely, "w", "stratum", "psu")
     certainty = Design(lonely, "w", "stratum", "psu", lonely_psu="certainty").mean("y").iloc[0]
     scaled = Design(lonely, "w", "stratum", "psu", lonely_psu="scaled").mean("y").iloc[0]
     centered = Design(lonely, "w", "stratum", "psu", lonely_psu="centered").mean("y").iloc[0]
-    assert scaled.se ** 2 == pytest.approx(certainty.se ** 2 * 3 / 2, rel=1e-12)
+    assert scaled.se**2 == pytest.approx(certainty.se**2 * 3 / 2, rel=1e-12)
     # Centered: the lonely PSU's total deviates from the mean of all six PSU totals.
     p = certainty.estimate
     w, y, psu_key = lonely.w.to_numpy(), lonely.y.to_numpy(), lonely.stratum + lonely.psu.astype(str)
     totals = pd.Series(w * (y - p) / w.sum()).groupby(psu_key.to_numpy()).sum()
     extra = (totals["C1"] - totals.mean()) ** 2
-    assert centered.se ** 2 == pytest.approx(certainty.se ** 2 + extra, rel=1e-12)
+    assert centered.se**2 == pytest.approx(certainty.se**2 + extra, rel=1e-12)
 
 
 def test_missing_values_are_an_error_unless_excluded_and_then_counted():
@@ -194,8 +207,12 @@ def test_missing_values_are_an_error_unless_excluded_and_then_counted():
     result = Design(holes, "w", "stratum", "psu").mean("y", missing="exclude").iloc[0]
     assert result.n == 10 and result.n_missing == 1
     # Excluding is estimating over the domain of answered rows, with the full design.
-    as_domain = Design(holes.assign(answered=holes.y.notna()), "w", "stratum", "psu").mean(
-        "y", by="answered", missing="exclude").set_index("answered").loc[True]
+    as_domain = (
+        Design(holes.assign(answered=holes.y.notna()), "w", "stratum", "psu")
+        .mean("y", by="answered", missing="exclude")
+        .set_index("answered")
+        .loc[True]
+    )
     assert (result.estimate, result.se) == pytest.approx((as_domain.estimate, as_domain.se), rel=1e-12)
 
 
@@ -211,8 +228,9 @@ def test_a_contrast_uses_only_the_cells_it_combines():
     data = SMALL.assign(d=["a", "a", "b", "b", "c", "c", "a", "a", "b", "b", "c"])
     data.loc[data.d == "c", "y"] = np.nan  # "c" has no usable answer
     design = Design(data, "w", "stratum", "psu")
-    tests = design.contrasts("y", "d", [{"a": 1, "b": -1}, {"a": 1, "c": -1}, {"a": 1, "z": -1}, {"a": 1, "c": 0}],
-                             missing="exclude")
+    tests = design.contrasts(
+        "y", "d", [{"a": 1, "b": -1}, {"a": 1, "c": -1}, {"a": 1, "z": -1}, {"a": 1, "c": 0}], missing="exclude"
+    )
     means = design.mean("y", by="d", missing="exclude").set_index("d")
     assert tests.estimate[0] == pytest.approx(means.estimate["a"] - means.estimate["b"], rel=1e-12)
     assert tests.unavailable.tolist() == ["", "empty_cell", "missing_cell", ""]
@@ -227,10 +245,10 @@ def test_korn_graubard_interval_by_hand():
 
     result = Design(SMALL, "w", "stratum", "psu").mean("y", ci="korn-graubard").iloc[0]
     p, n, df = result.estimate, result.n, result.df
-    n_star = p * (1 - p) / result.se ** 2 * (stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)) ** 2
+    n_star = p * (1 - p) / result.se**2 * (stats.t.ppf(0.025, n - 1) / stats.t.ppf(0.025, df)) ** 2
     assert result.ci_low == pytest.approx(stats.beta.ppf(0.025, n_star * p, n_star * (1 - p) + 1), rel=1e-12)
     assert result.ci_high == pytest.approx(stats.beta.ppf(0.975, n_star * p + 1, n_star * (1 - p)), rel=1e-12)
-    assert result.n_eff == pytest.approx(min(p * (1 - p) / result.se ** 2, n), rel=1e-12)
+    assert result.n_eff == pytest.approx(min(p * (1 - p) / result.se**2, n), rel=1e-12)
     with pytest.raises(DesignError, match="0/1"):
         Design(SMALL, "w", "stratum", "psu").mean("w", ci="korn-graubard")
 
@@ -241,10 +259,12 @@ def test_confidence_intervals_cover_the_truth_95_percent_of_the_time():
     # A finite population: 6 strata x 40 clusters x 60 women, cluster-level prevalence.
     strata, clusters, size = 6, 40, 60
     cluster_p = np.clip(rng.beta(2, 5, size=(strata, clusters)) + np.linspace(0, 0.2, strata)[:, None], 0, 1)
-    population = pd.DataFrame({
-        "stratum": np.repeat(np.arange(strata), clusters * size),
-        "cluster": np.tile(np.repeat(np.arange(clusters), size), strata),
-    })
+    population = pd.DataFrame(
+        {
+            "stratum": np.repeat(np.arange(strata), clusters * size),
+            "cluster": np.tile(np.repeat(np.arange(clusters), size), strata),
+        }
+    )
     population["y"] = (rng.random(len(population)) < cluster_p[population.stratum, population.cluster]).astype(float)
     truth = population.y.mean()
     take_clusters, take_women = 8, 15

@@ -1,6 +1,7 @@
 """From a KoboToolbox or ODK Central export to a round of a dataset: the same estimates
 as the demo's own file, drafts that say what remains to map, and broken exports
 rejected with their place, leaving the dataset as it was."""
+
 from __future__ import annotations
 
 import hashlib
@@ -49,8 +50,11 @@ def _dataset(tmp_path: Path) -> Path:
 
 
 def _hashes(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_the_draft_of_a_form_in_d8_names_is_complete(tmp_path):
@@ -76,8 +80,13 @@ def test_an_export_gives_the_same_estimates_as_the_demos_own_file(tmp_path, plan
     ours = _estimates(data, plan)
     assert len(ours) == len(expected)
     for column in ("estimate", "se", "ci_low", "ci_high", "n", "df"):
-        np.testing.assert_allclose(ours[column].to_numpy(dtype=float), expected[column].to_numpy(dtype=float),
-                                   rtol=1e-12, atol=1e-15, err_msg=column)
+        np.testing.assert_allclose(
+            ours[column].to_numpy(dtype=float),
+            expected[column].to_numpy(dtype=float),
+            rtol=1e-12,
+            atol=1e-15,
+            err_msg=column,
+        )
     codebook = yaml.safe_load((data / "survey" / "codebook.yaml").read_text(encoding="utf-8"))
     assert codebook["rounds"]["midterm"] == {"year": 2024, "files": ["midterm-2024.csv"]}
     assert {"ho_ten", "so_dien_thoai"} <= set(codebook["personal"])
@@ -85,8 +94,12 @@ def test_an_export_gives_the_same_estimates_as_the_demos_own_file(tmp_path, plan
 
 def test_a_form_with_other_names_lists_what_remains_and_works_once_filled_in(tmp_path, plan, midterm, expected):
     rename = {"age": "tuoi", "ethnicity": "dan_toc_cua_ban"}
-    relabel = {"hon_nhan": {"never": ("chua_ket_hon", "Chưa kết hôn", "Single"),
-                            "married": ("da_ket_hon", "Đã kết hôn", "Wed")}}
+    relabel = {
+        "hon_nhan": {
+            "never": ("chua_ket_hon", "Chưa kết hôn", "Single"),
+            "married": ("da_ket_hon", "Đã kết hôn", "Wed"),
+        }
+    }
     form = write_form(tmp_path / "form.xlsx", rename=rename, relabel=relabel)
     draft = write_draft(form, tmp_path / "codebook.yaml")
     todo = "\n".join(draft["todo"])
@@ -95,22 +108,28 @@ def test_a_form_with_other_names_lists_what_remains_and_works_once_filled_in(tmp
     assert "chua_ket_hon" in todo and "da_ket_hon" in todo and "divorced" not in todo
     assert len(draft["todo"]) == 4  # exactly what remains: two questions, two choices
     with pytest.raises(CodebookError, match="still lists what to map"):
-        import_round(form, kobo_xlsx(midterm, tmp_path / "export.xlsx", rename, relabel), "midterm",
-                     _dataset(tmp_path / "first"), tmp_path / "codebook.yaml")
+        import_round(
+            form,
+            kobo_xlsx(midterm, tmp_path / "export.xlsx", rename, relabel),
+            "midterm",
+            _dataset(tmp_path / "first"),
+            tmp_path / "codebook.yaml",
+        )
     # The analyst fills in what the draft listed.
     spec = yaml.safe_load((tmp_path / "codebook.yaml").read_text(encoding="utf-8"))
     spec["columns"]["age"] = {"column": "tuoi"}
     draft_names = draft_codebook(read_form(write_form(tmp_path / "d8-names.xlsx")))
-    spec["columns"]["ethnicity"] = {"column": "dan_toc_cua_ban",
-                                    "values": draft_names["columns"]["ethnicity"]["values"]}
+    spec["columns"]["ethnicity"] = {
+        "column": "dan_toc_cua_ban",
+        "values": draft_names["columns"]["ethnicity"]["values"],
+    }
     spec["columns"]["marital_status"]["values"].update({"chua_ket_hon": "never", "da_ket_hon": "married"})
     spec["todo"] = []
     (tmp_path / "codebook.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     data = _dataset(tmp_path)
     import_round(form, tmp_path / "export.xlsx", "midterm", data, tmp_path / "codebook.yaml")
     ours = _estimates(data, plan)
-    np.testing.assert_allclose(ours.estimate.to_numpy(dtype=float), expected.estimate.to_numpy(dtype=float),
-                               rtol=1e-12)
+    np.testing.assert_allclose(ours.estimate.to_numpy(dtype=float), expected.estimate.to_numpy(dtype=float), rtol=1e-12)
 
 
 def _edit_sheet(path: Path, sheet: int, row: int, header: str, value) -> Path:
@@ -133,30 +152,40 @@ def _drop_rows(path: Path, sheet: int, rows: list[int]) -> Path:
 
 BROKEN = {
     "unknown choice": (lambda p: _edit_sheet(p, 1, 3, "phu_nu/ca_nhan/education", "Đại học"), "education"),
-    "duplicate submission": (lambda p: _edit_sheet(p, 0, 3, "_uuid", "uuid-" + str(load_workbook(p).worksheets[0]
-                                                                                    .cell(2, 2).value)),
-                             "duplicated submission"),
+    "duplicate submission": (
+        lambda p: _edit_sheet(p, 0, 3, "_uuid", "uuid-" + str(load_workbook(p).worksheets[0].cell(2, 2).value)),
+        "duplicated submission",
+    ),
     "bad weight": (lambda p: _edit_sheet(p, 0, 2, "ho/weight", "-5"), "below 0"),
     "weight missing": (lambda p: _edit_sheet(p, 0, 4, "ho/weight", None), "no weight"),
     "repeat rows without a parent": (lambda p: _edit_sheet(p, 1, 2, "_parent_index", 99999), "without a parent"),
     "text in a number": (lambda p: _edit_sheet(p, 1, 4, "phu_nu/ca_nhan/age", "hai mươi"), "not a number"),
     "age out of range": (lambda p: _edit_sheet(p, 1, 4, "phu_nu/ca_nhan/age", 61), "above 49"),
-    "duplicate respondent": (lambda p: _edit_sheet(p, 1, 3, "phu_nu/respondent_id",
-                                                   load_workbook(p).worksheets[1].cell(2, 1).value),
-                             "duplicated respondent"),
+    "duplicate respondent": (
+        lambda p: _edit_sheet(p, 1, 3, "phu_nu/respondent_id", load_workbook(p).worksheets[1].cell(2, 1).value),
+        "duplicated respondent",
+    ),
     "village not in the register": (lambda p: _edit_sheet(p, 0, 2, "ho/village", "99999-01"), "village register"),
-    "answer the form did not ask": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/sinh_con/birth_place", "Tại nhà"),
-                                    "skip logic"),
+    "answer the form did not ask": (
+        lambda p: _edit_sheet(p, 1, 2, "phu_nu/sinh_con/birth_place", "Tại nhà"),
+        "skip logic",
+    ),
     "empty file": (lambda p: p.write_bytes(b"") and p, "empty"),
     "not a spreadsheet": (lambda p: p.write_bytes(b"%PDF-1.4 not a workbook") and p, "not an Excel workbook"),
     "damaged workbook": (lambda p: p.write_bytes(p.read_bytes()[:3000]) and p, "workbook"),
-    "no submissions": (lambda p: _drop_rows(p, 0, list(range(2, load_workbook(p).worksheets[0].max_row + 1))),
-                       "no submission"),
+    "no submissions": (
+        lambda p: _drop_rows(p, 0, list(range(2, load_workbook(p).worksheets[0].max_row + 1))),
+        "no submission",
+    ),
     "repeat sheet missing": (lambda p: _without_sheet(p, 1), "repeat group"),
-    "wrong answer in a binary": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/bao_luc/ipv_physical_12m", "Có thể"),
-                                 "ipv_physical_12m"),
-    "a select_multiple choice as text": (lambda p: _edit_sheet(p, 1, 2, "phu_nu/thai_do/beat_reasons/beat_argues",
-                                                               "x"), "beat_reasons/beat_argues"),
+    "wrong answer in a binary": (
+        lambda p: _edit_sheet(p, 1, 2, "phu_nu/bao_luc/ipv_physical_12m", "Có thể"),
+        "ipv_physical_12m",
+    ),
+    "a select_multiple choice as text": (
+        lambda p: _edit_sheet(p, 1, 2, "phu_nu/thai_do/beat_reasons/beat_argues", "x"),
+        "beat_reasons/beat_argues",
+    ),
 }
 
 
@@ -237,13 +266,33 @@ def test_no_personal_or_unnamed_column_reaches_any_output_of_a_run(tmp_path, mid
     book.save(export)
     data = _dataset(tmp_path)
     d8 = [sys.executable, "-m", "d8lib.cli"]
-    imported = subprocess.run(d8 + ["survey", "import", "--form", str(form), "--export", str(export), "--round",
-                                    "midterm", "--data", str(data)], capture_output=True, text=True)
+    imported = subprocess.run(
+        d8
+        + ["survey", "import", "--form", str(form), "--export", str(export), "--round", "midterm", "--data", str(data)],
+        capture_output=True,
+        text=True,
+    )
     assert imported.returncode == 0 and "IMPORTED" in imported.stdout, imported.stdout + imported.stderr
     out, reference = tmp_path / "out", tmp_path / "reference"
     for folder, target in ((data, out), (DEMO, reference)):
-        done = subprocess.run(d8 + ["run", "--phase", "midterm", "--units", "province", "--data", str(folder),
-                                    "--out", str(target), "--jobs", "1"], capture_output=True, text=True)
+        done = subprocess.run(
+            d8
+            + [
+                "run",
+                "--phase",
+                "midterm",
+                "--units",
+                "province",
+                "--data",
+                str(folder),
+                "--out",
+                str(target),
+                "--jobs",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     # The published outcome table is the demo's own.
     for sheet in ("ket-qua", "phan-to", "thay-doi-chenh-lech"):
@@ -267,11 +316,23 @@ def test_headers_may_be_labels_or_paths_with_either_separator(tmp_path):
     from d8lib.exports import _heads
 
     form = read_form(write_form(tmp_path / "form.xlsx"))
-    table = pd.DataFrame(columns=["Tuổi", "phu_nu-ca_nhan-ethnicity", "phu_nu/thai_do/beat_reasons/beat_argues",
-                                  "ho/household", "Họ và tên", "unrelated"])
-    assert _heads(table, form) == {"Tuổi": "age", "phu_nu-ca_nhan-ethnicity": "ethnicity",
-                                   "phu_nu/thai_do/beat_reasons/beat_argues": "beat_reasons/beat_argues",
-                                   "ho/household": "household", "Họ và tên": "ho_ten"}
+    table = pd.DataFrame(
+        columns=[
+            "Tuổi",
+            "phu_nu-ca_nhan-ethnicity",
+            "phu_nu/thai_do/beat_reasons/beat_argues",
+            "ho/household",
+            "Họ và tên",
+            "unrelated",
+        ]
+    )
+    assert _heads(table, form) == {
+        "Tuổi": "age",
+        "phu_nu-ca_nhan-ethnicity": "ethnicity",
+        "phu_nu/thai_do/beat_reasons/beat_argues": "beat_reasons/beat_argues",
+        "ho/household": "household",
+        "Họ và tên": "ho_ten",
+    }
 
 
 def test_an_export_of_another_round_is_refused(tmp_path, midterm):
@@ -296,12 +357,29 @@ def test_the_codebook_command_checks_an_export_and_says_what_remains(tmp_path, m
 
     complete = write_form(tmp_path / "form.xlsx")
     export = kobo_xlsx(midterm, tmp_path / "export.xlsx")
-    assert main(["survey", "codebook", "--form", str(complete), "--export", str(export),
-                 "--out", str(tmp_path / "complete.yaml")]) == 0
+    assert (
+        main(
+            [
+                "survey",
+                "codebook",
+                "--form",
+                str(complete),
+                "--export",
+                str(export),
+                "--out",
+                str(tmp_path / "complete.yaml"),
+            ]
+        )
+        == 0
+    )
     assert yaml.safe_load((tmp_path / "complete.yaml").read_text(encoding="utf-8"))["todo"] == []
     relabel = {"hon_nhan": {"never": ("chua_ket_hon", "Chưa kết hôn", "Single")}}
     other = write_form(tmp_path / "other.xlsx", relabel=relabel)
-    assert main(["survey", "codebook", "--form", str(other), "--export", str(export),
-                 "--out", str(tmp_path / "other.yaml")]) == 1
+    assert (
+        main(
+            ["survey", "codebook", "--form", str(other), "--export", str(export), "--out", str(tmp_path / "other.yaml")]
+        )
+        == 1
+    )
     todo = yaml.safe_load((tmp_path / "other.yaml").read_text(encoding="utf-8"))["todo"]
     assert len(todo) == 2 and "chua_ket_hon" in todo[0] and "'never' is not mapped" in todo[1]

@@ -2,6 +2,7 @@
 domain degrees of freedom, t / logit / Korn-Graubard intervals, design effects and
 calibration (raking and linear), to 1e-6 (estimates and intervals) and 1e-5 (SEs
 after calibration)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,9 +41,17 @@ def synthetic_design() -> pd.DataFrame:
         for village in range(4 + stratum % 3):
             level = rng.beta(2, 5)
             for _ in range(int(rng.integers(6, 15))):
-                rows.append(dict(stratum=stratum, village=village, district=f"D{stratum // 2 + (stratum == 7)}",
-                                 w=float(rng.uniform(20, 80)), y=float(rng.random() < level),
-                                 group=rng.choice(["a", "b", "c"]), villages=12 + stratum))
+                rows.append(
+                    dict(
+                        stratum=stratum,
+                        village=village,
+                        district=f"D{stratum // 2 + (stratum == 7)}",
+                        w=float(rng.uniform(20, 80)),
+                        y=float(rng.random() < level),
+                        group=rng.choice(["a", "b", "c"]),
+                        villages=12 + stratum,
+                    )
+                )
     data = pd.DataFrame(rows)
     data.loc[data.district == "D4", "y"] = 0.0
     return data
@@ -66,17 +75,22 @@ def _domain_results(design: Design, y: str = "y") -> pd.DataFrame:
     logit = design.mean(y, by="dom", ci="logit")
     kg = design.mean(y, by="dom", ci="korn-graubard")
     return t.rename(columns={"ci_low": "t_low", "ci_high": "t_high"}).assign(
-        logit_low=logit.ci_low, logit_high=logit.ci_high, kg_low=kg.ci_low, kg_high=kg.ci_high)
+        logit_low=logit.ci_low, logit_high=logit.ci_high, kg_low=kg.ci_low, kg_high=kg.ci_high
+    )
 
 
-ALL = {c: c for c in ["estimate", "se", "df", "deff", "t_low", "t_high", "logit_low", "logit_high", "kg_low",
-                      "kg_high"]}
+ALL = {
+    c: c for c in ["estimate", "se", "df", "deff", "t_low", "t_high", "logit_low", "logit_high", "kg_low", "kg_high"]
+}
 
 
 def test_domains_confined_to_few_strata_with_fpc():
     data = synthetic_design().rename(columns={"district": "dom"})
-    theirs = run_r("des <- svydesign(ids = ~village, strata = ~stratum, weights = ~w, fpc = ~villages, data = df, "
-                   "nest = TRUE)\nDEFF <- TRUE\n" + R_DOMAINS, data)
+    theirs = run_r(
+        "des <- svydesign(ids = ~village, strata = ~stratum, weights = ~w, fpc = ~villages, data = df, "
+        "nest = TRUE)\nDEFF <- TRUE\n" + R_DOMAINS,
+        data,
+    )
     ours = _domain_results(Design(data, "w", "stratum", "village", fpc="villages"))
     assert ours.set_index("dom").df.to_dict() == {"D0": 7, "D1": 8, "D2": 9, "D3": 3, "D4": 4}
     _compare(ours, theirs, ALL)
@@ -94,8 +108,10 @@ def test_stratified_sample_of_schools_by_county():
     data = api("apistrat").assign(y=lambda d: (d["sch.wide"] == "Yes").astype(float))
     big = data.cname.value_counts()
     data["dom"] = data.cname.where(data.cname.map(big) >= 8, "other")
-    theirs = run_r("des <- svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df)\n"
-                   "DEFF <- TRUE\n" + R_DOMAINS, data)
+    theirs = run_r(
+        "des <- svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df)\nDEFF <- TRUE\n" + R_DOMAINS,
+        data,
+    )
     _compare(_domain_results(Design(data, "pw", "stype", fpc="fpc")), theirs, ALL)
 
 
@@ -108,17 +124,23 @@ def test_two_stage_cluster_sample_as_ultimate_clusters():
 
 def test_design_effects_of_totals_means_and_ratios():
     data = api("apistrat")
-    theirs = run_r("""
+    theirs = run_r(
+        """
 des <- svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df)
 tot <- svytotal(~enroll, des, deff = TRUE)
 m <- svymean(~api00, des, deff = TRUE)
 r <- svyratio(~api.stu, ~enroll, des, deff = TRUE)
 out <- data.frame(what = c("total", "mean", "ratio"), estimate = c(coef(tot), coef(m), coef(r)),
                   se = c(SE(tot), SE(m), SE(r)), deff = c(deff(tot), deff(m), deff(r)))
-""", data).set_index("what")
+""",
+        data,
+    ).set_index("what")
     design = Design(data, "pw", "stype", fpc="fpc")
-    for what, result in [("total", design.total("enroll")), ("mean", design.mean("api00")),
-                         ("ratio", design.ratio("api.stu", "enroll"))]:
+    for what, result in [
+        ("total", design.total("enroll")),
+        ("mean", design.mean("api00")),
+        ("ratio", design.ratio("api.stu", "enroll")),
+    ]:
         row = result.iloc[0]
         assert (row.estimate, row.se, row.deff) == pytest.approx(tuple(theirs.loc[what]), rel=EST), what
 
@@ -163,8 +185,9 @@ def test_calibration_matches_r(method):
         assert row.se == pytest.approx(reference.se, rel=SE_CAL, abs=1e-12), dom
         assert row.df == reference.df, dom
         if reference.se > 0:
-            assert (row.ci_low, row.ci_high) == pytest.approx((reference.t_low, reference.t_high), rel=SE_CAL,
-                                                              nan_ok=True), dom
+            assert (row.ci_low, row.ci_high) == pytest.approx(
+                (reference.t_low, reference.t_high), rel=SE_CAL, nan_ok=True
+            ), dom
     total = calibrated.total("enroll").iloc[0]
     assert total.estimate == pytest.approx(theirs.loc["total:enroll"].estimate, rel=EST)
     assert total.se == pytest.approx(theirs.loc["total:enroll"].se, rel=SE_CAL)
@@ -174,7 +197,8 @@ def test_calibrated_weights_equal_r_row_by_row():
     data = api("apiclus2").dropna(subset=["enroll"]).assign(y=0.0, dom="all")
     for method in ("raking", "linear"):
         code = R_CALIBRATED.replace("METHOD", f"'{method}'").replace("out <- rbind", "out0 <- rbind")
-        theirs = run_r(code.replace('write.csv(weights_out, "weights.csv", row.names = FALSE)',
-                                    "out <- weights_out"), data)
+        theirs = run_r(
+            code.replace('write.csv(weights_out, "weights.csv", row.names = FALSE)', "out <- weights_out"), data
+        )
         ours = Design(data, "pw", psu="dnum", lonely_psu="certainty").calibrate(MARGINS, method=method).weights
         assert ours.to_numpy() == pytest.approx(theirs.w.to_numpy(), rel=1e-9), method

@@ -1,4 +1,5 @@
 """The synthetic dataset: reproducible, realistic in shape, and recoverable by the engine."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,7 +67,7 @@ def test_registers_match_the_plan_in_shape(plan):
 
 
 def test_surveys_carry_identities_design_and_the_reform(rounds):
-    for name, data in rounds.items():
+    for data in rounds.values():
         assert {"respondent_name", "phone", "weight", "stratum", "village", "project", "response"} <= set(data.columns)
         rostered = data[data.response != "household_not_interviewed"]
         assert rostered.phone.str.fullmatch(r"0\d{9}").all() and rostered.respondent_name.str.contains(" Thị ").all()
@@ -79,7 +80,7 @@ def test_surveys_carry_identities_design_and_the_reform(rounds):
     assert "district" not in rounds["endline"] and "commune" not in rounds["endline"]
     assert set(rounds["endline"].commune_2025) <= set(read("villages.csv").commune_2025)
     assert set(rounds["baseline"].village) == set(rounds["endline"].village)  # the same villages every round
-    hmong = rounds["baseline"].query("ethnicity == \"H'Mông\" and age >= 20 and age <= 24")
+    hmong = rounds["baseline"].query('ethnicity == "H\'Mông" and age >= 20 and age <= 24')
     kinh = rounds["baseline"].query("ethnicity == 'Kinh' and age >= 20 and age <= 24")
     assert (hmong.age_first_union < 18).mean() > 3 * max((kinh.age_first_union < 18).mean(), 0.01)
 
@@ -89,8 +90,9 @@ def test_demo_submissions_pass_intake_with_exactly_the_expected_outcomes(plan, t
     store = Store(tmp_path / "store")
     outcomes = []
     for entry in inbox.itertuples():
-        result = intake([DEMO / "submissions" / entry.file], store, plan, plan.units(),
-                        sent_on=dt.date.fromisoformat(entry.sent_on))[0]
+        result = intake(
+            [DEMO / "submissions" / entry.file], store, plan, plan.units(), sent_on=dt.date.fromisoformat(entry.sent_on)
+        )[0]
         outcomes.append((entry.file, result.status, ";".join(sorted({p.code for p in result.problems}))))
     expected = list(zip(inbox.file, inbox.status, inbox.problem.fillna("")))
     assert outcomes == expected
@@ -108,9 +110,13 @@ def weighted(plan) -> dict[str, Design]:
 
     calibration = evaluate.calibration_settings(DEMO)
     stacked = evaluate.load_surveys(DEMO, ["baseline", "midterm", "endline"], plan.units())
-    return {"stacked": evaluate.survey_design(stacked, calibration),
-            **{r: evaluate.survey_design(stacked[stacked["round"] == r].reset_index(drop=True), calibration)
-               for r in ("baseline", "midterm", "endline")}}
+    return {
+        "stacked": evaluate.survey_design(stacked, calibration),
+        **{
+            r: evaluate.survey_design(stacked[stacked["round"] == r].reset_index(drop=True), calibration)
+            for r in ("baseline", "midterm", "endline")
+        },
+    }
 
 
 def test_the_demos_intervals_miss_the_truth_no_more_than_chance_allows(weighted, truth):
@@ -126,9 +132,16 @@ def test_the_demos_intervals_miss_the_truth_no_more_than_chance_allows(weighted,
     for code, spec in load_definitions().iterrows():
         columns = indicator_columns(design.data, spec)
         for after in ("midterm", "endline"):
-            effect = difference_in_differences(design.assign(**columns), "_answer", "round", "project",
-                                               ("baseline", after), (1, 0), by="_in_universe",
-                                               missing="exclude").iloc[0]
+            effect = difference_in_differences(
+                design.assign(**columns),
+                "_answer",
+                "round",
+                "project",
+                ("baseline", after),
+                (1, 0),
+                by="_in_universe",
+                missing="exclude",
+            ).iloc[0]
             if not effect.ci_low <= truth[code, after, "difference_in_differences"] <= effect.ci_high:
                 misses.append((code, after, "difference_in_differences"))
     assert len(misses) <= 7, misses

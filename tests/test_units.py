@@ -1,4 +1,5 @@
 """Unit tables and name resolution as people type names."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -27,29 +28,54 @@ def test_crosswalk_maps_every_old_commune_and_shows_communes_across_districts():
     assert set(spanning.new_name) == {"Phường Lào Cai", "Xã Gia Phú", "Xã Cốc San", "Xã Lùng Phình", "Xã Bảo Hà"}
     per_new = spanning.groupby("new_name").old_district_code.nunique()
     assert (per_new == 2).all()
-    assert default_units().to_2025(resolve("Xã Vạn Hoà", level="commune")) == resolve("Phường Lào Cai", level="commune_2025")
+    assert default_units().to_2025(resolve("Xã Vạn Hoà", level="commune")) == resolve(
+        "Phường Lào Cai", level="commune_2025"
+    )
 
 
-@pytest.mark.parametrize("typed", [
-    "Thị xã Sa Pa", "TX Sa Pa", "TX. Sa Pa", "Sapa", "sa pa", "SA PA", "thi xa sa pa",
-    unicodedata.normalize("NFD", "Thị xã Sa Pa"),
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Thị xã Sa Pa",
+        "TX Sa Pa",
+        "TX. Sa Pa",
+        "Sapa",
+        "sa pa",
+        "SA PA",
+        "thi xa sa pa",
+        unicodedata.normalize("NFD", "Thị xã Sa Pa"),
+    ],
+)
 def test_district_variants(typed):
     assert resolve(typed, level="district") == "088"
 
 
-@pytest.mark.parametrize("typed,code", [
-    ("Thành phố Lào Cai", "080"), ("TP. Lào Cai", "080"), ("TP Lao Cai", "080"), ("Thanh pho Lao Cai", "080"),
-    ("Huyện Bảo Thắng", "086"), ("H. Bảo Thắng", "086"), ("bảo thắng", "086"), ("BAO THANG", "086"),
-    ("Si Ma Cai", "084"), ("Simacai", "084"), ("Huyen Bac Ha", "085"), ("Mường Khương", "083"),
-    ("  Văn   Bàn ", "089"), (unicodedata.normalize("NFD", "Bát Xát"), "082"),
-])
+@pytest.mark.parametrize(
+    "typed,code",
+    [
+        ("Thành phố Lào Cai", "080"),
+        ("TP. Lào Cai", "080"),
+        ("TP Lao Cai", "080"),
+        ("Thanh pho Lao Cai", "080"),
+        ("Huyện Bảo Thắng", "086"),
+        ("H. Bảo Thắng", "086"),
+        ("bảo thắng", "086"),
+        ("BAO THANG", "086"),
+        ("Si Ma Cai", "084"),
+        ("Simacai", "084"),
+        ("Huyen Bac Ha", "085"),
+        ("Mường Khương", "083"),
+        ("  Văn   Bàn ", "089"),
+        (unicodedata.normalize("NFD", "Bát Xát"), "082"),
+    ],
+)
 def test_district_prefixes_case_and_diacritics(typed, code):
     assert resolve(typed, level="district") == code
 
 
-@pytest.mark.parametrize("typed", ["Xã Vạn Hoà", "Xã Vạn Hòa", "xã vạn hòa", "Van Hoa",
-                                   unicodedata.normalize("NFD", "Vạn Hòa")])
+@pytest.mark.parametrize(
+    "typed", ["Xã Vạn Hoà", "Xã Vạn Hòa", "xã vạn hòa", "Van Hoa", unicodedata.normalize("NFD", "Vạn Hòa")]
+)
 def test_old_and_new_tone_marks(typed):
     assert resolve(typed, level="commune") == "02665"
 

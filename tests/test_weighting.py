@@ -1,5 +1,6 @@
 """Nonresponse adjustment, calibration margins from population totals, and what
 calibration refuses."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,13 @@ from d8lib.weighting import (
 
 
 def test_nonresponse_weight_moves_to_the_respondents_of_the_village_or_else_the_stratum():
-    data = pd.DataFrame({"stratum": ["A"] * 5 + ["B"] * 2, "village": ["a1", "a1", "a1", "a2", "a2", "b1", "b1"],
-                         "w": [10.0, 10, 20, 5, 5, 8, 8]})
+    data = pd.DataFrame(
+        {
+            "stratum": ["A"] * 5 + ["B"] * 2,
+            "village": ["a1", "a1", "a1", "a2", "a2", "b1", "b1"],
+            "w": [10.0, 10, 20, 5, 5, 8, 8],
+        }
+    )
     responded = pd.Series([True, False, True, False, False, True, True])
     adjusted = adjust_for_nonresponse(data, "w", responded, ["village", "stratum"])
     # a1: 40 of weight, 30 answered: x 4/3 (40). a2: nobody answered: its 10 go to
@@ -28,16 +34,26 @@ def test_nonresponse_weight_moves_to_the_respondents_of_the_village_or_else_the_
 
 
 def test_small_cells_are_merged_within_their_group():
-    totals = pd.DataFrame({"district": ["d1"] * 3 + ["d2"] * 2, "ethnicity": ["H", "K", "T", "H", "K"],
-                           "women": [500, 300, 40, 200, 100]})
-    sample = pd.DataFrame({"district": ["d1"] * 60 + ["d2"] * 50,
-                           "ethnicity": ["H"] * 30 + ["K"] * 25 + ["T"] * 5 + ["H"] * 30 + ["K"] * 20})
+    totals = pd.DataFrame(
+        {"district": ["d1"] * 3 + ["d2"] * 2, "ethnicity": ["H", "K", "T", "H", "K"], "women": [500, 300, 40, 200, 100]}
+    )
+    sample = pd.DataFrame(
+        {
+            "district": ["d1"] * 60 + ["d2"] * 50,
+            "ethnicity": ["H"] * 30 + ["K"] * 25 + ["T"] * 5 + ["H"] * 30 + ["K"] * 20,
+        }
+    )
     keyed, margins = margins_from_totals(totals, sample, [["district", "ethnicity"]], minimum=20, value="women")
     # d1|T has 5 respondents: merged with d1's smallest other cell (K) into d1|other.
-    assert margins == {"calibration:district×ethnicity": {"d1|H": 500.0, "d1|other": 340.0, "d2|H": 200.0,
-                                                          "d2|K": 100.0}}
+    assert margins == {
+        "calibration:district×ethnicity": {"d1|H": 500.0, "d1|other": 340.0, "d2|H": 200.0, "d2|K": 100.0}
+    }
     assert keyed["calibration:district×ethnicity"].value_counts().to_dict() == {
-        "d1|H": 30, "d1|other": 30, "d2|H": 30, "d2|K": 20}
+        "d1|H": 30,
+        "d1|other": 30,
+        "d2|H": 30,
+        "d2|K": 20,
+    }
 
 
 def test_calibration_refuses_what_it_cannot_meet():
