@@ -102,7 +102,7 @@ def _store_rebuild(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from d8lib.synth import generate
+    from d8demo.synth import generate
 
     out = generate(args.out, seed=args.seed, scale=args.scale, plan=args.plan)
     print(f"Đã tạo bộ dữ liệu mô phỏng / Synthetic dataset written: {out}")
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     template = commands.add_parser("template", help="write the Excel report form of a district")
     template.add_argument("--district", required=True, help="GSO code or name of the district")
-    template.add_argument("--period", required=True, help="reporting round: YYYY (due 10/9) or YYYY-final (due 25/01)")
+    template.add_argument("--period", required=True, help="reporting round as the plan names it: YYYY or YYYY-final")
     template.add_argument("--out", type=Path, default=None)
     template.add_argument("--plan", type=_plan, default="")
     template.set_defaults(func=_template)

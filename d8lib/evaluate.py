@@ -13,29 +13,24 @@ import os
 import pickle
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from d8lib import outcomes, progress, publish, quality, standards, weighting
-from d8lib.codebook import Codebook, load_codebook, read_round
+from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
     difference_in_differences,
     within_difference_in_differences,
 )
+from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan
 from d8lib.store import Store
 from d8lib.survey import Design
 from d8lib.units import Units
 
-ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
-PHASE_ROUNDS = {
-    "baseline": ["baseline"],
-    "midterm": ["baseline", "midterm"],
-    "endline": ["baseline", "midterm", "endline"],
-}
-DEFAULT_AS_OF = {"baseline": dt.date(2022, 12, 31), "midterm": dt.date(2024, 12, 31), "endline": dt.date(2025, 12, 31)}
 CODE_COLUMNS = {
     "district": str,
     "commune": str,
@@ -60,13 +55,30 @@ def _names(values) -> str:
     return ", ".join(values[:10]) + (f" (+{len(values) - 10})" if len(values) > 10 else "")
 
 
+@lru_cache(maxsize=1)
+def settings() -> dict:
+    """The evaluation's choices (``data/evaluation.yaml``): its phases (the survey
+    rounds each compares and the date its figures run to by default) and breakdowns."""
+    return yaml.safe_load((DATA_DIR / "evaluation.yaml").read_text(encoding="utf-8"))
+
+
+def phase_rounds(phase: str) -> list[str]:
+    """The survey rounds a phase compares, oldest first."""
+    return list(settings()["phases"][phase]["rounds"])
+
+
+def default_as_of(phase: str) -> dt.date:
+    """The date a phase's figures run to when a run names none."""
+    return settings()["phases"][phase]["as_of"]
+
+
 def survey_codebook(data_dir: Path) -> Codebook:
     """The codebook of a data folder's survey files (``survey/codebook.yaml``)."""
     return load_codebook(Path(data_dir) / "survey" / "codebook.yaml")
 
 
 def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.DataFrame:
-    """Give every row its district (and commune) of before the reform of 1/7/2025.
+    """Give every row its district (and commune) of before the commune reform.
 
     Rows coded by post-reform commune are placed through their village in the village
     register; a row whose village is unknown goes through the crosswalk when its new
@@ -88,7 +100,7 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
     if unplaced.any():
         rows = ", ".join(map(str, placed.index[unplaced][:10] + 2))
         raise BridgeError(
-            f"Không xác định được huyện (trước 1/7/2025) cho {unplaced.sum()} dòng (dòng {rows}) / "
+            f"Không xác định được huyện (trước sắp xếp đơn vị hành chính) cho {unplaced.sum()} dòng (dòng {rows}) / "
             f"{unplaced.sum()} survey rows cannot be placed in a pre-reform district (rows {rows})"
         )
     return placed
@@ -107,7 +119,7 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
             grouped[variable] = grouped.get(variable, 0) + count
         frames.append(bridge(frame, villages, units).assign(round=name))
     stacked = pd.concat(frames, ignore_index=True)
-    stacked["round"] = pd.Categorical(stacked["round"], categories=list(ROUNDS), ordered=True)
+    stacked["round"] = pd.Categorical(stacked["round"], categories=variables()["round"]["values"], ordered=True)
     stacked = assign_from_register(stacked, villages)
     check_strata(stacked)
     stacked = respondents(stacked)
@@ -329,7 +341,6 @@ def build(
     store: Store,
     phase: str,
     as_of: dt.date | None = None,
-    lang: str = "vi",
     period: str = "",
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
@@ -337,8 +348,8 @@ def build(
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
     tables stay empty.
     """
-    as_of = as_of or DEFAULT_AS_OF[phase]
-    rounds = PHASE_ROUNDS[phase]
+    as_of = as_of or default_as_of(phase)
+    rounds = phase_rounds(phase)
     units = plan.units()
     province = plan.province
     unit_names = pd.concat(
@@ -350,11 +361,11 @@ def build(
     )
 
     values = store.values()
-    table = progress.progress(plan, values, as_of, lang=lang)
+    table = progress.progress(plan, values, as_of)
     people = publish.protect_people(_people(plan, values, as_of), province)
     submissions = store.submissions()
     complete = progress.completeness(plan, submissions, as_of)
-    problems = quality.open_problems(plan, store.warnings(), complete, values, lang=lang)
+    problems = quality.open_problems(plan, store.warnings(), complete, values)
 
     empty = pd.DataFrame(columns=["unit"])
     estimates = breakdowns = changes = effects = sample = empty
@@ -381,7 +392,7 @@ def build(
             ignore_index=True,
         )
         parts = []
-        for dimension in ("ethnicity", "age_group"):
+        for dimension in settings()["breakdowns"]:
             for by in (["round", dimension], ["round", "district", dimension]):
                 part = estimate(by).rename(columns={dimension: "group"}).assign(dimension=dimension)
                 parts.append(_by_unit(part, province))
@@ -404,6 +415,7 @@ def build(
             "calibration": calibration["method"] if calibration else "",
             "standard": standard.name,
             "not_read": survey_codebook(Path(data_dir)).personal,
+            "round_years": {r: survey_codebook(Path(data_dir)).rounds[r].get("year") for r in rounds},
             "grouped_as_other": stacked.attrs.get("grouped_as_other", {}),
         }
     return Bundle(
@@ -513,16 +525,17 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
     def caution(row) -> str:
         return "" if row.flag == "ok" else (" [cần thận trọng]" if vi else " [interpret with caution]")
 
-    for code in ("H1", "H3", "H7") if len(estimates) else ():
+    year = bundle.design.get("round_years", {}).get(latest, "")
+    for code in definitions.code[definitions.headline] if len(estimates) else ():
         r = shown(estimates[estimates["round"] == latest], code)
         if r is None:
             continue
         text = (
             f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) năm {ROUNDS[latest]}"
+            f"{number(100 * r.ci_high, 1, lang)}%) năm {year}"
             if vi
             else f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) in {ROUNDS[latest]}"
+            f"{number(100 * r.ci_high, 1, lang)}%) in {year}"
         ) + caution(r)
         c = shown(tables["changes"], code)
         if c is not None:

@@ -92,11 +92,18 @@ INSTRUCTIONS = [
         "Chỉ ghi số nguyên không âm; không ghi họ tên, số điện thoại của người được hỗ trợ.",
         "Whole numbers of zero or more only; never write the name or phone number of a person supported.",
     ),
-    (
-        "Kỳ «YYYY»: báo cáo gửi trước 10/9 năm YYYY; kỳ «YYYY-final»: cập nhật số liệu cả năm YYYY, gửi trước 25/01 năm sau.",
-        "Period 'YYYY': report due before 10 September YYYY; 'YYYY-final': the full-year update, due before 25 January of the next year.",
-    ),
 ]
+
+
+def period_instructions(plan: Plan) -> list[tuple[str, str]]:
+    """One line per kind of reporting round of the plan: how its period is written
+    and when it is due, in the plan's own words."""
+    rounds = plan.rounds.drop_duplicates("round")
+    lines = []
+    for r in rounds.itertuples():
+        period = r.period.replace(str(r.year), "YYYY")
+        lines.append((f"Kỳ «{period}»: {r.label_vi}", f"Period '{period}': {r.label_en}"))
+    return lines
 
 
 def district_rows(plan: Plan, district: str) -> pd.DataFrame:
@@ -182,7 +189,7 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = f"F{HEADER_ROW + 1}"
     guide = workbook.create_sheet(INSTRUCTIONS_SHEET)
-    for r, (vi, en) in enumerate(INSTRUCTIONS, start=1):
+    for r, (vi, en) in enumerate(INSTRUCTIONS + period_instructions(plan), start=1):
         guide[f"A{r}"], guide[f"B{r}"] = vi, en
     guide["A1"].font = guide["B1"].font = bold
     guide.column_dimensions["A"].width = guide.column_dimensions["B"].width = 90

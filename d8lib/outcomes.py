@@ -1,4 +1,4 @@
-"""Outcome indicators (H1-H10) over survey microdata, estimated through ``Design``.
+"""Outcome indicators over survey microdata, estimated through ``Design``.
 
 Definitions are data (default: ``data/indicators/outcomes.yaml``): each names its
 universe (who is asked: the denominator), its numerator, the answers it needs and
@@ -35,6 +35,7 @@ def _definitions(path: str) -> pd.DataFrame:
     frame = pd.DataFrame([dict(code=code, **spec) for code, spec in data.items()])
     if "missing_when" not in frame:
         frame["missing_when"] = None
+    frame["headline"] = frame.get("headline", pd.Series(False, index=frame.index)).fillna(False).astype(bool)
     return frame.set_index("code", drop=False)
 
 

@@ -23,4 +23,4 @@ def default_plan_path() -> Path:
 
 def default_standard_path() -> Path:
     """The presentation standard of survey figures named in ``data/config.yaml``."""
-    return DATA_DIR / _config().get("presentation_standard", "standards/nchs-2017.yaml")
+    return DATA_DIR / _config()["presentation_standard"]

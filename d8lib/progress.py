@@ -23,30 +23,24 @@ count has none (status ``no_target``).
 
 Status, in this order: ``no_target``; ``no_data`` when nothing was reported; ``completed`` when the
 achieved value reaches the target; ``not_due`` while nothing is expected yet;
-``on_track`` at 90% or more of the expected value (``ON_TRACK``); ``behind`` from 60%
-(``AT_RISK``) to 90%; ``at_risk`` below 60%.
+``on_track`` at or above a share of the expected value, ``at_risk`` below a lower
+share, ``behind`` between (the shares of ``data/rules/status.yaml``). Statuses are
+codes; readers see them through ``data/labels.yaml``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan
 
-ON_TRACK = 0.9
-AT_RISK = 0.6
-STATUS_LABELS = {
-    "no_data": ("Chưa có số liệu", "No data"),
-    "completed": ("Đã hoàn thành", "Completed"),
-    "not_due": ("Chưa đến hạn", "Not yet due"),
-    "on_track": ("Đúng tiến độ", "On track"),
-    "behind": ("Chậm tiến độ", "Behind schedule"),
-    "at_risk": ("Có nguy cơ không đạt", "At risk of missing the target"),
-    "no_target": ("Không có chỉ tiêu riêng", "No target of its own"),
-}
+THRESHOLDS = DATA_DIR / "rules" / "status.yaml"
 _COUNTS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
 
@@ -111,7 +105,14 @@ def status(achieved_value: float, target: float, expected: float) -> str:
     if expected <= 0:
         return "not_due"
     ratio = achieved_value / expected
-    return "on_track" if ratio >= ON_TRACK else "behind" if ratio >= AT_RISK else "at_risk"
+    shares = thresholds()
+    return "on_track" if ratio >= shares["on_track"] else "behind" if ratio >= shares["at_risk"] else "at_risk"
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> dict:
+    """The shares of the expected value that separate the statuses."""
+    return yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))
 
 
 def targets_by_unit(plan: Plan) -> pd.DataFrame:
@@ -130,12 +131,12 @@ def targets_by_unit(plan: Plan) -> pd.DataFrame:
     return pd.concat([plan.targets, added[plan.targets.columns]], ignore_index=True)
 
 
-def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi") -> pd.DataFrame:
+def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Achieved against target and against what the timeline expects, per indicator and unit.
 
     One row per target of the plan (the province and each district it is allocated
     to): indicator, unit, period (latest round used), achieved, target,
-    percent_achieved, expected, expected_share, status, status_label, numerator,
+    percent_achieved, expected, expected_share, status, numerator,
     denominator. Percent indicators give achieved in percent.
     """
     per_district = achieved(plan, values, as_of)
@@ -156,7 +157,6 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi")
     with np.errstate(divide="ignore", invalid="ignore"):
         rows["percent_achieved"] = 100 * rows.achieved / rows.target
     rows["status"] = [status(a, t, e) for a, t, e in zip(rows.achieved, rows.target, rows.expected)]
-    rows["status_label"] = rows.status.map(lambda s: STATUS_LABELS[s][0 if lang == "vi" else 1])
     return rows[
         [
             "indicator",
@@ -168,7 +168,6 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, lang: str = "vi")
             "expected",
             "expected_share",
             "status",
-            "status_label",
             "numerator",
             "denominator",
         ]

@@ -37,14 +37,14 @@ def outliers(plan: Plan, values: pd.DataFrame) -> pd.DataFrame:
     return rows[rows.z.abs() > MODIFIED_Z_LIMIT].reset_index(drop=True)
 
 
-def open_problems(
-    plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame, lang: str = "vi"
-) -> pd.DataFrame:
+def open_problems(plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     """Problems still open: warnings on accepted files, missing reports, outliers.
 
-    Returns kind, district, period, indicator, detail.
+    Returns kind (a code), district, period, indicator, and what a reader's sentence
+    needs: file, message_vi and message_en (warnings), value and z (outliers).
     """
-    vi = lang == "vi"
+    missing = completeness[~completeness.received]
+    far = outliers(plan, values)
     found = [
         pd.DataFrame(
             {
@@ -52,39 +52,24 @@ def open_problems(
                 "district": "",
                 "period": "",
                 "indicator": "",
-                "detail": warnings.file + ": " + (warnings.message_vi if vi else warnings.message_en),
+                "file": warnings.file,
+                "message_vi": warnings.message_vi,
+                "message_en": warnings.message_en,
             }
-        )
-    ]
-    missing = completeness[~completeness.received]
-    found.append(
+        ),
         pd.DataFrame(
-            {
-                "kind": "missing_report",
-                "district": missing.district,
-                "period": missing.period,
-                "indicator": "",
-                "detail": "Chưa nhận được báo cáo" if vi else "Report not received",
-            }
-        )
-    )
-    far = outliers(plan, values)
-    found.append(
+            {"kind": "missing_report", "district": missing.district, "period": missing.period, "indicator": ""}
+        ),
         pd.DataFrame(
             {
                 "kind": "outlier",
                 "district": far.district,
                 "period": far.period,
                 "indicator": far.indicator,
-                "detail": [
-                    (
-                        f"Giá trị {v:g} khác thường so với các huyện khác (z = {z:.1f})"
-                        if vi
-                        else f"Value {v:g} is unusual against the other districts (z = {z:.1f})"
-                    )
-                    for v, z in zip(far.value, far.z)
-                ],
+                "value": far.value,
+                "z": far.z,
             }
-        )
-    )
-    return pd.concat(found, ignore_index=True)
+        ),
+    ]
+    columns = ["kind", "district", "period", "indicator", "file", "message_vi", "message_en", "value", "z"]
+    return pd.concat(found, ignore_index=True).reindex(columns=columns)

@@ -68,7 +68,6 @@ class Report:
                 _store(plan, store_dir, data_dir),
                 phase,
                 dt.date.fromisoformat(as_of) if as_of else None,
-                lang=lang,
             )
         return cls(bundle, unit, lang)
 
@@ -84,12 +83,9 @@ class Report:
         if period not in rounds.index:
             raise ValueError(f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan")
         as_of = rounds.deadline[period]
-        phase = (
-            next(p for p, end in evaluate.DEFAULT_AS_OF.items() if as_of <= end)
-            if as_of <= max(evaluate.DEFAULT_AS_OF.values())
-            else "endline"
-        )
-        bundle = evaluate.build(plan, None, _store(plan, store_dir, data_dir), phase, as_of, lang=lang, period=period)
+        phases = sorted(evaluate.settings()["phases"], key=evaluate.default_as_of)
+        phase = next((p for p in phases if as_of <= evaluate.default_as_of(p)), phases[-1])
+        bundle = evaluate.build(plan, None, _store(plan, store_dir, data_dir), phase, as_of, period=period)
         return cls(bundle, unit, lang)
 
     # --- building blocks ------------------------------------------------------------------
@@ -154,7 +150,7 @@ class Report:
                 self._l("columns.achieved"): table.achieved,
                 self._l("columns.percent_achieved"): table.percent_achieved,
                 self._l("columns.expected"): table.expected,
-                self._l("columns.status"): table.status_label,
+                self._l("columns.status"): table.status.map(lambda s: self._l(f"status.{s}")),
                 self._l("columns.period"): table.period.fillna(""),
             }
         )
@@ -386,13 +382,12 @@ class Report:
     def _breakdown_chart(self, latest: pd.DataFrame):
         import matplotlib.pyplot as plt
 
-        data = latest[(latest.dimension == "ethnicity") & latest.indicator.isin(["H1", "H3", "H7", "H8"])].dropna(
-            subset=["estimate"]
-        )
+        definitions = self.bundle.outcome_definitions
+        codes = list(definitions.code[definitions.headline])
+        data = latest[(latest.dimension == "ethnicity") & latest.indicator.isin(codes)].dropna(subset=["estimate"])
         groups = list(dict.fromkeys(data.group))
         figure, axis = plt.subplots(figsize=(8, 3.6))
         width = 0.8 / max(len(groups), 1)
-        codes = ["H1", "H3", "H7", "H8"]
         for k, g in enumerate(groups):
             part = data[data.group == g].set_index("indicator").reindex(codes)
             name = self._l(f"ethnicity.{g}") if publish.has_label(f"ethnicity.{g}") else g
@@ -441,10 +436,18 @@ class Report:
                 self._l("columns.district"): problems.district.map(lambda d: names.get(d, "")),
                 self._l("columns.period"): problems.period,
                 self._l("columns.indicator"): problems.indicator,
-                self._l("columns.detail"): problems.detail,
+                self._l("columns.detail"): [self._problem_detail(p) for p in problems.itertuples()],
             }
         )
         self.show("van-de", shown)
+
+    def _problem_detail(self, problem) -> str:
+        """What a reader is told of one open problem, in the report's language."""
+        if problem.kind == "warning":
+            return f"{problem.file}: {problem.message_vi if self.lang == 'vi' else problem.message_en}"
+        if problem.kind == "outlier":
+            return self._l("problem_detail.outlier").format(value=f"{problem.value:g}", z=f"{problem.z:.1f}")
+        return self._l(f"problem_detail.{problem.kind}")
 
     def _completeness_chart(self, summary: pd.DataFrame):
         import matplotlib.pyplot as plt

@@ -476,7 +476,7 @@ def run(
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
-    as_of = as_of or evaluate.DEFAULT_AS_OF[phase]
+    as_of = as_of or evaluate.default_as_of(phase)
     jobs = jobs or os.cpu_count() or 1
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
@@ -522,7 +522,7 @@ def run(
         def build_tables() -> None:
             """The run's tables, built while the kernels start; the reports wait for them."""
             try:
-                evaluate.build(plan, data_dir, Store(store_dir), phase, as_of, lang=lang).save(bundle_path)
+                evaluate.build(plan, data_dir, Store(store_dir), phase, as_of).save(bundle_path)
             except Exception as exc:  # noqa: BLE001 - the reason goes to the reports, the index and the manifest
                 reason = f"{type(exc).__name__}: {exc}"
                 bundle_path.with_name(bundle_path.name + ".failed").write_text(reason, encoding="utf-8")

@@ -25,7 +25,8 @@ Conventions (those of Stata ``svy`` and R ``survey``):
   ``svy: proportion``); ``"korn-graubard"`` (R's ``svyciprop(method = "beta")``: a
   Clopper-Pearson interval at the effective sample size p(1 - p) / var, scaled by
   (t(n - 1) / t(df))^2). At 0% or 100%, where the variance is zero, the effective
-  sample size is n (NCHS 2017), so the interval is not degenerate.
+  sample size is n (as the NCHS presentation standard says), so the interval is not
+  degenerate.
 - ``n_eff`` of a proportion is p(1 - p) / var, at most n, and n at 0% or 100% (the
   NCHS standard's effective sample size); NaN for other estimates.
 - Missing values of the analysis variable: ``missing="error"`` (the default) raises an

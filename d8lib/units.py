@@ -1,5 +1,5 @@
 """Organisational units: province, districts and communes with GSO codes, name
-resolution as people type names, and the crosswalk to the communes of 1/7/2025.
+resolution as people type names, and the crosswalk to the communes of the reform.
 
 The tables live in a folder of CSV files (default: the one the default plan names,
 built by ``scripts/build_units.py``): ``units.csv`` (levels ``province``, ``district``,

@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib import evaluate, outcomes
-from d8lib.synth import (
+from d8demo.synth import (
     _stream,
     choose_villages,
     draw_sample,
@@ -30,6 +29,7 @@ from d8lib.synth import (
     population,
     villages,
 )
+from d8lib import evaluate, outcomes
 
 REPLICATES = 200
 DISTRICT_INDICATORS = ["H4", "H5", "H7", "H8", "H9", "H10"]

@@ -120,9 +120,13 @@ def test_statuses_on_track_and_not_due(plan):
     assert status(0, 10, 0) == "not_due" and status(float("nan"), 10, 5) == "no_data"
 
 
-def test_english_labels(plan, store):
-    table = progress(plan, store.values(), D(2025, 3, 1), lang="en")
-    assert row(table, "O1", "085").status_label == "Completed"
+def test_statuses_are_codes_that_readers_see_in_their_language(plan, store):
+    from d8lib.publish import label
+
+    table = progress(plan, store.values(), D(2025, 3, 1))
+    assert row(table, "O1", "085").status == "completed"
+    assert label("status.completed", "en") == "Completed" and label("status.completed", "vi") == "Đã hoàn thành"
+    assert {label(f"status.{s}", "en") for s in table.status.unique()}
 
 
 def test_completeness_and_timeliness(plan, store):

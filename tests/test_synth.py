@@ -35,7 +35,7 @@ def truth() -> pd.Series:
 
 @pytest.mark.slow
 def test_synth_reproduces_the_demo_bit_for_bit(tmp_path):
-    from d8lib.synth import generate
+    from d8demo.synth import generate
 
     out = generate(tmp_path / "demo")
     shipped = sorted(p.relative_to(DEMO) for p in DEMO.rglob("*") if p.is_file())
@@ -148,7 +148,7 @@ def test_the_demos_intervals_miss_the_truth_no_more_than_chance_allows(weighted,
 
 
 def test_scale_multiplies_the_survey(plan):
-    from d8lib.synth import _stream, load_settings, survey, villages
+    from d8demo.synth import _stream, load_settings, survey, villages
 
     settings = load_settings()
     frame = villages(plan.units(), settings, _stream(settings["seed"], "villages"))

@@ -28,7 +28,6 @@ from d8lib.plan import Plan, load_plan
 from d8lib.units import Units
 
 DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
-ROUNDS = {"baseline": 2022, "midterm": 2024, "endline": 2025}
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 CODEBOOK_HEADER = """\
 # The codebook of the demo's survey files (written by d8 synth): which columns d8
@@ -162,7 +161,9 @@ def population(
         return draw if universe is None else draw & universe
 
     age = women.age.to_numpy()
-    partnered = rng.random(n) < _logistic(-6 + 0.35 * age + np.where(women.ethnicity == "Kinh", -1.0, 0.6))
+    partnered = rng.random(n) < _logistic(
+        -6 + 0.35 * age + np.where(women.ethnicity == settings["majority_group"], -1.0, 0.6)
+    )
     women["ever_partnered"] = partnered.astype(int)
     in_union = partnered & (rng.random(n) < 0.9)
     women["marital_status"] = np.where(
@@ -208,7 +209,7 @@ def population(
     )
     women = women.drop(columns=effects)
     women["education"] = np.where(
-        rng.random(n) < np.where(women.ethnicity == "Kinh", 0.05, 0.35),
+        rng.random(n) < np.where(women.ethnicity == settings["majority_group"], 0.05, 0.35),
         "none",
         rng.choice(["primary", "lower_secondary", "upper_secondary"], n, p=[0.4, 0.4, 0.2]),
     )
@@ -223,7 +224,7 @@ def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
     definitions = load_definitions()
     rows = []
     surveyed = frame[frame.zone != "none"]
-    for round_name in ROUNDS:
+    for round_name in settings["survey_years"]:
         rng = _stream(seed, f"population-{round_name}")
         women = population(surveyed, round_name, settings, rng)
         for code, spec in definitions.iterrows():
@@ -388,7 +389,7 @@ def demo_codebook(settings: dict) -> dict:
             entry["values"] = groups
         columns[name] = entry
     return {
-        "rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in ROUNDS.items()},
+        "rounds": {r: {"year": y, "files": [f"{r}-{y}.csv"]} for r, y in settings["survey_years"].items()},
         "personal": ["respondent_name", "phone"],
         "columns": columns,
         "derived": {"age_group": age_group_spec()},
@@ -401,11 +402,11 @@ def population_totals(frame: pd.DataFrame, settings: dict, seed: int, scale: int
     synthetic population itself (times ``scale``, as the scaled survey's weights)."""
     tables = []
     surveyed = frame[frame.zone != "none"]
-    for round_name in ROUNDS:
+    for round_name in settings["survey_years"]:
         women = population(surveyed, round_name, settings, _stream(seed, f"population-{round_name}"))
         women["age_group"] = age_group(women.age)
         counts = (women.groupby(["district", "ethnicity", "age_group"]).size() * scale).rename("women").reset_index()
-        tables.append(counts.assign(round=round_name, year=ROUNDS[round_name]))
+        tables.append(counts.assign(round=round_name, year=settings["survey_years"][round_name]))
     return pd.concat(tables, ignore_index=True)[["round", "year", "district", "ethnicity", "age_group", "women"]]
 
 
@@ -597,7 +598,8 @@ def _survivors(frame: pd.DataFrame, settings: dict, rng, cutoff: dt.date) -> pd.
     names = settings["names"]
     rows = []
     for k, place in enumerate(places.itertuples()):
-        ethnicity = rng.choice(["H'Mông", "Dao", "Tày", "Kinh"], p=[0.6, 0.2, 0.1, 0.1])
+        shares = settings["survivor_ethnic_shares"]
+        ethnicity = rng.choice(list(shares), p=list(shares.values()))
         family = rng.choice(names["family"].get(str(ethnicity), names["family"]["other"]))
         rows.append(
             dict(
@@ -869,7 +871,7 @@ def generate(
         _write_csv(table, out / "registers" / f"{name}.csv")
     inbox = submissions(plan, tables, settings, _stream(seed, "submissions"), out / "submissions")
     _write_csv(inbox, out / "inbox.csv")
-    for round_name, year in ROUNDS.items():
+    for round_name, year in settings["survey_years"].items():
         _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")
     _write_csv(population_totals(frame, settings, seed, scale), out / "survey" / "population.csv")
     (out / "survey" / "codebook.yaml").write_text(
