@@ -1,10 +1,10 @@
-# Set-up and the two everyday commands. Needs only Python 3.11 on the machine.
+# Set-up and the three everyday commands. Needs only Python 3.11 on the machine.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test report clean
+.PHONY: test report lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ test: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/d8 run --phase midterm --data data/demo --out outputs
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) outputs/*/

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from d8lib import runner
+from d8lib import inbox, runner
+from d8lib.paths import DATA_DIR
 from d8lib.plan import load_plan
 
 FLOOR_IMPORTS = """%matplotlib inline
@@ -75,7 +76,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="d8-bench-"))
     out = folder / "outputs"
     try:
-        runner.prepare_store(plan, runner.DATA_DIR / "demo", out / "cache")  # warm the cache once
+        inbox.prepare_store(plan, DATA_DIR / "demo", out / "cache")  # warm the cache once
         floor = time_floor(units, args.jobs, folder)
         ours = time_run(args.phase, args.jobs, out)
         serial = time_run(args.phase, 1, out)

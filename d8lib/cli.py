@@ -110,7 +110,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from d8lib.runner import RunInputError, RunInterrupted, RunLocked, run
+    from d8lib.inbox import InputError
+    from d8lib.runner import RunInterrupted, RunLocked, run
     from d8lib.store import StoreError
 
     try:
@@ -125,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
             notebooks=args.notebooks,
             as_of=args.as_of,
         )
-    except RunInputError as exc:
+    except InputError as exc:
         print(f"d8 run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except RunLocked as exc:

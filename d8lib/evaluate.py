@@ -2,17 +2,14 @@
 changes since baseline and effects against comparison villages, as plain tables.
 
 ``build`` computes everything a run's reports show, once, into a ``Bundle``; each
-report notebook takes its unit's part with ``Bundle.for_unit``. ``key_findings``
-writes the sentences a report opens with, from the same tables.
+report notebook takes its unit's part with ``Bundle.for_unit``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pickle
-import time
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,13 +17,15 @@ import pandas as pd
 import yaml
 
 from d8lib import outcomes, progress, publish, quality, standards, weighting
+from d8lib.bundle import Bundle
 from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
     difference_in_differences,
     within_difference_in_differences,
 )
+from d8lib.inbox import prepare_store
 from d8lib.paths import DATA_DIR
-from d8lib.plan import Plan
+from d8lib.plan import Plan, load_plan
 from d8lib.store import Store
 from d8lib.survey import Design
 from d8lib.units import Units
@@ -271,64 +270,6 @@ def outcome_effects(
     return _per_indicator(design, effect, definitions)
 
 
-@dataclass
-class Bundle:
-    """Everything the reports of one run show, computed once."""
-
-    phase: str
-    as_of: dt.date
-    rounds: list[str]
-    province: str
-    units: pd.DataFrame  # unit, name, level
-    progress: pd.DataFrame
-    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
-    completeness: pd.DataFrame
-    problems: pd.DataFrame
-    findings: list
-    indicators: pd.DataFrame
-    outcome_definitions: pd.DataFrame
-    outcomes: pd.DataFrame  # unit, round, indicator, estimate ...
-    breakdowns: pd.DataFrame  # unit, round, dimension, group, indicator, estimate ...
-    changes: pd.DataFrame
-    effects: pd.DataFrame
-    sample: pd.DataFrame  # unit, round, respondents, villages, strata
-    design: dict = field(default_factory=dict)
-    period: str = ""  # the reporting round of a monitoring review
-
-    def save(self, path: Path) -> Path:
-        """Write the bundle in one step: readers never see half a file."""
-        partial = path.with_name(path.name + ".partial")
-        with open(partial, "wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, path)
-        return path
-
-    def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
-        """The tables of one unit's report (the province's code or a district's)."""
-
-        def pick(frame):
-            return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
-
-        return {
-            name: pick(getattr(self, name))
-            for name in ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
-        }
-
-
-def load_bundle(path: str | Path, wait: float = 0) -> Bundle:
-    """Read a bundle; with ``wait``, wait up to that many seconds for a run that is still
-    building it (the run writes ``<path>.failed`` with the reason if it cannot)."""
-    path = Path(path)
-    failed = path.with_name(path.name + ".failed")
-    deadline = time.monotonic() + wait
-    while not path.exists() and time.monotonic() < deadline:
-        if failed.exists():
-            raise RuntimeError(f"The run could not build its tables: {failed.read_text(encoding='utf-8')}")
-        time.sleep(0.1)
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
-
-
 def _by_unit(frame: pd.DataFrame, province: str, column: str = "district") -> pd.DataFrame:
     if column in frame:
         return frame.rename(columns={column: "unit"})
@@ -428,7 +369,9 @@ def build(
         people=people,
         completeness=complete,
         problems=problems,
-        findings=plan.check(),
+        findings=pd.DataFrame(
+            [asdict(f) for f in plan.check()], columns=["severity", "message", "message_en", "source"]
+        ),
         indicators=plan.indicators,
         outcome_definitions=definitions,
         outcomes=estimates,
@@ -471,97 +414,30 @@ def _sample_sizes(stacked: pd.DataFrame, province: str) -> pd.DataFrame:
 # --- key findings ------------------------------------------------------------------------
 
 
-def number(value: float, digits: int = 1, lang: str = "vi") -> str:
-    """A number as readers of the language write it: 12,5 in Vietnamese, 12.5 in English."""
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
+def for_phase(
+    phase: str, data_dir: str | Path, plan_path: str = "", store_dir: str = "", as_of: str | dt.date | None = None
+) -> Bundle:
+    """The tables of a phase computed here from a data folder (the analyst's way in; a
+    run hands its reports the tables it computed once)."""
+    plan = load_plan(plan_path or None)
+    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) and as_of else as_of or None
+    return build(plan, Path(data_dir), analyst_store(plan, store_dir, data_dir), phase, as_of)
 
 
-def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
-    """The sentences a report opens with, each from the unit's tables. Survey figures
-    appear only where the presentation standard shows them, with its flag."""
-    vi = lang == "vi"
-    tables = bundle.for_unit(unit)
-    date = bundle.as_of.strftime("%d/%m/%Y")
-    sentences = []
-    targets = tables["progress"][tables["progress"].status != "no_target"]
-    counts = targets.status.value_counts()
-    sentences.append(
-        f"Đến ngày {date}, {counts.get('completed', 0)} trên {len(targets)} chỉ tiêu đã hoàn thành, "
-        f"{counts.get('on_track', 0)} đúng tiến độ, {counts.get('behind', 0)} chậm tiến độ, "
-        f"{counts.get('at_risk', 0)} có nguy cơ không đạt và {counts.get('no_data', 0)} chưa có số liệu."
-        if vi
-        else f"By {date}, {counts.get('completed', 0)} of {len(targets)} targets were completed, "
-        f"{counts.get('on_track', 0)} on track, {counts.get('behind', 0)} behind schedule, "
-        f"{counts.get('at_risk', 0)} at risk of being missed and {counts.get('no_data', 0)} without data."
-    )
-    names = bundle.indicators.set_index("code")["name_vi" if vi else "name_en"]
-    lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])
-    lagging = lagging[lagging.status.isin(["behind", "at_risk"])].sort_values("ratio").head(1)
-    measures = bundle.indicators.set_index("code").measure
-    for t in lagging.itertuples():
-        unit_sign = "%" if measures[t.indicator] == "percent" else ""
-        achieved, target, expected = (number(v, 0, lang) + unit_sign for v in (t.achieved, t.target, t.expected))
-        sentences.append(
-            f"Chậm nhất: {names[t.indicator]} mới đạt {achieved} so với chỉ tiêu {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% chỉ tiêu), trong khi theo lộ trình cần {expected}."
-            if vi
-            else f"Furthest behind: {names[t.indicator]} stands at {achieved} against a target of {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% of it), where the timeline expects {expected}."
-        )
-    latest = bundle.rounds[-1]
-    definitions = bundle.outcome_definitions
-    short = definitions["name_vi" if vi else "name_en"]
-    estimates = tables["outcomes"]
+def for_round(period: str, plan_path: str = "", store_dir: str = "", data_dir: str = "") -> Bundle:
+    """The tables of the progress review of one reporting round, as of its deadline."""
+    plan = load_plan(plan_path or None)
+    rounds = plan.rounds.set_index("period")
+    if period not in rounds.index:
+        raise ValueError(f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan")
+    as_of = rounds.deadline[period]
+    phases = sorted(settings()["phases"], key=default_as_of)
+    phase = next((p for p in phases if as_of <= default_as_of(p)), phases[-1])
+    return build(plan, None, analyst_store(plan, store_dir, data_dir), phase, as_of, period=period)
 
-    def shown(table: pd.DataFrame, code: str):
-        if not len(table):
-            return None
-        rows = table[table.indicator == code]
-        if "comparison" in rows:
-            rows = rows[rows.comparison == "pooled"]
-        return rows.iloc[0] if len(rows) and rows.flag.iloc[0] in standards.SHOWN else None
 
-    def caution(row) -> str:
-        return "" if row.flag == "ok" else (" [cần thận trọng]" if vi else " [interpret with caution]")
-
-    year = bundle.design.get("round_years", {}).get(latest, "")
-    for code in definitions.code[definitions.headline] if len(estimates) else ():
-        r = shown(estimates[estimates["round"] == latest], code)
-        if r is None:
-            continue
-        text = (
-            f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) năm {year}"
-            if vi
-            else f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) in {year}"
-        ) + caution(r)
-        c = shown(tables["changes"], code)
-        if c is not None:
-            text += (
-                f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ"
-                if vi
-                else f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline"
-            ) + caution(c)
-        e = shown(tables["effects"], code)
-        if e is not None:
-            text += (
-                f"; chênh lệch so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
-                f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})"
-                if vi
-                else f"; difference from comparison villages {number(100 * e.estimate, 1, lang)} points "
-                f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})"
-            ) + caution(e)
-        sentences.append(text + ".")
-    complete = (
-        bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
-    )
-    if len(complete):
-        late = int((complete.days_late > 0).sum())
-        sentences.append(
-            f"Đã nhận {int(complete.received.sum())} trên {len(complete)} báo cáo đến hạn; {late} báo cáo nộp muộn."
-            if vi
-            else f"{int(complete.received.sum())} of {len(complete)} reports due were received; {late} came late."
-        )
-    return sentences
+def analyst_store(plan: Plan, store_dir: str, data_dir: str) -> Store:
+    """The analyst's store, or one taken in from the data folder's inbox (cached)."""
+    if store_dir:
+        return Store(store_dir)
+    return Store(prepare_store(plan, Path(data_dir), Path(tempfile.gettempdir()) / "d8-cache"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -80,8 +81,8 @@ class Plan:
         return self.allocation[["unit", "name"]].drop_duplicates(ignore_index=True)
 
     def units(self) -> Units | None:
-        """The unit tables the plan names, or None."""
-        return load_units(self.units_dir) if self.units_dir else None
+        """The unit tables the plan names (read once per folder), or None."""
+        return _units_in(str(self.units_dir)) if self.units_dir else None
 
     def check(self) -> list[Finding]:
         """Findings on the plan's consistency: errors first, then warnings."""
@@ -436,3 +437,19 @@ def _contradictions(plan: Plan) -> list[Finding]:
             )
         )
     return found
+
+
+@lru_cache(maxsize=8)
+def _units_in(directory: str) -> Units:
+    return load_units(directory)
+
+
+@lru_cache(maxsize=1)
+def default_units() -> Units:
+    """The unit tables of the default plan: the one place the defaults are resolved."""
+    return load_plan().units()
+
+
+def resolve(name: str, level: str | None = None, within: str | None = None) -> str:
+    """The GSO code of a unit of the default tables; see ``Units.resolve``."""
+    return default_units().resolve(name, level=level, within=within)

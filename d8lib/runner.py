@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import html
 import json
 import os
 import platform
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -28,9 +26,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
-
 from d8lib import evaluate
+from d8lib.inbox import InputError, prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import unit_name
@@ -101,15 +98,6 @@ class RunResult:
 class RunInterrupted(BaseException):
     """A run stopped by SIGTERM or SIGINT; nothing of it is published. Like
     ``KeyboardInterrupt``, no ``except Exception`` takes it for a failure to report."""
-
-
-class RunInputError(ValueError):
-    """What the run was given cannot be used (a folder, a unit, an inbox entry); raised
-    before anything is written."""
-
-    def __init__(self, message_vi: str, message_en: str):
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi, self.message_en = message_vi, message_en
 
 
 @contextmanager
@@ -195,79 +183,6 @@ def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
     return sorted(set(files))
 
 
-def read_inbox(data_dir: Path) -> pd.DataFrame:
-    """``<data>/inbox.csv`` checked: each entry names a file under ``<data>/submissions``
-    that exists, and the date it was sent (YYYY-MM-DD). Columns file, sent_on, path."""
-    path = data_dir / "inbox.csv"
-    try:
-        inbox = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise RunInputError(f"Không đọc được {path} ({exc})", f"Cannot read {path} ({exc})") from None
-    missing = [c for c in ("file", "sent_on") if c not in inbox]
-    if missing:
-        raise RunInputError(f"{path} thiếu cột {', '.join(missing)}", f"{path} lacks the columns {', '.join(missing)}")
-    folder = (data_dir / "submissions").resolve()
-    paths = []
-    for line, entry in enumerate(inbox.itertuples(), start=2):
-        where_vi, where_en = f"{path}, dòng {line}", f"{path}, line {line}"
-        target = (folder / entry.file).resolve()
-        if not target.is_relative_to(folder):
-            raise RunInputError(
-                f"{where_vi}: tệp «{printable(entry.file)}» nằm ngoài {folder}",
-                f"{where_en}: the file '{printable(entry.file)}' lies outside {folder}",
-            )
-        if not target.is_file():
-            raise RunInputError(
-                f"{where_vi}: không có tệp «{printable(entry.file)}» trong {folder}",
-                f"{where_en}: no file '{printable(entry.file)}' in {folder}",
-            )
-        try:
-            dt.date.fromisoformat(entry.sent_on)
-        except ValueError:
-            raise RunInputError(
-                f"{where_vi}: ngày gửi «{printable(entry.sent_on)}» không có dạng YYYY-MM-DD",
-                f"{where_en}: the date sent '{printable(entry.sent_on)}' is not YYYY-MM-DD",
-            ) from None
-        paths.append(target)
-    return inbox.assign(path=paths)
-
-
-def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path) -> Store:
-    """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came."""
-    from d8lib.intake import intake
-
-    store = Store(store_dir)
-    units = plan.units()
-    for entry in read_inbox(data_dir).itertuples():
-        intake([entry.path], store, plan, units, sent_on=dt.date.fromisoformat(entry.sent_on))
-    return store
-
-
-def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
-    """The store a run reads: ``<data>/store`` where the analyst keeps one; otherwise one
-    built from the inbox, cached under the hash of everything it was built from."""
-    if (data_dir / "store" / "d8.sqlite").exists():
-        return data_dir / "store"
-    sources = [
-        data_dir / "inbox.csv",
-        *sorted((data_dir / "submissions").glob("*")),
-        plan.path,
-        DATA_DIR / "rules" / "intake.yaml",
-        *sorted(plan.units_dir.glob("*.csv")),
-    ]
-    key = hashlib.sha256("".join(sha256_file(p) for p in sources if p.is_file()).encode()).hexdigest()[:16]
-    target = cache / f"store-{key}"
-    if not (target / "complete").exists():
-        building = cache / f".store-{key}-{os.getpid()}"
-        shutil.rmtree(building, ignore_errors=True)
-        ingest_inbox(plan, data_dir, building)
-        building.mkdir(parents=True, exist_ok=True)  # an inbox of rejected files only leaves no store
-        (building / "complete").write_text(key)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(building, target)
-    return target
-
-
 def select_units(plan: Plan, units: str) -> list[str]:
     """``all``, ``province``, or a comma-separated list of district codes or names."""
     from d8lib.units import UnitError
@@ -286,18 +201,18 @@ def select_units(plan: Plan, units: str) -> list[str]:
             try:
                 chosen.append(resolver.resolve(item, level="district"))
             except UnitError as exc:
-                raise RunInputError(f"--units: {exc}", f"--units: {exc}") from None
+                raise InputError(f"--units: {exc}", f"--units: {exc}") from None
     if not chosen:
-        raise RunInputError(f"--units không chọn đơn vị nào: «{units}»", f"--units chooses no unit: '{units}'")
+        raise InputError(f"--units không chọn đơn vị nào: «{units}»", f"--units chooses no unit: '{units}'")
     return list(dict.fromkeys(chosen))
 
 
 def check_folders(data_dir: Path, out_dir: Path) -> None:
     """The data folder holds a store or an inbox, and the output folder can be written."""
     if not data_dir.is_dir():
-        raise RunInputError(f"Không có thư mục số liệu {data_dir}", f"No data folder {data_dir}")
+        raise InputError(f"Không có thư mục số liệu {data_dir}", f"No data folder {data_dir}")
     if not (data_dir / "store" / "d8.sqlite").exists() and not (data_dir / "inbox.csv").is_file():
-        raise RunInputError(
+        raise InputError(
             f"Thư mục số liệu {data_dir} không có kho (store/) cũng không có inbox.csv",
             f"The data folder {data_dir} has neither a store (store/) nor an inbox.csv",
         )
@@ -305,9 +220,7 @@ def check_folders(data_dir: Path, out_dir: Path) -> None:
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise RunInputError(
-            f"Không ghi được vào thư mục kết quả {out_dir}", f"Cannot write the output folder {out_dir}"
-        )
+        raise InputError(f"Không ghi được vào thư mục kết quả {out_dir}", f"Cannot write the output folder {out_dir}")
 
 
 # --- one report ---------------------------------------------------------------------------
@@ -470,7 +383,7 @@ def run(
 ) -> RunResult:
     """Produce the reports of a phase for the units asked, and publish them if all succeed.
 
-    What was given is checked first (``RunInputError``, nothing written). A run of some
+    What was given is checked first (``InputError``, nothing written). A run of some
     units carries over the last published reports of the others (same phase and
     language), so that publishing it hides none of them."""
     out_dir = Path(out_dir).resolve()
@@ -490,7 +403,7 @@ def run(
         run_dir = out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
-        bundle_path = run_dir / "notebooks" / "bundle.pkl"
+        tables_dir = run_dir / "tables"
         names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
         work = []
         for unit in chosen:
@@ -503,7 +416,7 @@ def run(
                 data_dir=str(data_dir),
                 plan_path=str(plan.path),
                 store_dir=str(store_dir),
-                bundle_path=str(bundle_path),
+                tables_dir=str(tables_dir),
                 excel_path=str(run_dir / f"{slug}.xlsx"),
             )
             work.append(
@@ -517,19 +430,15 @@ def run(
                     lang,
                 )
             )
-        build_error = []
-
-        def build_tables() -> None:
-            """The run's tables, built while the kernels start; the reports wait for them."""
-            try:
-                evaluate.build(plan, data_dir, Store(store_dir), phase, as_of).save(bundle_path)
-            except Exception as exc:  # noqa: BLE001 - the reason goes to the reports, the index and the manifest
-                reason = f"{type(exc).__name__}: {exc}"
-                bundle_path.with_name(bundle_path.name + ".failed").write_text(reason, encoding="utf-8")
-                build_error.append(reason)
-
-        outcomes = _execute_all(work, jobs, progress, while_running=build_tables, lock_fd=lock_fd)
-        bundle_path.unlink(missing_ok=True)  # the tables live on in the reports; the pickle is not kept
+        try:  # the run's tables, once: every report reads them as Parquet files
+            evaluate.build(plan, data_dir, Store(store_dir), phase, as_of).save(tables_dir)
+            error = ""
+        except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
+            error = f"{type(exc).__name__}: {exc}"
+        if error:
+            outcomes = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
+        else:
+            outcomes = _execute_all(work, jobs, progress, lock_fd=lock_fd)
         meta = {
             "run": run_id,
             "phase": phase,
@@ -541,7 +450,7 @@ def run(
             "plan": str(plan.path),
             "store": str(store_dir),
             "started": started.isoformat(timespec="seconds"),
-            "error": build_error[0] if build_error else "",
+            "error": error,
         }
         if len(chosen) < len(plan.districts) + 1:
             outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
@@ -576,28 +485,18 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
     return sorted(outcomes, key=lambda o: position.get(o.unit, len(order)))
 
 
-def _execute_all(
-    work: list[Job], jobs: int, progress: bool, while_running=None, lock_fd: int | None = None
-) -> list[Outcome]:
-    """Execute the jobs in a pool of processes; ``while_running`` is called in this
-    process once they are under way (its exception is raised once the pool is done).
-    The workers do not hold the run's lock (``lock_fd``) and end with the run; an
-    interruption ends them at once."""
+def _execute_all(work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None) -> list[Outcome]:
+    """Execute the jobs in a pool of processes. The workers do not hold the run's lock
+    (``lock_fd``) and end with the run; an interruption ends them at once."""
     from tqdm import tqdm
 
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
-    failure = None
     start = (_worker_start, (lock_fd,)) if lock_fd is not None else (None, ())
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=start[0], initargs=start[1]) as pool:
         try:
             futures = [pool.submit(execute, job) for job in work]
-            if while_running is not None:
-                try:
-                    while_running()
-                except Exception as exc:  # noqa: BLE001 - raised again below, after the pool is done
-                    failure = exc
             for future in as_completed(futures):
                 outcomes.append(future.result())
                 bar.update()
@@ -607,6 +506,4 @@ def _execute_all(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     bar.close()
-    if failure is not None:
-        raise failure
     return sorted(outcomes, key=lambda o: order[o.unit])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -189,15 +188,9 @@ class Units:
         return rows.new_code.iloc[0]
 
 
-def load_units(directory: str | Path | None = None) -> Units:
-    """Read the unit tables of a province from a folder of CSV files.
-
-    Default: the folder that the default plan names.
-    """
-    if directory is None:
-        from d8lib.plan import load_plan  # the plan module reads units too
-
-        directory = load_plan().units_dir
+def load_units(directory: str | Path) -> Units:
+    """Read the unit tables of a province from a folder of CSV files (a plan names its
+    folder: ``Plan.units``)."""
     directory = Path(directory)
     text_columns = dict.fromkeys(["code", "parent_code", "old_code", "old_district_code", "new_code"], str)
     table = pd.concat(
@@ -219,14 +212,3 @@ def load_units(directory: str | Path | None = None) -> Units:
     )
     crosswalk["new_spans_districts"] = crosswalk["new_spans_districts"].astype(str).eq("True")
     return Units(table, crosswalk)
-
-
-@cache
-def default_units() -> Units:
-    """The shipped unit tables, read once."""
-    return load_units()
-
-
-def resolve(name: str, level: str | None = None, within: str | None = None) -> str:
-    """The GSO code of a unit of the default tables; see ``Units.resolve``."""
-    return default_units().resolve(name, level=level, within=within)

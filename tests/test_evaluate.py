@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from d8lib import evaluate, runner
+from d8lib import evaluate, findings, inbox
 from d8lib.codebook import read_round
 from d8lib.evaluate import BridgeError, bridge
 
@@ -15,7 +15,7 @@ DEMO = ROOT / "data" / "demo"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, plan):
-    return runner.ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+    return inbox.ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture(scope="module")
@@ -70,25 +70,31 @@ def test_baseline_has_no_changes_and_monitoring_has_no_surveys(plan, store):
     assert baseline.changes.empty and baseline.effects.empty and set(baseline.outcomes["round"]) == {"baseline"}
     review = evaluate.build(plan, None, store, "midterm", period="2024")
     assert review.outcomes.empty and len(review.progress) and review.period == "2024"
-    sentences = evaluate.key_findings(review, "10")
+    sentences = findings.key_findings(review, "10")
     assert sentences[0].startswith("Đến ngày 31/12/2024") and len(sentences) >= 2
 
 
 def test_numbers_in_findings_are_written_as_readers_write_them():
-    assert evaluate.number(12.345) == "12,3" and evaluate.number(-0.05, 1, "en") == "-0.1"
-    assert evaluate.number(1234.6, 0) == "1\u202f235" and evaluate.number(1234.6, 0, "en") == "1,235"
+    assert findings.number(12.345) == "12,3" and findings.number(-0.05, 1, "en") == "-0.1"
+    assert findings.number(1234.6, 0) == "1\u202f235" and findings.number(1234.6, 0, "en") == "1,235"
 
 
-def test_a_report_waits_for_the_tables_its_run_is_building(tmp_path, plan, store):
-    import threading
+def test_a_run_hands_its_tables_over_as_parquet_files_that_read_back_the_same(tmp_path, plan, store):
+    from d8lib.bundle import TABLES, load
 
-    bundle = evaluate.build(plan, None, store, "midterm", period="2024")
-    path = tmp_path / "bundle.pkl"
-    threading.Timer(0.5, bundle.save, args=(path,)).start()
-    assert evaluate.load_bundle(path, wait=30).period == "2024"
-    (tmp_path / "other.pkl.failed").write_text("BridgeError('rows 3')", encoding="utf-8")
-    with pytest.raises(RuntimeError, match="rows 3"):
-        evaluate.load_bundle(tmp_path / "other.pkl", wait=30)
+    built = evaluate.build(plan, DEMO, store, "midterm")
+    folder = built.save(tmp_path / "tables")
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["facts.json"])
+    read = load(folder)
+    assert (read.phase, read.as_of, read.rounds, read.design) == (built.phase, built.as_of, built.rounds, built.design)
+    for name in ("progress", "people", "outcomes", "breakdowns", "effects"):
+        expected = getattr(built, name).reset_index(drop=True)
+        got = getattr(read, name).astype({c: str for c in ("round",) if c in expected})
+        pd.testing.assert_frame_equal(
+            got, expected.astype({c: str for c in ("round",) if c in expected}), check_dtype=False
+        )
+    # An analyst reads any table with pandas alone.
+    assert len(pd.read_parquet(folder / "outcomes.parquet")) == len(built.outcomes)
 
 
 def test_project_status_comes_from_the_register_and_must_not_contradict_it(villages):

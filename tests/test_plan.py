@@ -10,8 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, TEST_DATA
 
-from d8lib.plan import PlanError, load_plan
-from d8lib.units import resolve
+from d8lib.plan import PlanError, load_plan, resolve
 
 HEADLINE = {
     "O1": 423,

@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT
 from openpyxl import load_workbook
 
-from d8lib import evaluate, outcomes, progress, runner, standards
+from d8lib import evaluate, findings, outcomes, progress, runner, standards
 from d8lib.store import Store
 
 pytestmark = pytest.mark.slow
@@ -142,22 +142,22 @@ def test_key_findings_match_what_d8lib_computes(midterm, plan):
     design = evaluate.survey_design(surveys, evaluate.calibration_settings(DEMO))
     checked = 0
     for unit, page in (("10", "10-tinh-lao-cai.html"), ("085", "085-huyen-bac-ha.html")):
-        findings = " ".join(parse(out / "latest" / page).findings)
+        opening = " ".join(parse(out / "latest" / page).findings)
         mine = table[(table.unit == unit) & (table.status != "no_target")]
         counts = mine.status.value_counts()
-        assert f"{counts.get('completed', 0)} trên {len(mine)} chỉ tiêu đã hoàn thành" in findings
-        assert f"{counts.get('behind', 0)} chậm tiến độ" in findings
-        assert f"{counts.get('at_risk', 0)} có nguy cơ không đạt" in findings
+        assert f"{counts.get('completed', 0)} trên {len(mine)} chỉ tiêu đã hoàn thành" in opening
+        assert f"{counts.get('behind', 0)} chậm tiến độ" in opening
+        assert f"{counts.get('at_risk', 0)} có nguy cơ không đạt" in opening
         by = ["round"] if unit == "10" else ["round", "district"]
         estimates = standards.judge(outcomes.estimate(design, ["H1", "H7"], by=by, ci="korn-graubard"))
         for row in estimates[estimates["round"] == "midterm"].itertuples():
             if unit != "10" and row.district != unit:
                 continue
             sentence = (
-                f"{evaluate.number(100 * row.estimate)}% (KTC 95%: {evaluate.number(100 * row.ci_low)}–"
-                f"{evaluate.number(100 * row.ci_high)}%)"
+                f"{findings.number(100 * row.estimate)}% (KTC 95%: {findings.number(100 * row.ci_low)}–"
+                f"{findings.number(100 * row.ci_high)}%)"
             )
-            assert (sentence in findings) == (row.flag in standards.SHOWN), (unit, row.indicator, row.flag)
+            assert (sentence in opening) == (row.flag in standards.SHOWN), (unit, row.indicator, row.flag)
             checked += row.flag in standards.SHOWN
     assert checked >= 2  # at least the province's two figures
 

@@ -1,0 +1,107 @@
+"""The tables of one run's reports, computed once and handed to each report as files.
+
+A ``Bundle`` is written as a folder: one Parquet file per table (an analyst reads any
+with ``pd.read_parquet``) and ``facts.json`` for the run's facts (phase, date, rounds,
+design). A run writes it before its reports start; a report reads it whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+TABLES = (
+    "units",
+    "progress",
+    "people",
+    "completeness",
+    "problems",
+    "findings",
+    "indicators",
+    "outcome_definitions",
+    "outcomes",
+    "breakdowns",
+    "changes",
+    "effects",
+    "sample",
+)
+UNIT_TABLES = ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+
+
+@dataclass
+class Bundle:
+    """Everything the reports of one run show, computed once (``evaluate.build``)."""
+
+    phase: str
+    as_of: dt.date
+    rounds: list[str]
+    province: str
+    units: pd.DataFrame  # unit, name, level
+    progress: pd.DataFrame
+    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
+    completeness: pd.DataFrame
+    problems: pd.DataFrame
+    findings: pd.DataFrame  # the plan's own contradictions: severity, message, message_en, source
+    indicators: pd.DataFrame
+    outcome_definitions: pd.DataFrame
+    outcomes: pd.DataFrame  # unit, round, indicator, estimate ...
+    breakdowns: pd.DataFrame  # unit, round, dimension, group, indicator, estimate ...
+    changes: pd.DataFrame
+    effects: pd.DataFrame
+    sample: pd.DataFrame  # unit, round, respondents, villages, strata
+    design: dict = field(default_factory=dict)
+    period: str = ""  # the reporting round of a monitoring review
+
+    def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
+        """The tables of one unit's report (the province's code or a district's)."""
+
+        def pick(frame):
+            return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
+
+        return {name: pick(getattr(self, name)) for name in UNIT_TABLES}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the bundle as a folder, in one step: readers never see half of it."""
+        folder = Path(folder)
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for name in TABLES:
+            _plain(getattr(self, name)).to_parquet(partial / f"{name}.parquet", index=False)
+        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
+        facts["as_of"] = self.as_of.isoformat()
+        (partial / "facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(partial, folder)
+        return folder
+
+
+def load(folder: str | Path) -> Bundle:
+    """Read a bundle written by ``Bundle.save``."""
+    folder = Path(folder)
+    facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+    facts["as_of"] = dt.date.fromisoformat(facts["as_of"])
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    definitions = tables["outcome_definitions"]
+    if "code" in definitions:
+        tables["outcome_definitions"] = definitions.set_index("code", drop=False).rename_axis(None)
+    return Bundle(**facts, **tables)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table Parquet can hold: categories as their values, lists as JSON text."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            frame[column] = values.astype(str)
+        elif values.dtype == object:
+            kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and pd.isna(v))}
+            if kinds & {list, dict, tuple}:
+                frame[column] = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    return frame.reset_index(drop=True)

@@ -1,0 +1,146 @@
+"""The charts of a report: each a pure function from a published table to a matplotlib
+figure, with the reader's labels. Tables come in the order they are to be drawn."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from d8lib.publish import PALETTE, label
+
+# Labels come from data (unit names, ethnic groups): "$" in one is text, not mathtext.
+matplotlib.rcParams["text.parse_math"] = False
+
+
+def _axes(height: float, width: float = 8):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def progress(table: pd.DataFrame, lang: str = "vi"):
+    """Achieved as a share of each target (bars) and the share expected by now (marks)."""
+    data = table.dropna(subset=["target"])
+    share = data.achieved / data.target * 100
+    figure, axis = _axes(0.32 * len(data) + 1.2)
+    y = np.arange(len(data))
+    axis.barh(y, share.clip(upper=150).fillna(0), color=PALETTE[0], label=label("charts.achieved", lang))
+    axis.scatter(
+        data.expected_share * 100,
+        y,
+        marker="|",
+        s=250,
+        color=PALETTE[3],
+        label=label("charts.expected", lang),
+        zorder=3,
+    )
+    axis.set_yticks(y, data.indicator)
+    axis.invert_yaxis()
+    axis.set_xlabel(label("charts.progress_x", lang))
+    axis.axvline(100, color="#555555", linewidth=0.8)
+    axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def heatmap(grid: pd.DataFrame):
+    """Districts (rows) by indicators (columns): percent of target achieved."""
+    import seaborn as sns
+
+    figure, axis = _axes(4.6, 9)
+    sns.heatmap(
+        grid,
+        annot=True,
+        fmt=".0f",
+        cmap="cividis",
+        vmin=0,
+        vmax=100,
+        cbar_kws={"label": "%"},
+        ax=axis,
+        linewidths=0.5,
+        linecolor="white",
+    )
+    axis.set_xlabel("")
+    axis.set_ylabel("")
+    return figure
+
+
+def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
+    """Each outcome per survey round, with its confidence interval."""
+    figure, axis = _axes(0.45 * len(codes) + 1.2)
+    rounds = list(dict.fromkeys(estimates["round"]))
+    for k, name in enumerate(rounds):
+        part = estimates[estimates["round"] == name].set_index("indicator").reindex(codes)
+        y = np.arange(len(codes)) + (k - (len(rounds) - 1) / 2) * 0.22
+        axis.errorbar(
+            100 * part.estimate,
+            y,
+            xerr=[100 * (part.estimate - part.ci_low), 100 * (part.ci_high - part.estimate)],
+            fmt="o",
+            color=PALETTE[k],
+            label=label(f"round.{name}", lang),
+            capsize=2,
+        )
+    axis.set_yticks(np.arange(len(codes)), codes)
+    axis.invert_yaxis()
+    axis.set_xlabel(label("charts.percent", lang))
+    axis.legend(frameon=False, loc="best")
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def effects(effects: pd.DataFrame, lang: str = "vi"):
+    """The difference from comparison villages per outcome (rows in drawing order)."""
+    figure, axis = _axes(0.4 * len(effects) + 1.2, 7)
+    y = np.arange(len(effects))
+    axis.errorbar(
+        100 * effects.estimate,
+        y,
+        xerr=[100 * (effects.estimate - effects.ci_low), 100 * (effects.ci_high - effects.estimate)],
+        fmt="s",
+        color=PALETTE[2],
+        capsize=3,
+    )
+    axis.axvline(0, color="#555555", linewidth=0.8)
+    axis.set_yticks(y, effects.index)
+    axis.invert_yaxis()
+    axis.set_xlabel(label("charts.points", lang))
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def groups(data: pd.DataFrame, codes: list[str], names: dict, lang: str = "vi"):
+    """Headline outcomes by group (bars), groups named as ``names`` says."""
+    group_list = list(dict.fromkeys(data.group))
+    figure, axis = _axes(3.6)
+    width = 0.8 / max(len(group_list), 1)
+    for k, g in enumerate(group_list):
+        part = data[data.group == g].set_index("indicator").reindex(codes)
+        axis.bar(
+            np.arange(len(codes)) + k * width,
+            100 * part.estimate,
+            width,
+            label=names.get(g, g),
+            color=PALETTE[k % len(PALETTE)],
+        )
+    axis.set_xticks(np.arange(len(codes)) + 0.4 - width / 2, codes)
+    axis.set_ylabel(label("charts.percent", lang))
+    axis.legend(frameon=False, fontsize=8, ncol=3)
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
+def completeness(summary: pd.DataFrame, lang: str = "vi"):
+    """Reports per round: on time, late and missing (stacked bars)."""
+    figure, axis = _axes(3)
+    x = np.arange(len(summary))
+    bottom = np.zeros(len(summary))
+    for column, colour in (("on_time", 2), ("late", 1), ("missing", 3)):
+        values = summary[column].to_numpy(dtype=float)
+        axis.bar(x, values, bottom=bottom, color=PALETTE[colour], label=label(f"columns.{column}", lang))
+        bottom += values
+    axis.set_xticks(x, summary.period)
+    axis.legend(frameon=False, ncol=3, fontsize=8)
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure

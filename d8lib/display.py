@@ -1,0 +1,78 @@
+"""The thin layer that shows sections in a notebook (and so in its HTML page) and keeps
+their tables for the report's Excel twin."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from d8lib import publish
+from d8lib.sections import Section
+
+
+def _show(markup: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+class Page:
+    """One report as it is shown: ``show`` each section in turn, then ``save_excel``."""
+
+    def __init__(self, lang: str = "vi"):
+        self.lang = lang
+        self.excel: dict[str, pd.DataFrame] = {}
+
+    def show(self, section: Section) -> Section:
+        """Show a section's heading and parts; returns the section (its tables and figures
+        stay at hand in the notebook)."""
+        if section.heading:
+            self._heading(section.heading, 2)
+        for kind, *rest in section.parts:
+            getattr(self, f"_{kind}")(*rest)
+        return section
+
+    def save_excel(self, path: str) -> None:
+        """Write the Excel twin of every table shown (nothing when ``path`` is empty)."""
+        if path:
+            publish.write_excel(self.excel, path, note=publish.label("notes.suppression", self.lang))
+
+    def _heading(self, key: str, level: int) -> None:
+        _show(f"<h{level}>{html.escape(publish.label(key, self.lang))}</h{level}>")
+
+    def _title(self, title: str, subtitle: str) -> None:
+        _show(
+            f"<header class='d8-header'><h1>{html.escape(title)}</h1>"
+            f"<p class='d8-subtitle'>{html.escape(subtitle)}</p></header>"
+        )
+
+    def _list(self, list_id: str, items: list[str]) -> None:
+        entries = "".join(f"<li>{html.escape(s)}</li>" for s in items)
+        _show(f"<ul class='d8-findings' id='{html.escape(list_id)}'>{entries}</ul>")
+
+    def _paragraph(self, text: str) -> None:
+        _show(f"<p>{html.escape(text)}</p>")
+
+    def _note(self, text: str) -> None:
+        _show(f"<p class='d8-note'>{html.escape(text)}</p>")
+
+    def _figure(self, figure, alt_key: str) -> None:
+        _show(publish.figure_html(figure, publish.label(alt_key, self.lang)))
+
+    def _table(self, name: str, frame: pd.DataFrame, digits: dict[str, int]) -> None:
+        """A published table, numbers rounded as shown, kept for the Excel twin."""
+        values = frame.copy()
+        for column, d in digits.items():
+            values[column] = pd.to_numeric(values[column], errors="coerce").round(abs(d))
+        self.excel[name] = values
+        shown = values.copy()
+        for column in shown.columns:
+            if column in digits:
+                shown[column] = [publish.fmt(v, digits[column], self.lang) for v in values[column]]
+            else:
+                shown[column] = [
+                    "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[column]
+                ]
+        _show(publish.table_html(shown, name, numeric=set(digits)))

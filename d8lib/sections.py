@@ -1,0 +1,361 @@
+"""The sections of a report: each a pure function from a run's tables (a ``Bundle``), a
+unit and the reader's language to a ``Section``: its heading and its parts in order
+(tables of published values, figures, notes). Sections neither load data nor withhold
+cells (``d8lib.publish`` did, once for the run); ``d8lib.display`` shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from d8lib import charts, findings, publish
+from d8lib.bundle import Bundle
+from d8lib.progress import completeness_summary
+from d8lib.publish import label
+
+
+@dataclass
+class Section:
+    """A report section: a heading (a label key) and its parts, each a tuple whose first
+    item says what it is: ("table", id, frame, digits), ("figure", figure, alt text),
+    ("note", text), ("paragraph", text), ("heading", label key, level), ("list", id,
+    items) or ("title", title, subtitle)."""
+
+    heading: str = ""
+    parts: list = field(default_factory=list)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The section's tables by id (the Excel twin's sheet names)."""
+        return {part[1]: part[2] for part in self.parts if part[0] == "table"}
+
+    @property
+    def figures(self) -> list:
+        return [part[1] for part in self.parts if part[0] == "figure"]
+
+
+def code_order(code: str) -> tuple:
+    """Indicator codes in the plan's order: O2 before O10, O1.2 after O1."""
+    head, _, tail = code[1:].partition(".")
+    return (code[0], int(head), int(tail or 0))
+
+
+def _names(bundle: Bundle, lang: str) -> pd.Series:
+    return bundle.units.set_index("unit").name.map(lambda n: publish.unit_name(n, lang))
+
+
+def _flag(row, lang: str) -> str:
+    """The presentation flag of a figure with its reasons, as the reader reads it."""
+    text = label(f"flag.{row.flag}", lang)
+    reasons = [label(f"reasons.{r}", lang) for r in str(row.reason).split(";") if r]
+    return f"{text}: {'; '.join(reasons)}" if reasons and row.flag != "ok" else text
+
+
+def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title") -> Section:
+    """The report's title: the unit, the phase or round, and the date of the figures."""
+    what = f"{label('round_label', lang)} {bundle.period}" if bundle.period else label("phase." + bundle.phase, lang)
+    subtitle = f"{what} · {label('as_of', lang)} {bundle.as_of.strftime('%d/%m/%Y')}"
+    return Section(parts=[("title", f"{label(kind, lang)}: {_names(bundle, lang)[unit]}", subtitle)])
+
+
+def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """The sentences a report opens with."""
+    return Section("sections.findings", [("list", "key-findings", findings.key_findings(bundle, unit, lang))])
+
+
+def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Progress against each target, the chart of it, the district heatmap (province)
+    and the persons reached."""
+    section = Section("sections.progress")
+    names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
+    table = bundle.for_unit(unit)["progress"]
+    table = table[table.status != "no_target"].sort_values("indicator", key=lambda s: s.map(code_order))
+    percent = table.indicator.map(bundle.indicators.set_index("code").measure).eq("percent")
+    for column in ("achieved", "expected"):
+        table[column] = table[column].where(percent, table[column].round(0)).round(1)
+    columns = {key: label(f"columns.{key}", lang) for key in ("target", "achieved", "percent_achieved", "expected")}
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): table.indicator,
+            label("columns.name", lang): table.indicator.map(names),
+            **{columns[key]: table[key] for key in columns},
+            label("columns.status", lang): table.status.map(lambda s: label(f"status.{s}", lang)),
+            label("columns.period", lang): table.period.fillna(""),
+        }
+    ).reset_index(drop=True)
+    digits = {columns["target"]: 0, columns["achieved"]: -1, columns["percent_achieved"]: 0, columns["expected"]: -1}
+    section.parts += [
+        ("table", "tien-do", shown, digits),
+        ("figure", charts.progress(table, lang), "charts.progress_alt"),
+    ]
+    if unit == bundle.province:
+        section.parts += [
+            ("heading", "sections.heatmap", 3),
+            ("figure", charts.heatmap(district_shares(bundle, lang)), "charts.heatmap_alt"),
+        ]
+    people = bundle.for_unit(unit)["people"]
+    if len(people):
+        people = people.sort_values("indicator", key=lambda s: s.map(code_order)).reset_index(drop=True)
+        counts = ("people", "female", "male", "ethnic_minority")
+        shown = pd.DataFrame(
+            {
+                label("columns.indicator", lang): people.indicator,
+                label("columns.name", lang): people.indicator.map(names),
+                **{label(f"columns.{key}", lang): people[key] for key in counts},
+            }
+        )
+        section.parts += [
+            ("heading", "sections.people", 3),
+            ("table", "so-nguoi", shown, {c: 0 for c in shown.columns[2:]}),
+            ("note", label("notes.suppression", lang)),
+        ]
+    return section
+
+
+def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
+    """Percent of target achieved by district (rows) for the count indicators that the
+    plan allocates to districts (columns)."""
+    targets = bundle.progress
+    districts = targets[(targets.unit != bundle.province) & targets.target.notna()]
+    counts = set(bundle.indicators.code[bundle.indicators.measure == "count"])
+    codes = sorted(set(districts.indicator) & counts, key=code_order)
+    chosen = districts[districts.indicator.isin(codes)]
+    grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
+    return grid.pivot(index="district", columns="indicator", values="share")[codes]
+
+
+def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Outcome indicators per survey round, with intervals, sizes and flags."""
+    definitions = bundle.outcome_definitions
+    names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
+    estimates = publish.hide_withheld(bundle.for_unit(unit)["outcomes"])
+    ci = label("columns.ci", lang)
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): estimates.indicator,
+            label("columns.name", lang): estimates.indicator.map(names),
+            label("columns.round", lang): estimates["round"].map(lambda r: label(f"round.{r}", lang)),
+            label("columns.estimate", lang): 100 * estimates.estimate,
+            ci + " −": 100 * estimates.ci_low,
+            ci + " +": 100 * estimates.ci_high,
+            label("columns.n", lang): estimates.n,
+            label("columns.df", lang): estimates.df,
+            label("columns.flag", lang): [_flag(r, lang) for r in estimates.itertuples()],
+        }
+    )
+    digits = {c: 1 for c in shown.columns[3:6]} | {label("columns.n", lang): 0, label("columns.df", lang): 0}
+    codes = sorted(estimates.indicator.unique(), key=code_order)
+    standard = label("notes.standard", lang).format(standard=bundle.design.get("standard", ""))
+    return Section(
+        "sections.outcomes",
+        [
+            ("table", "ket-qua", shown, digits),
+            ("note", standard),
+            ("figure", charts.outcomes(estimates, codes, lang), "charts.outcomes_alt"),
+        ],
+    )
+
+
+def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Change since baseline and the difference from comparison villages."""
+    section = Section()
+    section.parts.append(("heading", "sections.changes", 3))
+    tables = bundle.for_unit(unit)
+    if not len(tables["changes"]):
+        section.parts.append(("note", label("notes.no_changes", lang)))
+        return section
+    names = bundle.outcome_definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
+    change = tables["changes"].set_index("indicator")
+    effects = tables["effects"][tables["effects"].comparison == "pooled"].set_index("indicator")
+    within = tables["effects"][tables["effects"].comparison == "within_district"].set_index("indicator")
+    codes = list(change.index)
+
+    def column(table, name, scale=100.0):
+        return [scale * table[name].get(c, np.nan) if name in table else np.nan for c in codes]
+
+    ci, p_value, logit = label("columns.ci", lang), label("columns.p_value", lang), label("columns.logit", lang)
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): codes,
+            label("columns.name", lang): [names[c] for c in codes],
+            label("columns.change", lang): column(change, "estimate"),
+            label("columns.change", lang) + " p": column(change, "p_value", 1.0),
+            label("columns.effect", lang): column(effects, "estimate"),
+            ci + " −": column(effects, "ci_low"),
+            ci + " +": column(effects, "ci_high"),
+            p_value: column(effects, "p_value", 1.0),
+            logit: column(effects, "logit_estimate", 1.0),
+            label("columns.flag", lang): [_flag(effects.loc[c], lang) if c in effects.index else "" for c in codes],
+        }
+    )
+    if len(within):
+        shown.insert(8, label("columns.within", lang), column(within, "estimate"))
+    digits = {c: (3 if c.endswith("p") or c in (p_value, logit) else 1) for c in shown.columns[2:-1]}
+    ordered = effects.reindex(sorted(effects.index, key=code_order))
+    section.parts += [
+        ("table", "thay-doi-chenh-lech", shown, digits),
+        ("note", label("notes.effect_meaning", lang)),
+        ("figure", charts.effects(ordered, lang), "charts.effects_alt"),
+    ]
+    return section
+
+
+def group_name(dimension: str, group: str, lang: str = "vi") -> str:
+    """A group as the reader names it (ethnic groups have labels; others are values)."""
+    key = f"{dimension}.{group}"
+    return label(key, lang) if dimension == "ethnicity" and publish.has_label(key) else group
+
+
+def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Outcomes of the latest round by group, and the headline outcomes by ethnic group."""
+    table = publish.hide_withheld(bundle.for_unit(unit)["breakdowns"])
+    latest = table[table["round"] == bundle.rounds[-1]]
+    ci = label("columns.ci", lang)
+    shown = pd.DataFrame(
+        {
+            label("columns.dimension", lang): latest.dimension.map(lambda d: label(f"dimension.{d}", lang)),
+            label("columns.group", lang): [group_name(d, g, lang) for d, g in zip(latest.dimension, latest.group)],
+            label("columns.indicator", lang): latest.indicator,
+            label("columns.estimate", lang): 100 * latest.estimate,
+            ci + " −": 100 * latest.ci_low,
+            ci + " +": 100 * latest.ci_high,
+            label("columns.n", lang): latest.n,
+            label("columns.flag", lang): [_flag(r, lang) for r in latest.itertuples()],
+        }
+    )
+    definitions = bundle.outcome_definitions
+    codes = list(definitions.code[definitions.headline])
+    drawn = latest[(latest.dimension == "ethnicity") & latest.indicator.isin(codes)].dropna(subset=["estimate"])
+    names = {g: group_name("ethnicity", g, lang) for g in drawn.group}
+    return Section(
+        parts=[
+            ("heading", "sections.breakdowns", 3),
+            ("table", "phan-to", shown, {c: 1 for c in shown.columns[3:6]} | {label("columns.n", lang): 0}),
+            ("figure", charts.groups(drawn, codes, names, lang), "charts.breakdown_alt"),
+        ]
+    )
+
+
+def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Reports received, on time and late per round, and the data problems still open."""
+    province = unit == bundle.province
+    complete = bundle.completeness if province else bundle.completeness[bundle.completeness.district == unit]
+    summary = completeness_summary(complete)
+    keys = ("expected_reports", "received", "on_time", "late", "missing", "resubmitted")
+    columns = dict(zip(keys, ("expected", "received", "on_time", "late", "missing", "resubmitted")))
+    shown = pd.DataFrame(
+        {
+            label("columns.period", lang): summary.period,
+            **{label(f"columns.{key}", lang): summary[column] for key, column in columns.items()},
+            label("columns.mean_days_late", lang): summary.mean_days_late,
+        }
+    )
+    digits = {c: 0 for c in shown.columns[1:7]} | {label("columns.mean_days_late", lang): 1}
+    section = Section(
+        "sections.quality",
+        [
+            ("table", "bao-cao", shown, digits),
+            ("figure", charts.completeness(summary, lang), "charts.completeness_alt"),
+        ],
+    )
+    problems = bundle.problems if province else bundle.problems[bundle.problems.district.isin([unit, ""])]
+    if problems.empty:
+        section.parts.append(("note", label("notes.no_problems", lang)))
+        return section
+    names = _names(bundle, lang)
+    shown = pd.DataFrame(
+        {
+            label("columns.kind", lang): problems.kind.map(lambda k: label(f"problem_kind.{k}", lang)),
+            label("columns.district", lang): problems.district.map(lambda d: names.get(d, "")),
+            label("columns.period", lang): problems.period,
+            label("columns.indicator", lang): problems.indicator,
+            label("columns.detail", lang): [problem_detail(p, lang) for p in problems.itertuples()],
+        }
+    )
+    section.parts.append(("table", "van-de", shown, {}))
+    return section
+
+
+def problem_detail(problem, lang: str = "vi") -> str:
+    """What a reader is told of one open data problem."""
+    if problem.kind == "warning":
+        return f"{problem.file}: {problem.message_vi if lang == 'vi' else problem.message_en}"
+    if problem.kind == "outlier":
+        return label("problem_detail.outlier", lang).format(value=f"{problem.value:g}", z=f"{problem.z:.1f}")
+    return label(f"problem_detail.{problem.kind}", lang)
+
+
+def plan_findings(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """What the plan says of itself: its contradictions, with their sources."""
+    found = bundle.findings
+    if found.empty:
+        return Section("sections.plan", [("note", label("notes.no_contradictions", lang))])
+    messages = found.message if lang == "vi" else found.message_en.map(lambda m: publish.plan_reference(m, "en"))
+    shown = pd.DataFrame(
+        {
+            label("columns.message", lang): messages,
+            label("columns.source", lang): found.source.map(lambda s: publish.plan_reference(s, lang)),
+        }
+    )
+    return Section("sections.plan", [("table", "ke-hoach", shown, {})])
+
+
+def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """The survey design, the sample, the rules of presentation and the definitions."""
+    design = bundle.design
+    keys = ("strata", "psus", "df", "respondents")
+    facts = pd.DataFrame(
+        {
+            label("columns.item", lang): [label(f"methods.{k}", lang) for k in keys],
+            label("columns.value", lang): [design[k] for k in keys],
+        }
+    )
+    section = Section(
+        "sections.methods",
+        [
+            ("paragraph", label("methods.design_text", lang)),
+            ("table", "thiet-ke", facts, {label("columns.value", lang): 0}),
+        ],
+    )
+    if design.get("not_read"):
+        section.parts.append(("note", label("methods.not_read", lang).format(columns=", ".join(design["not_read"]))))
+    grouped = {k: v for k, v in design.get("grouped_as_other", {}).items() if v}
+    if grouped:
+        counts = ", ".join(
+            f"{label('dimension.' + k, lang) if publish.has_label('dimension.' + k) else k}: {v}"
+            for k, v in grouped.items()
+        )
+        section.parts.append(("note", label("methods.grouped_as_other", lang).format(counts=counts)))
+    if design.get("calibration"):
+        method = label("calibration_method." + design["calibration"], lang)
+        section.parts.append(("note", f"{label('methods.calibration', lang)}: {method}"))
+    sample = bundle.for_unit(unit)["sample"]
+    n, psus = label("columns.n", lang), label("methods.psus", lang)
+    shown = pd.DataFrame(
+        {
+            label("columns.round", lang): sample["round"].map(lambda r: label(f"round.{r}", lang)),
+            n: sample.respondents,
+            psus: sample.villages,
+        }
+    )
+    section.parts.append(("table", "co-mau", shown, {n: 0, psus: 0}))
+    for key in ("methods.reliability_text", "methods.status_text", "notes.suppression"):
+        section.parts.append(("note", label(key, lang)))
+    section.parts.append(("note", label("notes.standard", lang).format(standard=design.get("standard", ""))))
+    definitions = bundle.outcome_definitions
+    vi = lang == "vi"
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): definitions.code,
+            label("columns.name", lang): definitions["name_vi" if vi else "name_en"],
+            label("columns.universe", lang): definitions["universe_vi" if vi else "universe_en"],
+            label("columns.higher_is_better", lang): definitions.higher_is_better.map(
+                lambda h: label("better.higher" if h else "better.lower", lang)
+            ),
+        }
+    )
+    section.parts += [("heading", "methods.definitions", 3), ("table", "dinh-nghia", shown, {})]
+    return section
