@@ -12,19 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from d8lib.errors import Bilingual
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan
 from d8lib.store import Store, sha256_file
 from d8lib.text import printable
 
 
-class InputError(ValueError):
+class InputError(Bilingual, ValueError):
     """What a command was given cannot be used (a folder, a unit, an inbox entry);
     raised before anything is written."""
-
-    def __init__(self, message_vi: str, message_en: str):
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi, self.message_en = message_vi, message_en
 
 
 def read_inbox(data_dir: Path) -> pd.DataFrame:

@@ -412,8 +412,14 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
             try:
                 district = text if text in districts else units.resolve(text, level="district")
             except UnitError as exc:
-                vi, en = str(exc).split(" / ", 1)
-                submission.problem("unknown_district", vi, en, row=r.row, column=labels.get("district", ""), value=text)
+                submission.problem(
+                    "unknown_district",
+                    exc.message_vi,
+                    exc.message_en,
+                    row=r.row,
+                    column=labels.get("district", ""),
+                    value=text,
+                )
             if district is not None and district not in districts:
                 submission.problem(
                     "district_outside_plan",
@@ -432,8 +438,9 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
             try:
                 commune = units.resolve(str(r.commune), level="commune", within=district)
             except UnitError as exc:
-                vi, en = str(exc).split(" / ", 1)
-                submission.problem("unknown_commune", vi, en, r.row, labels.get("commune", ""), r.commune)
+                submission.problem(
+                    "unknown_commune", exc.message_vi, exc.message_en, r.row, labels.get("commune", ""), r.commune
+                )
         code = str(r.indicator).strip().upper() if not _blank(r.indicator) else None
         if code not in indicators.index:
             close = difflib.get_close_matches(code or "", list(indicators.index), n=3)

@@ -385,9 +385,7 @@ def _check_units(plan: Plan) -> list[Finding]:
         try:
             code = units.resolve(d.name, level="district")
         except UnitError as exc:
-            found.append(
-                _error(str(exc).split(" / ")[0], str(exc).split(" / ")[-1], plan.allocation_totals.source.iloc[0])
-            )
+            found.append(_error(exc.message_vi, exc.message_en, plan.allocation_totals.source.iloc[0]))
             continue
         if code != d.unit:
             found.append(

@@ -30,7 +30,7 @@ from d8lib import evaluate
 from d8lib.inbox import InputError, prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
-from d8lib.publish import unit_name
+from d8lib.publish import label, unit_name
 from d8lib.store import Store, sha256_file
 from d8lib.text import ascii_key, printable
 
@@ -137,12 +137,17 @@ def run_lock(out_dir: Path):
         handle.close()
 
 
-def _worker_start(lock_fd: int) -> None:
+def _worker_start(lock_fd: int, log: str) -> None:
     """In each report worker: let go of the run's lock, leave signals to the run (which
-    ends its workers), and end when the run ends."""
+    ends its workers), end when the run ends, and send what the worker and its kernels
+    write on stderr to ``log``, out of the operator's log."""
     import signal
 
     os.close(lock_fd)
+    if log:
+        stream = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(stream, 2)
+        os.close(stream)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
@@ -201,7 +206,7 @@ def select_units(plan: Plan, units: str) -> list[str]:
             try:
                 chosen.append(resolver.resolve(item, level="district"))
             except UnitError as exc:
-                raise InputError(f"--units: {exc}", f"--units: {exc}") from None
+                raise InputError(f"--units: {exc.message_vi}", f"--units: {exc.message_en}") from None
     if not chosen:
         raise InputError(f"--units không chọn đơn vị nào: «{units}»", f"--units chooses no unit: '{units}'")
     return list(dict.fromkeys(chosen))
@@ -301,35 +306,33 @@ def _versions() -> dict:
 
 def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -> Path:
     """The run's front page: every report with its status, time and error."""
-    vi = lang == "vi"
+
+    def say(key: str, **values) -> str:
+        return label(f"index.{key}", lang).format(**values)
+
     rows = []
     for o in outcomes:
         link = f"<a href='{html.escape(o.html)}'>{html.escape(o.name)}</a>" if o.status == "ok" else html.escape(o.name)
         excel = f"<a href='{html.escape(o.excel)}'>Excel</a>" if o.status == "ok" and o.excel else ""
-        status = ("Hoàn thành" if vi else "Done") if o.status == "ok" else ("LỖI" if vi else "FAILED")
+        status = say("done" if o.status == "ok" else "failed")
         if o.carried_from:
-            status += f" (lượt chạy {o.carried_from})" if vi else f" (run {o.carried_from})"
+            status += " " + say("carried", run=o.carried_from)
         error = html.escape(o.error.splitlines()[0] if o.error else "")
-        cell = "" if o.failed_cell is None else (f" (ô {o.failed_cell})" if vi else f" (cell {o.failed_cell})")
+        cell = "" if o.failed_cell is None else " " + say("cell", cell=o.failed_cell)
         rows.append(
             f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
             f"<td>{o.seconds:.1f}</td><td>{error}{cell}</td></tr>"
         )
-    title = "Báo cáo Dự án 8" if vi else "Project 8 reports"
-    head = (
-        "<th>Báo cáo</th><th>Excel</th><th>Trạng thái</th><th>Giây</th><th>Lỗi</th>"
-        if vi
-        else "<th>Report</th><th>Excel</th><th>Status</th><th>Seconds</th><th>Error</th>"
-    )
-    facts = (
-        f"Giai đoạn: {meta['phase']} · Số liệu đến: {meta['as_of']} · Chạy lúc: {meta['started']}"
-        if vi
-        else f"Phase: {meta['phase']} · Figures as of: {meta['as_of']} · Run at: {meta['started']}"
-    )
+    title = say("title")
+    head = "".join(f"<th>{say(k)}</th>" for k in ("report", "excel", "status", "seconds", "error"))
+    as_of = dt.date.fromisoformat(meta["as_of"]).strftime("%d/%m/%Y")
+    started = dt.datetime.fromisoformat(meta["started"]).strftime("%d/%m/%Y %H:%M")
+    facts = say("facts", phase=label(f"phase.{meta['phase']}", lang), as_of=as_of, started=started)
     problem = ""
     if meta.get("error"):
-        lead = "Không tính được các bảng của lượt chạy" if vi else "The run's tables could not be built"
-        problem = f"<p class='error'><strong>{lead}:</strong> {html.escape(printable(meta['error']))}</p>"
+        problem = (
+            f"<p class='error'><strong>{say('tables_failed')}:</strong> {html.escape(printable(meta['error']))}</p>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
@@ -438,7 +441,8 @@ def run(
         if error:
             outcomes = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
         else:
-            outcomes = _execute_all(work, jobs, progress, lock_fd=lock_fd)
+            log = str(run_dir / "notebooks" / "kernels.log")
+            outcomes = _execute_all(work, jobs, progress, lock_fd=lock_fd, log=log)
         meta = {
             "run": run_id,
             "phase": phase,
@@ -485,15 +489,18 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
     return sorted(outcomes, key=lambda o: position.get(o.unit, len(order)))
 
 
-def _execute_all(work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None) -> list[Outcome]:
+def _execute_all(
+    work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None, log: str = ""
+) -> list[Outcome]:
     """Execute the jobs in a pool of processes. The workers do not hold the run's lock
-    (``lock_fd``) and end with the run; an interruption ends them at once."""
+    (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
+    interruption ends them at once."""
     from tqdm import tqdm
 
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
-    start = (_worker_start, (lock_fd,)) if lock_fd is not None else (None, ())
+    start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=start[0], initargs=start[1]) as pool:
         try:
             futures = [pool.submit(execute, job) for job in work]

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from d8lib.errors import Bilingual
+
 JOURNAL = "received.jsonl"
 VALUE_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
@@ -55,12 +57,8 @@ CREATE TABLE IF NOT EXISTS warnings (
 """
 
 
-class StoreError(RuntimeError):
+class StoreError(Bilingual, RuntimeError):
     """The store cannot be read: damaged, or not a d8 store."""
-
-    def __init__(self, message_vi: str, message_en: str):
-        super().__init__(f"{message_vi} / {message_en}")
-        self.message_vi, self.message_en = message_vi, message_en
 
 
 class Store:

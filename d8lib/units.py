@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from d8lib.errors import Bilingual
 from d8lib.text import ascii_key, has_diacritics, nfc, tone_key
 
 LEVELS = ("province", "district", "commune", "commune_2025")
@@ -39,7 +40,7 @@ _PREFIXES = {
 _PREFIX_RE = re.compile(r"^(" + "|".join(sorted(map(re.escape, _PREFIXES), key=len, reverse=True)) + r")\s+(?=\S)")
 
 
-class UnitError(LookupError):
+class UnitError(Bilingual, LookupError):
     """A name that does not resolve to exactly one unit."""
 
 
@@ -50,7 +51,7 @@ class UnknownUnitError(UnitError):
         self.name, self.level, self.suggestions = name, level, suggestions
         hint_vi = f" Có phải: {', '.join(suggestions)}?" if suggestions else ""
         hint_en = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"Không tìm thấy đơn vị «{name}».{hint_vi} / Unknown unit '{name}'.{hint_en}")
+        super().__init__(f"Không tìm thấy đơn vị «{name}».{hint_vi}", f"Unknown unit '{name}'.{hint_en}")
 
 
 class AmbiguousUnitError(UnitError):
@@ -59,7 +60,7 @@ class AmbiguousUnitError(UnitError):
     def __init__(self, name: str, level: str | None, candidates: list[tuple[str, str]]):
         self.name, self.level, self.candidates = name, level, candidates
         listed = ", ".join(f"{n} ({c})" for c, n in candidates)
-        super().__init__(f"Tên «{name}» không rõ, có thể là: {listed} / Ambiguous unit '{name}', could be: {listed}")
+        super().__init__(f"Tên «{name}» không rõ, có thể là: {listed}", f"Ambiguous unit '{name}', could be: {listed}")
 
 
 def _split_prefix(text: str) -> tuple[str | None, str]:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-TEST_DATA = Path(__file__).resolve().parent / "data"
-# The read-only folder beside the project that holds the plan's source text.
-PLAN_TEXT = ROOT.parent / "shared" / "sources" / "ke-hoach-355-KH-UBND-lao-cai-2022.txt"
+from helpers import PLAN_TEXT
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,11 @@ from openpyxl import load_workbook
 
 from d8lib.forms import HEADER_ROW, REPORT_SHEET, fill, write_template
 
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).resolve().parent / "data"
+# The read-only folder beside the project that holds the plan's source text.
+PLAN_TEXT = ROOT.parent / "shared" / "sources" / "ke-hoach-355-KH-UBND-lao-cai-2022.txt"
+
 
 def filled_form(plan, district: str, period: str, path: Path, values: dict, sent: str | None = "") -> Path:
     """Write the template and fill it in with openpyxl: ``values`` maps an indicator

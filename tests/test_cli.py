@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 
 
 def d8(*args: str) -> subprocess.CompletedProcess:
@@ -40,8 +40,10 @@ def test_plan_check_of_an_unreadable_file_exits_1(tmp_path):
     assert result.returncode == 1 and "empty.yaml" in result.stderr
 
 
-def test_console_script_is_installed():
-    assert shutil.which("d8", path=str(ROOT / ".venv" / "bin")) or shutil.which("d8")
+def test_the_installed_d8_command_runs():
+    command = Path(sys.executable).parent / "d8"
+    result = subprocess.run([str(command), "run", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--phase" in result.stdout
 
 
 def test_template_then_intake_with_exit_codes(tmp_path):

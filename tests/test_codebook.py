@@ -166,7 +166,7 @@ def test_weights_and_strata_from_a_separate_file(tmp_path):
 @pytest.mark.parametrize("suffix", [".dta", ".sav"])
 def test_stata_and_spss_files_are_read_with_their_value_labels(tmp_path, suffix):
     import pyreadstat
-    from conftest import ROOT
+    from helpers import ROOT
 
     demo = ROOT / "data" / "demo" / "survey"
     expected = read_round(load_codebook(demo / "codebook.yaml"), "baseline")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from d8lib import evaluate, findings, inbox
 from d8lib.codebook import read_round

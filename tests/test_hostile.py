@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import filled_form, long_table
+from helpers import ROOT, filled_form, long_table
 from hostile import FILES, GOOD
 
 from d8lib.intake import intake
 from d8lib.store import Store
 
-ROOT = Path(__file__).resolve().parents[1]
 MEMORY_MB, SECONDS = 1024, 30
 
 

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, TEST_DATA
+from helpers import ROOT, TEST_DATA
 
 from d8lib.plan import PlanError, load_plan, resolve
 

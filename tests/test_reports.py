@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from openpyxl import load_workbook
 
 from d8lib import evaluate, findings, outcomes, progress, runner, standards

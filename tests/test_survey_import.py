@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 from kobo import kobo_xlsx, odk_zip, write_form
 from openpyxl import load_workbook
 

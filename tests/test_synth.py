@@ -7,7 +7,7 @@ import filecmp
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from d8lib.comparisons import difference_in_differences
 from d8lib.intake import intake
