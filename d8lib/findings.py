@@ -1,6 +1,6 @@
 """The key findings a report opens with: sentences written from the unit's tables, in
-the reader's language. Survey figures appear only where the presentation standard
-shows them, with its flag.
+the reader's language (their wording is in ``data/labels.yaml``, ``findings``). Survey
+figures appear only where the presentation standard shows them, with its flag.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pandas as pd
 
 from d8lib import standards
 from d8lib.bundle import Bundle
+from d8lib.publish import label
 
 
 def number(value: float, digits: int = 1, lang: str = "vi") -> str:
@@ -18,90 +19,78 @@ def number(value: float, digits: int = 1, lang: str = "vi") -> str:
 
 
 def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
-    """The sentences a report opens with, each from the unit's tables. Survey figures
-    appear only where the presentation standard shows them, with its flag."""
-    vi = lang == "vi"
+    """The sentences a report opens with, each from the unit's tables."""
+
+    def say(key: str, **values) -> str:
+        return label(f"findings.{key}", lang).format(**values)
+
     tables = bundle.for_unit(unit)
-    date = bundle.as_of.strftime("%d/%m/%Y")
-    sentences = []
     targets = tables["progress"][tables["progress"].status != "no_target"]
     counts = targets.status.value_counts()
-    sentences.append(
-        f"Đến ngày {date}, {counts.get('completed', 0)} trên {len(targets)} chỉ tiêu đã hoàn thành, "
-        f"{counts.get('on_track', 0)} đúng tiến độ, {counts.get('behind', 0)} chậm tiến độ, "
-        f"{counts.get('at_risk', 0)} có nguy cơ không đạt và {counts.get('no_data', 0)} chưa có số liệu."
-        if vi
-        else f"By {date}, {counts.get('completed', 0)} of {len(targets)} targets were completed, "
-        f"{counts.get('on_track', 0)} on track, {counts.get('behind', 0)} behind schedule, "
-        f"{counts.get('at_risk', 0)} at risk of being missed and {counts.get('no_data', 0)} without data."
-    )
-    names = bundle.indicators.set_index("code")["name_vi" if vi else "name_en"]
-    lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])
-    lagging = lagging[lagging.status.isin(["behind", "at_risk"])].sort_values("ratio").head(1)
-    measures = bundle.indicators.set_index("code").measure
-    for t in lagging.itertuples():
-        unit_sign = "%" if measures[t.indicator] == "percent" else ""
-        achieved, target, expected = (number(v, 0, lang) + unit_sign for v in (t.achieved, t.target, t.expected))
-        sentences.append(
-            f"Chậm nhất: {names[t.indicator]} mới đạt {achieved} so với chỉ tiêu {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% chỉ tiêu), trong khi theo lộ trình cần {expected}."
-            if vi
-            else f"Furthest behind: {names[t.indicator]} stands at {achieved} against a target of {target} "
-            f"({number(100 * t.achieved / t.target, 0, lang)}% of it), where the timeline expects {expected}."
+    statuses = ("completed", "on_track", "behind", "at_risk", "no_data")
+    sentences = [
+        say(
+            "progress",
+            date=bundle.as_of.strftime("%d/%m/%Y"),
+            total=len(targets),
+            **{s: counts.get(s, 0) for s in statuses},
         )
-    latest = bundle.rounds[-1]
+    ]
+    names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
+    measures = bundle.indicators.set_index("code").measure
+    lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])
+    for t in lagging[lagging.status.isin(["behind", "at_risk"])].sort_values("ratio").head(1).itertuples():
+        sign = "%" if measures[t.indicator] == "percent" else ""
+        achieved, target, expected = (number(v, 0, lang) + sign for v in (t.achieved, t.target, t.expected))
+        share = number(100 * t.achieved / t.target, 0, lang)
+        sentences.append(
+            say("lagging", name=names[t.indicator], achieved=achieved, target=target, share=share, expected=expected)
+        )
+    sentences += _survey_sentences(bundle, tables, lang, say)
+    complete = bundle.completeness
+    complete = complete if unit == bundle.province else complete[complete.district == unit]
+    if len(complete):
+        sentences.append(
+            say(
+                "reports",
+                received=int(complete.received.sum()),
+                due=len(complete),
+                late=int((complete.days_late > 0).sum()),
+            )
+        )
+    return sentences
+
+
+def _survey_sentences(bundle: Bundle, tables: dict, lang: str, say) -> list[str]:
+    """One sentence per headline outcome shown: its level in the latest round, its
+    change since baseline and its difference from comparison villages."""
     definitions = bundle.outcome_definitions
-    short = definitions["name_vi" if vi else "name_en"]
+    names = definitions["name_vi" if lang == "vi" else "name_en"]
+    latest = bundle.rounds[-1]
     estimates = tables["outcomes"]
+    year = bundle.design.get("round_years", {}).get(latest, "")
 
     def shown(table: pd.DataFrame, code: str):
-        if not len(table):
-            return None
-        rows = table[table.indicator == code]
+        rows = table[table.indicator == code] if len(table) else table
         if "comparison" in rows:
             rows = rows[rows.comparison == "pooled"]
         return rows.iloc[0] if len(rows) and rows.flag.iloc[0] in standards.SHOWN else None
 
-    def caution(row) -> str:
-        return "" if row.flag == "ok" else (" [cần thận trọng]" if vi else " [interpret with caution]")
+    def points(row) -> dict:
+        values = {k: number(100 * getattr(row, k), 1, lang) for k in ("estimate", "ci_low", "ci_high")}
+        return values | {"caution": "" if row.flag == "ok" else say("caution")}
 
-    year = bundle.design.get("round_years", {}).get(latest, "")
+    sentences = []
     for code in definitions.code[definitions.headline] if len(estimates) else ():
-        r = shown(estimates[estimates["round"] == latest], code)
-        if r is None:
+        level = shown(estimates[estimates["round"] == latest], code)
+        if level is None:
             continue
-        text = (
-            f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (KTC 95%: {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) năm {year}"
-            if vi
-            else f"{short[code]}: {number(100 * r.estimate, 1, lang)}% (95% CI {number(100 * r.ci_low, 1, lang)}–"
-            f"{number(100 * r.ci_high, 1, lang)}%) in {year}"
-        ) + caution(r)
-        c = shown(tables["changes"], code)
-        if c is not None:
-            text += (
-                f", thay đổi {number(100 * c.estimate, 1, lang)} điểm % so với đầu kỳ"
-                if vi
-                else f", a change of {number(100 * c.estimate, 1, lang)} percentage points since baseline"
-            ) + caution(c)
-        e = shown(tables["effects"], code)
-        if e is not None:
-            text += (
-                f"; chênh lệch so với thôn đối chứng {number(100 * e.estimate, 1, lang)} điểm % "
-                f"(KTC 95%: {number(100 * e.ci_low, 1, lang)} đến {number(100 * e.ci_high, 1, lang)})"
-                if vi
-                else f"; difference from comparison villages {number(100 * e.estimate, 1, lang)} points "
-                f"(95% CI {number(100 * e.ci_low, 1, lang)} to {number(100 * e.ci_high, 1, lang)})"
-            ) + caution(e)
+        text = say("level", name=names[code], year=year, **points(level))
+        change = shown(tables["changes"], code)
+        if change is not None:
+            text += say("change", **points(change))
+        effect = shown(tables["effects"], code)
+        if effect is not None:
+            text += say("effect", **points(effect))
         sentences.append(text + ".")
-    complete = (
-        bundle.completeness if unit == bundle.province else bundle.completeness[bundle.completeness.district == unit]
-    )
-    if len(complete):
-        late = int((complete.days_late > 0).sum())
-        sentences.append(
-            f"Đã nhận {int(complete.received.sum())} trên {len(complete)} báo cáo đến hạn; {late} báo cáo nộp muộn."
-            if vi
-            else f"{int(complete.received.sum())} of {len(complete)} reports due were received; {late} came late."
-        )
     return sentences

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from d8lib.plan import Plan
+from d8lib.publish import has_label, label
 
 REPORT_SHEET = "Báo cáo"
 INSTRUCTIONS_SHEET = "Hướng dẫn"
@@ -29,70 +30,40 @@ HEADER_ROW = 7
 class FormColumn:
     key: str
     letter: str
-    header_vi: str
-    header_en: str
     filled_by_district: bool = False
 
 
 COLUMNS = [
-    FormColumn("indicator", "A", "Mã chỉ số", "Code"),
-    FormColumn("name", "B", "Chỉ số", "Indicator"),
-    FormColumn("unit", "C", "Đơn vị tính", "Unit"),
-    FormColumn("how", "D", "Cách báo cáo", "How to report"),
-    FormColumn("target", "E", "Chỉ tiêu giai đoạn của huyện", "District target for the phase"),
-    FormColumn("value", "F", "Kết quả", "Value", True),
-    FormColumn("numerator", "G", "Tử số", "Numerator", True),
-    FormColumn("denominator", "H", "Mẫu số", "Denominator", True),
-    FormColumn("people", "I", "Tổng số người", "Persons (total)", True),
-    FormColumn("female", "J", "Nữ (trẻ em gái)", "Female (girls)", True),
-    FormColumn("male", "K", "Nam (trẻ em trai)", "Male (boys)", True),
-    FormColumn("ethnic_minority", "L", "Người DTTS", "Ethnic minority", True),
-    FormColumn("note", "M", "Ghi chú", "Note", True),
+    FormColumn("indicator", "A"),
+    FormColumn("name", "B"),
+    FormColumn("unit", "C"),
+    FormColumn("how", "D"),
+    FormColumn("target", "E"),
+    FormColumn("value", "F", True),
+    FormColumn("numerator", "G", True),
+    FormColumn("denominator", "H", True),
+    FormColumn("people", "I", True),
+    FormColumn("female", "J", True),
+    FormColumn("male", "K", True),
+    FormColumn("ethnic_minority", "L", True),
+    FormColumn("note", "M", True),
 ]
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 COLUMN_BY_LETTER = {c.letter: c for c in COLUMNS}
 
-HOW = {
-    "cumulative": ("Lũy kế đến thời điểm báo cáo", "Cumulative to date"),
-    "additive": ("Số thực hiện trong năm báo cáo", "Done in the reporting year"),
-    "percent": (
-        "Ghi tử số và mẫu số; kết quả (%) có thể để trống",
-        "Give numerator and denominator; the % may stay empty",
-    ),
-}
-PEOPLE = {
-    "members": ("thành viên", "members"),
-    "participants": ("người tham gia", "participants"),
-    "girls_boys": ("thành viên: Nữ = trẻ em gái, Nam = trẻ em trai", "members: female = girls, male = boys"),
-}
 
-INSTRUCTIONS = [
-    ("HƯỚNG DẪN ĐIỀN BIỂU MẪU BÁO CÁO DỰ ÁN 8", "HOW TO FILL IN THE PROJECT 8 REPORT FORM"),
-    (
-        "Điền vào các ô màu vàng của trang «Báo cáo»; không sửa mã chỉ số, tên huyện và kỳ báo cáo.",
-        "Fill in the yellow cells of the 'Báo cáo' sheet; do not change indicator codes, the district or the period.",
-    ),
-    (
-        "Chỉ số lũy kế: ghi tổng số đến thời điểm báo cáo (ví dụ số tổ đang hoạt động).",
-        "Cumulative indicators: the total to date (for example the number of teams now active).",
-    ),
-    (
-        "Chỉ số trong năm: ghi số thực hiện trong năm báo cáo (ví dụ số lớp tập huấn đã tổ chức trong năm).",
-        "Yearly indicators: what was done in the reporting year (for example the classes held this year).",
-    ),
-    (
-        "Chỉ số tỷ lệ (%): ghi tử số và mẫu số (ví dụ số thành viên được kết nối tài chính và tổng số thành viên).",
-        "Percent indicators: the numerator and the denominator (for example members linked to finance and all members).",
-    ),
-    (
-        "Số người: tổng số, nữ, nam và người DTTS; nữ + nam phải bằng tổng số.",
-        "Persons: total, female, male and ethnic minority; female + male must equal the total.",
-    ),
-    (
-        "Chỉ ghi số nguyên không âm; không ghi họ tên, số điện thoại của người được hỗ trợ.",
-        "Whole numbers of zero or more only; never write the name or phone number of a person supported.",
-    ),
-]
+INSTRUCTION_KEYS = ("heading", "fill_in", "cumulative", "yearly", "percent", "persons", "whole_numbers")
+
+
+def _both(key: str, between: str = " / ") -> str:
+    """A text of the form in Vietnamese then English (``data/labels.yaml``, ``form``)."""
+    return label(f"form.{key}", "vi") + between + label(f"form.{key}", "en")
+
+
+def _persons(kind: str) -> str:
+    return f"{label('form.persons', 'vi')}: {label(f'form.people.{kind}', 'vi')} / " + (
+        f"{label('form.persons', 'en')}: {label(f'form.people.{kind}', 'en')}"
+    )
 
 
 def period_instructions(plan: Plan) -> list[tuple[str, str]]:
@@ -128,26 +99,26 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
     sheet = workbook.active
     sheet.title = REPORT_SHEET
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
-    sheet["A1"] = "BÁO CÁO KẾT QUẢ THỰC HIỆN DỰ ÁN 8 / PROJECT 8 PROGRESS REPORT"
+    sheet["A1"] = _both("title")
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = f"Kế hoạch / Plan {plan.meta['number']}"
-    sheet["A3"], sheet[DISTRICT_CELL] = "Huyện / District", districts[district]
-    sheet["C3"], sheet[CODE_CELL] = "Mã / Code", district
-    sheet["A4"], sheet[PERIOD_CELL] = "Kỳ báo cáo / Period", period
-    sheet["A5"] = "Ngày gửi (dd/mm/yyyy) / Date sent"
+    sheet["A2"] = f"{_both('plan')} {plan.meta['number']}"
+    sheet["A3"], sheet[DISTRICT_CELL] = _both("district"), districts[district]
+    sheet["C3"], sheet[CODE_CELL] = _both("code"), district
+    sheet["A4"], sheet[PERIOD_CELL] = _both("period"), period
+    sheet["A5"] = _both("sent")
     sheet[SENT_CELL].fill = fill
     sheet[SENT_CELL].number_format = "DD/MM/YYYY"
     for column in COLUMNS:
         cell = sheet[f"{column.letter}{HEADER_ROW}"]
-        cell.value = f"{column.header_vi}\n{column.header_en}"
+        cell.value = _both(f"columns.{column.key}", "\n")
         cell.font, cell.alignment = bold, Alignment(wrap_text=True, vertical="top")
     counts = DataValidation(
         type="whole",
         operator="greaterThanOrEqual",
         formula1="0",
         allow_blank=True,
-        errorTitle="Số không hợp lệ / Invalid number",
-        error="Nhập số nguyên không âm / Enter a whole number of zero or more",
+        errorTitle=_both("invalid_count_title"),
+        error=_both("invalid_count"),
     )
     percents = DataValidation(
         type="decimal",
@@ -155,20 +126,20 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
         formula1="0",
         formula2="100",
         allow_blank=True,
-        errorTitle="Tỷ lệ không hợp lệ / Invalid percent",
-        error="Nhập số từ 0 đến 100 / Enter a number from 0 to 100",
+        errorTitle=_both("invalid_percent_title"),
+        error=_both("invalid_percent"),
     )
     sheet.add_data_validation(counts)
     sheet.add_data_validation(percents)
     for offset, row in enumerate(district_rows(plan, district).itertuples()):
         r = HEADER_ROW + 1 + offset
-        how = HOW["percent" if row.measure == "percent" else row.aggregation]
-        people = PEOPLE.get(row.people) if isinstance(row.people, str) else None
+        how = _both(f"how.{'percent' if row.measure == 'percent' else row.aggregation}")
+        people = isinstance(row.people, str) and has_label(f"form.people.{row.people}")
         values = dict(
             indicator=row.code,
             name=f"{row.name_vi}\n{row.name_en}",
             unit=f"{row.unit_vi} / {row.unit_en}",
-            how=f"{how[0]} / {how[1]}" + (f"\nSố người: {people[0]} / Persons: {people[1]}" if people else ""),
+            how=how + (f"\n{_persons(row.people)}" if people else ""),
             target=None if pd.isna(row.target) else row.target,
         )
         for key, value in values.items():
@@ -189,7 +160,10 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = f"F{HEADER_ROW + 1}"
     guide = workbook.create_sheet(INSTRUCTIONS_SHEET)
-    for r, (vi, en) in enumerate(INSTRUCTIONS + period_instructions(plan), start=1):
+    instructions = [
+        (label(f"form.instructions.{k}", "vi"), label(f"form.instructions.{k}", "en")) for k in INSTRUCTION_KEYS
+    ]
+    for r, (vi, en) in enumerate(instructions + period_instructions(plan), start=1):
         guide[f"A{r}"], guide[f"B{r}"] = vi, en
     guide["A1"].font = guide["B1"].font = bold
     guide.column_dimensions["A"].width = guide.column_dimensions["B"].width = 90
