@@ -117,7 +117,9 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
         for total, parts in constraints:
             if unknown(total):
                 if total in hidden and not any(unknown(p) for p in parts):
-                    return withholdable(parts) or behind(parts)
+                    choice = withholdable(parts) or behind(parts)
+                    if choice is not None:
+                        return choice
                 continue
             missing = [p for p in parts if unknown(p)]
             positive = [p for p in missing if cells[p] > 0]

@@ -36,6 +36,7 @@ from d8lib.text import ascii_key, printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
+ERROR_CHARS = 2_000  # of a failed report's error kept in the manifest
 PACKAGES = [
     "pandas",
     "numpy",
@@ -255,7 +256,7 @@ def execute(job: Job) -> Outcome:
         render(executed, page, job.name, job.lang)
     except Exception as exc:  # noqa: BLE001 - any failure of one report is recorded for the operator
         outcome.status = "failed"
-        outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:2000]
+        outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:ERROR_CHARS]
         outcome.failed_cell = getattr(exc, "cell_index", None)
         outcome.failed_source = str(getattr(exc, "source", ""))[:500]
         if outcome.failed_cell is None:
