@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from d8lib.errors import Bilingual
 from d8lib.paths import DATA_DIR
 from d8lib.text import printable
 
@@ -34,7 +35,7 @@ MAX_PROBLEMS = 20
 BINARY = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
 
 
-class CodebookError(ValueError):
+class CodebookError(Bilingual, ValueError):
     """A codebook that cannot be used, or survey files that do not follow it."""
 
 
@@ -96,11 +97,13 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
     """Read and check a codebook (from ``text`` instead of the file, when given)."""
     path = Path(path)
     if text is None and not path.exists():
-        raise CodebookError(f"Không có sổ mã {path} / No codebook at {path}")
+        raise CodebookError(f"Không có sổ mã {path}", f"No codebook at {path}")
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8") if text is None else text) or {}
     except yaml.YAMLError as exc:
-        raise CodebookError(f"Sổ mã {path.name} không đúng cú pháp YAML / is not valid YAML: {exc}") from exc
+        raise CodebookError(
+            f"Sổ mã {path.name} không đúng cú pháp YAML", f"The codebook {path.name} is not valid YAML: {exc}"
+        ) from exc
     known = variables()
     columns = {}
     problems = []
@@ -139,7 +142,9 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
     if missing:
         problems.append(f"thiếu biến bắt buộc {missing} / required variables missing: {missing}")
     if problems:
-        raise CodebookError(f"Sổ mã {path.name}: " + "; ".join(problems))
+        raise CodebookError(
+            f"Sổ mã {path.name}: " + "; ".join(problems), f"Codebook {path.name}: " + "; ".join(problems)
+        )
     rounds = {
         name: {"year": int(r["year"]), "files": list(r["files"])} for name, r in (spec.get("rounds") or {}).items()
     }
@@ -155,10 +160,10 @@ def _read_statistical(path: Path, required: list[str], optional: tuple) -> pd.Da
     try:
         _, meta = reader(str(path), metadataonly=True)
     except Exception as exc:  # the reader's own words say what is wrong with the file
-        raise CodebookError(f"{path.name}: không đọc được / cannot be read: {exc}") from exc
+        raise CodebookError(f"{path.name}: không đọc được", f"{path.name}: cannot be read: {exc}") from exc
     missing = [c for c in required if c not in meta.column_names]
     if missing:
-        raise CodebookError(f"{path.name}: thiếu cột {missing} / missing columns {missing}")
+        raise CodebookError(f"{path.name}: thiếu cột {missing}", f"{path.name}: missing columns {missing}")
     usecols = list(required) + [c for c in optional if c in meta.column_names]
     frame, meta = reader(str(path), usecols=usecols, apply_value_formats=False)
     text = pd.DataFrame(index=frame.index)
@@ -180,7 +185,7 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     """The named columns of a CSV file, an Excel file's first sheet, or a Stata or SPSS
     file, as text; ``optional`` columns where the file has them."""
     if not path.exists():
-        raise CodebookError(f"Không có tệp {path} / No file {path}")
+        raise CodebookError(f"Không có tệp {path}", f"No file {path}")
     if path.suffix.lower() in (".dta", ".sav"):
         return _read_statistical(path, required, optional), None
     excel = path.suffix.lower() in (".xlsx", ".xlsm")
@@ -195,7 +200,7 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
     missing = [c for c in required if c not in header]
     if missing:
         where = path.name + (f", trang/sheet {sheet}" if sheet else "")
-        raise CodebookError(f"{where}: thiếu cột {missing} / missing columns {missing}")
+        raise CodebookError(f"{where}: thiếu cột {missing}", f"{where}: missing columns {missing}")
     usecols = list(required) + [c for c in optional if c in header]
     if excel:
         return pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str, engine="openpyxl"), sheet
@@ -310,7 +315,7 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
     """One round's rows with d8's variable names, read through the codebook; category
     values it does not declare are read as "other" (counted in ``attrs``)."""
     if round_name not in codebook.rounds:
-        raise CodebookError(f"Sổ mã không có vòng «{round_name}» / The codebook has no round '{round_name}'")
+        raise CodebookError(f"Sổ mã không có vòng «{round_name}»", f"The codebook has no round '{round_name}'")
     frames, problems = [], []
     for name in codebook.rounds[round_name]["files"]:
         raw, sheet = _read_table(codebook.folder / name, codebook.sources(), codebook.sources(optional=True))
@@ -335,8 +340,8 @@ def read_round(codebook: Codebook, round_name: str) -> pd.DataFrame:
     if problems:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
         raise CodebookError(
-            f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}» / "
-            f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}"
+            f"{len(problems)} lỗi trong số liệu khảo sát vòng «{round_name}»",
+            f"{len(problems)} problems in the survey data of round '{round_name}':\n{shown}",
         )
     frame = derive(frame, codebook)
     frame.attrs["grouped_as_other"] = grouped

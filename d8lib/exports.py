@@ -34,33 +34,35 @@ def _csv(data: bytes, name: str) -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CodebookError(
-            f"{name}: không được mã hóa UTF-8 (byte {exc.start}) / not UTF-8 text (byte {exc.start})"
+            f"{name}: không được mã hóa UTF-8 (byte {exc.start})", f"{name}: not UTF-8 text (byte {exc.start})"
         ) from exc
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as exc:
-        raise CodebookError(f"{name}: tệp rỗng / the file is empty") from exc
+        raise CodebookError(f"{name}: tệp rỗng", f"{name}: the file is empty") from exc
     except pd.errors.ParserError as exc:
-        raise CodebookError(f"{name}: không đọc được dạng CSV / not readable as CSV: {exc}") from exc
+        raise CodebookError(f"{name}: không đọc được dạng CSV", f"{name}: not readable as CSV: {exc}") from exc
 
 
 def read_export(path: str | Path, form: Form) -> dict:
     """The export's tables: {None: (main table, place), repeat name: (table, place)}."""
     path = Path(path)
     if not path.exists():
-        raise CodebookError(f"Không có tệp {path} / No file {path}")
+        raise CodebookError(f"Không có tệp {path}", f"No file {path}")
     size = path.stat().st_size
     if size == 0:
-        raise CodebookError(f"{path.name}: tệp rỗng / the file is empty")
+        raise CodebookError(f"{path.name}: tệp rỗng", f"{path.name}: the file is empty")
     if size > MAX_BYTES:
-        raise CodebookError(f"{path.name}: tệp lớn hơn {MAX_BYTES // 2**20} MB / larger than {MAX_BYTES // 2**20} MB")
+        raise CodebookError(
+            f"{path.name}: tệp lớn hơn {MAX_BYTES // 2**20} MB", f"{path.name}: larger than {MAX_BYTES // 2**20} MB"
+        )
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return {None: (_csv(path.read_bytes(), path.name), path.name)}
     if not zipfile.is_zipfile(path):
         raise CodebookError(
-            f"{path.name}: không phải tệp Excel (.xlsx), CSV hay tệp nén ZIP của ODK Central / "
-            f"not an Excel workbook (.xlsx), a CSV file or ODK Central's ZIP of CSV files"
+            f"{path.name}: không phải tệp Excel (.xlsx), CSV hay tệp nén ZIP của ODK Central",
+            f"{path.name}: not an Excel workbook (.xlsx), a CSV file or ODK Central's ZIP of CSV files",
         )
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
@@ -69,8 +71,8 @@ def read_export(path: str | Path, form: Form) -> dict:
             main = [stem for stem in csvs if not any(stem.endswith(f"-{r}") for r in form.repeats)]
             if len(main) != 1:
                 raise CodebookError(
-                    f"{path.name}: không tìm thấy đúng một bảng chính trong tệp nén / "
-                    f"expected one main table in the ZIP, found {sorted(main)}"
+                    f"{path.name}: không tìm thấy đúng một bảng chính trong tệp nén",
+                    f"{path.name}: expected one main table in the ZIP, found {sorted(main)}",
                 )
             tables = {None: (_csv(archive.read(csvs[main[0]]), f"{path.name}/{csvs[main[0]]}"), csvs[main[0]])}
             for repeat in form.repeats:
@@ -81,9 +83,11 @@ def read_export(path: str | Path, form: Form) -> dict:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # a damaged workbook: the reader's own words say why
-        raise CodebookError(f"{path.name}: không đọc được tệp Excel / cannot read the workbook: {exc}") from exc
+        raise CodebookError(
+            f"{path.name}: không đọc được tệp Excel", f"{path.name}: cannot read the workbook: {exc}"
+        ) from exc
     if not sheets:
-        raise CodebookError(f"{path.name}: không có trang nào / the workbook has no sheet")
+        raise CodebookError(f"{path.name}: không có trang nào", f"{path.name}: the workbook has no sheet")
     names = list(sheets)
     tables = {None: (sheets[names[0]], f"{path.name} [{names[0]}]")}
     for repeat in form.repeats:
@@ -158,7 +162,7 @@ def flatten(tables: dict, form: Form, wanted: set[str]) -> tuple[pd.DataFrame, l
     main_table, main_place = tables[None]
     main = _tidy(main_table, main_place, form, wanted)
     if main.empty:
-        raise CodebookError(f"{main_place}: không có phiếu nào / no submission in the export")
+        raise CodebookError(f"{main_place}: không có phiếu nào", f"{main_place}: no submission in the export")
     ids = next((c for c in SUBMISSION_IDS if c in main), None)
     if ids:
         duplicated = main[ids].notna() & main[ids].duplicated(keep="first")
@@ -170,8 +174,8 @@ def flatten(tables: dict, form: Form, wanted: set[str]) -> tuple[pd.DataFrame, l
     for repeat in repeats:
         if repeat not in tables:
             raise CodebookError(
-                f"Tệp xuất không có bảng của nhóm lặp «{repeat}» / The export has no table for the "
-                f"repeat group '{repeat}'"
+                f"Tệp xuất không có bảng của nhóm lặp «{repeat}»",
+                f"The export has no table for the repeat group '{repeat}'",
             )
         child_table, child_place = tables[repeat]
         child = _tidy(child_table, child_place, form, wanted)
@@ -179,8 +183,8 @@ def flatten(tables: dict, form: Form, wanted: set[str]) -> tuple[pd.DataFrame, l
         parent = next((k for k in PARENT_KEYS if k in child), None)
         if key is None or parent is None:
             raise CodebookError(
-                f"{child_place}: thiếu cột nối với bảng chính ({'/'.join(PARENT_KEYS)}) / "
-                f"no column linking the repeat rows to their submission ({'/'.join(PARENT_KEYS)})"
+                f"{child_place}: thiếu cột nối với bảng chính ({'/'.join(PARENT_KEYS)})",
+                f"{child_place}: no column linking the repeat rows to their submission ({'/'.join(PARENT_KEYS)})",
             )
         orphans = ~child[parent].isin(main[key])
         problems += [

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from d8lib.errors import Bilingual
 from d8lib.paths import default_plan_path
 from d8lib.text import nfc
 from d8lib.units import UnitError, Units, load_units
@@ -23,7 +24,7 @@ MEASURES = ("count", "percent")
 AGGREGATIONS = ("cumulative", "additive")
 
 
-class PlanError(ValueError):
+class PlanError(Bilingual, ValueError):
     """A plan file that cannot be read as a plan."""
 
 
@@ -101,10 +102,10 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PlanError(f"Không đọc được kế hoạch {path} / Cannot read plan {path}: {exc}") from exc
+        raise PlanError(f"Không đọc được kế hoạch {path}", f"Cannot read plan {path}: {exc}") from exc
     missing = [k for k in ("meta", "indicators", "targets") if not isinstance(data, dict) or k not in data]
     if missing:
-        raise PlanError(f"Kế hoạch {path} thiếu mục {missing} / Plan {path} lacks {missing}")
+        raise PlanError(f"Kế hoạch {path} thiếu mục {missing}", f"Plan {path} lacks {missing}")
     return data
 
 
@@ -253,8 +254,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanError(
-            f"Kế hoạch {path} không đúng cấu trúc ({type(exc).__name__}: {exc}) / "
-            f"Plan {path} is not shaped as a plan ({type(exc).__name__}: {exc})"
+            f"Kế hoạch {path} không đúng cấu trúc ({type(exc).__name__}: {exc})",
+            f"Plan {path} is not shaped as a plan ({type(exc).__name__}: {exc})",
         ) from exc
 
 

@@ -272,7 +272,9 @@ def import_round(
     """Make a field export round ``round_name`` of the dataset in ``data_dir``; returns the
     file written. Raises ``CodebookError`` naming every problem, changing nothing."""
     if round_name not in ROUNDS:
-        raise CodebookError(f"Vòng phải là một trong {ROUNDS} / The round must be one of {ROUNDS}: '{round_name}'")
+        raise CodebookError(
+            f"Vòng phải là một trong {ROUNDS}: «{round_name}»", f"The round must be one of {ROUNDS}: '{round_name}'"
+        )
     data_dir, export_path = Path(data_dir), Path(export_path)
     form = read_form(form_path)
     if codebook_path:
@@ -282,13 +284,14 @@ def import_round(
         draft = draft_codebook(form)
         todo, codebook = draft["todo"], _as_codebook(draft, Path(form_path).parent)
     if todo:
-        raise CodebookError("Sổ mã còn mục chưa khai báo / The codebook still lists what to map:\n" + "\n".join(todo))
+        raise CodebookError("Sổ mã còn mục chưa khai báo", "The codebook still lists what to map:\n" + "\n".join(todo))
     dataset = data_dir / "survey" / "codebook.yaml"
     existing = yaml.safe_load(dataset.read_text(encoding="utf-8")) if dataset.exists() else None
     year = year or ((existing or {}).get("rounds", {}).get(round_name, {}).get("year"))
     if not year:
         raise CodebookError(
-            f"Chưa biết năm của vòng {round_name}: thêm --year / The year of round {round_name} is unknown: pass --year"
+            f"Chưa biết năm của vòng {round_name}: thêm --year",
+            f"The year of round {round_name} is unknown: pass --year",
         )
     flat, problems = flatten(read_export(export_path, form), form, _wanted(codebook, form))
     flat, reading = _coalesce(flat, codebook)
@@ -300,7 +303,9 @@ def import_round(
     problems += _skip_problems(flat, form, codebook) + _checks(data, flat, round_name, data_dir)
     if problems:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
-        raise CodebookError(f"{len(problems)} lỗi, chưa nhập gì / {len(problems)} problems, nothing imported:\n{shown}")
+        raise CodebookError(
+            f"{len(problems)} lỗi, chưa nhập gì", f"{len(problems)} problems, nothing imported:\n{shown}"
+        )
     return _write(data, codebook, existing, dataset, round_name, int(year), export_path)
 
 
@@ -312,9 +317,8 @@ def _dataset_codebook(
         spec.get("column", name) != name for name, spec in existing.get("columns", {}).items() if isinstance(spec, dict)
     ):
         raise CodebookError(
-            "Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu "
-            "mới / The dataset's codebook reads files with other column names: import into a new "
-            "data folder"
+            "Sổ mã của bộ dữ liệu đọc các tệp khác tên cột của d8: hãy nhập vào một thư mục dữ liệu mới",
+            "The dataset's codebook reads files with other column names: import into a new data folder",
         )
     spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {"age_group": age_group_spec()}}
     spec["rounds"][round_name] = {"year": year, "files": [file]}

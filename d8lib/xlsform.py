@@ -83,14 +83,17 @@ def read_form(path: str | Path) -> Form:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # a form that is not a workbook, or a damaged one
-        raise CodebookError(f"Không đọc được biểu mẫu {path.name} / Cannot read the form {path.name}: {exc}") from exc
+        raise CodebookError(f"Không đọc được biểu mẫu {path.name}", f"Cannot read the form {path.name}: {exc}") from exc
     sheets = {name.strip().lower(): frame for name, frame in sheets.items()}
     if "survey" not in sheets:
-        raise CodebookError(f"{path.name}: không có trang «survey» / the form has no 'survey' sheet")
+        raise CodebookError(f"{path.name}: không có trang «survey»", f"{path.name}: the form has no 'survey' sheet")
     survey = sheets["survey"].rename(columns=lambda c: str(c).strip())
     for column in ("type", "name"):
         if column not in survey:
-            raise CodebookError(f"{path.name}, trang/sheet survey: thiếu cột «{column}» / missing column '{column}'")
+            raise CodebookError(
+                f"{path.name}, trang survey: thiếu cột «{column}»",
+                f"{path.name}, sheet survey: missing column '{column}'",
+            )
     label_columns = [c for c in survey.columns if c == "label" or c.startswith("label::")]
     questions, stack, repeats = {}, [], []
     for index, row in survey.iterrows():
@@ -106,8 +109,8 @@ def read_form(path: str | Path) -> Form:
         if kind.startswith("end"):
             if not stack:
                 raise CodebookError(
-                    f"{path.name}, trang/sheet survey, dòng/row {index + 2}: «{kind}» không có "
-                    f"«begin» / '{kind}' without a matching begin"
+                    f"{path.name}, trang survey, dòng {index + 2}: «{kind}» không có «begin»",
+                    f"{path.name}, sheet survey, row {index + 2}: '{kind}' without a matching begin",
                 )
             stack.pop()
             continue
@@ -117,8 +120,8 @@ def read_form(path: str | Path) -> Form:
         enclosing = [n for n, is_repeat in stack if is_repeat]
         if len(enclosing) > 1:
             raise CodebookError(
-                f"{path.name}: nhóm lặp lồng nhau ({' / '.join(enclosing)}) chưa được hỗ trợ / "
-                f"nested repeat groups are not supported ({' / '.join(enclosing)})"
+                f"{path.name}: nhóm lặp lồng nhau ({' / '.join(enclosing)}) chưa được hỗ trợ",
+                f"{path.name}: nested repeat groups are not supported ({' / '.join(enclosing)})",
             )
         questions[name] = Question(
             name,
@@ -131,7 +134,7 @@ def read_form(path: str | Path) -> Form:
         )
     if stack:
         raise CodebookError(
-            f"{path.name}: nhóm «{stack[-1][0]}» không có «end» / group '{stack[-1][0]}' is never ended"
+            f"{path.name}: nhóm «{stack[-1][0]}» không có «end»", f"{path.name}: group '{stack[-1][0]}' is never ended"
         )
     choices: dict = {}
     if "choices" in sheets:
