@@ -36,6 +36,9 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
             **{s: counts.get(s, 0) for s in statuses},
         )
     ]
+    past = {s: counts.get(s, 0) for s in ("met", "met_late", "not_met")}
+    if sum(past.values()):
+        sentences.append(say("deadlines", **past))
     names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     measures = bundle.indicators.set_index("code").measure
     lagging = targets[targets.expected > 0].assign(ratio=lambda t: t.achieved / t.expected).dropna(subset=["ratio"])

@@ -24,6 +24,10 @@ MEASURES = ("count", "percent")
 AGGREGATIONS = ("cumulative", "additive")
 
 
+# The reading of an ambiguous target when a plan file names none.
+DEFAULT_READING = "over_phase"
+
+
 class PlanError(Bilingual, ValueError):
     """A plan file that cannot be read as a plan."""
 
@@ -48,6 +52,8 @@ class Plan:
       milestones, source, timeline_source, timeline_text; the province row (unit = province code) for every
       target and one row per district where the plan allocates it
     - ``statements``: indicator, value, source, text: every place the plan states a target
+    - ``readings``: indicator, reading, chosen, target, milestones, source, text, en: the
+      readings of a target whose words allow two, and which one progress follows
     - ``allocation``: indicator, unit, name, target, row, column (the district table)
     - ``activities``, ``content_areas``, ``agencies``: code, names, source
     - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
@@ -58,6 +64,7 @@ class Plan:
     indicators: pd.DataFrame
     targets: pd.DataFrame
     statements: pd.DataFrame
+    readings: pd.DataFrame
     allocation: pd.DataFrame
     allocation_totals: pd.DataFrame
     content_areas: pd.DataFrame
@@ -94,6 +101,7 @@ class Plan:
             + _check_units(self)
             + _check_values(self)
             + _contradictions(self)
+            + _ambiguities(self)
         )
         return sorted(findings, key=lambda f: f.severity != "error")
 
@@ -197,7 +205,13 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
             timeline_source=timeline.get("source", ""),
             timeline_text=timeline.get("text", ""),
         )
-        rows.append(dict(base, unit=province, target=t["target"], source=statements[0].get("source", "")))
+        target, source = t["target"], statements[0].get("source", "")
+        readings = t.get("readings")
+        if readings:  # the plan reads two ways; the file says which reading progress follows
+            chosen = readings[readings.get("chosen", DEFAULT_READING)]
+            target, source = chosen["target"], chosen.get("source", source)
+            base["milestones"] = chosen.get("milestones", base["milestones"])
+        rows.append(dict(base, unit=province, target=target, source=source))
         for a in allocation[allocation.indicator == base["indicator"]].itertuples(index=False):
             rows.append(dict(base, unit=a.unit, target=a.target, source=a.source))
     columns = [
@@ -218,6 +232,28 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
     for column in ("start", "complete"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     return frame
+
+
+def _readings(data: dict) -> pd.DataFrame:
+    rows = []
+    for t in data["targets"]:
+        readings = t.get("readings") or {}
+        chosen = readings.get("chosen", DEFAULT_READING)
+        for name, r in readings.items():
+            if name != "chosen":
+                rows.append(
+                    dict(
+                        indicator=str(t["indicator"]),
+                        reading=name,
+                        chosen=name == chosen,
+                        target=r["target"],
+                        milestones=r.get("milestones"),
+                        source=r.get("source", ""),
+                        text=r.get("text", ""),
+                        en=r.get("en", ""),
+                    )
+                )
+    return _frame(rows, ["indicator", "reading", "chosen", "target", "milestones", "source", "text", "en"])
 
 
 def _rounds(data: dict) -> pd.DataFrame:
@@ -271,6 +307,7 @@ def _plan(path: Path, data: dict) -> Plan:
         indicators=_indicators(data),
         targets=_targets(data, meta["province"]["code"], allocation),
         statements=_statements(data),
+        readings=_readings(data),
         allocation=allocation,
         allocation_totals=totals,
         content_areas=_frame(areas, ["code", "name_vi", "name_en", "source"]),
@@ -432,6 +469,28 @@ def _contradictions(plan: Plan) -> list[Finding]:
                 "warning",
                 f"Kế hoạch nêu chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) với các giá trị khác nhau: {listed}",
                 f"The plan states target {indicator} ({names.name_en.get(indicator, '')}) with different values: {listed}",
+                "; ".join(group.source),
+            )
+        )
+    return found
+
+
+def _ambiguities(plan: Plan) -> list[Finding]:
+    """Targets the plan's words allow to read two ways: each reading with its source,
+    and the one the plan file chose (``readings.chosen``)."""
+    found = []
+    names = plan.indicators.set_index("code")
+    for indicator, group in plan.readings.groupby("indicator", sort=False):
+        listed_vi = "; ".join(f"{r.reading} = {r.target:g} («{r.text}», {r.source})" for r in group.itertuples())
+        listed_en = "; ".join(f"{r.reading} = {r.target:g} ({r.en}, {r.source})" for r in group.itertuples())
+        chosen = group.reading[group.chosen].iloc[0]
+        found.append(
+            Finding(
+                "warning",
+                f"Chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) có thể hiểu theo hai cách: {listed_vi}. "
+                f"Tiến độ theo cách «{chosen}» (readings.chosen trong tệp kế hoạch)",
+                f"Target {indicator} ({names.name_en.get(indicator, '')}) can be read two ways: {listed_en}. "
+                f"Progress follows '{chosen}' (readings.chosen in the plan file)",
                 "; ".join(group.source),
             )
         )

@@ -24,8 +24,11 @@ count has none (status ``no_target``).
 Status, in this order: ``no_target``; ``no_data`` when nothing was reported; ``completed`` when the
 achieved value reaches the target; ``not_due`` while nothing is expected yet;
 ``on_track`` at or above a share of the expected value, ``at_risk`` below a lower
-share, ``behind`` between (the shares of ``data/rules/status.yaml``). Statuses are
-codes; readers see them through ``data/labels.yaml``.
+share, ``behind`` between (the shares of ``data/rules/status.yaml``). Once a target's
+completion date has passed: ``met`` if the figures of that date reached it (those of
+the first round due after it, the year's full-year update), ``met_late`` if later
+figures did, ``not_met`` otherwise. Statuses are codes; readers see them through
+``data/labels.yaml``.
 """
 
 from __future__ import annotations
@@ -115,6 +118,40 @@ def thresholds() -> dict:
     return yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))
 
 
+def after_deadline(achieved_now: float, achieved_then: float | None, target: float) -> str:
+    """The status of a target whose completion date has passed: ``met`` (reached by
+    then), ``met_late`` (reached since) or ``not_met``."""
+    if achieved_then is not None and not pd.isna(achieved_then) and achieved_then >= target:
+        return "met"
+    return "met_late" if achieved_now >= target else "not_met"
+
+
+def _figures_of(plan: Plan, deadline: dt.date) -> dt.date:
+    """The date whose figures say whether a target was reached by ``deadline``: the first
+    reporting round due after it (a year's target is judged on that year's full-year
+    update), or the deadline itself when no round follows."""
+    later = sorted(d for d in plan.rounds.deadline if d > deadline)
+    return later[0] if later else deadline
+
+
+def _achieved_by_unit(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Achieved per indicator and unit as of a date: districts, and the province as their
+    sum (percentages from summed numerators and denominators)."""
+    per_district = achieved(plan, values, as_of)
+    totals = (
+        per_district.groupby("indicator", as_index=False)
+        .agg({**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"})
+        .assign(district=plan.province)
+    )
+    everything = pd.concat([per_district, totals], ignore_index=True).rename(columns={"district": "unit"})
+    percent = everything.indicator.map(plan.indicators.set_index("code").measure).eq("percent")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        everything["achieved"] = np.where(
+            percent, 100 * everything.numerator / everything.denominator, everything.value
+        )
+    return everything
+
+
 def targets_by_unit(plan: Plan) -> pd.DataFrame:
     """``plan.targets`` with a row for every district and indicator it reports."""
     district_indicators = plan.indicators[plan.indicators.reported_by == "district"]
@@ -135,33 +172,32 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Achieved against target and against what the timeline expects, per indicator and unit.
 
     One row per target of the plan (the province and each district it is allocated
-    to): indicator, unit, period (latest round used), achieved, target,
-    percent_achieved, expected, expected_share, status, numerator,
-    denominator. Percent indicators give achieved in percent.
+    to): indicator, unit, period (latest round used), complete (the target's
+    completion date), achieved, target, percent_achieved, expected, expected_share,
+    status, numerator, denominator. Percent indicators give achieved in percent.
     """
-    per_district = achieved(plan, values, as_of)
     measures = plan.indicators.set_index("code").measure
-    province = plan.province
-    totals = (
-        per_district.groupby("indicator", as_index=False)
-        .agg({**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"})
-        .assign(district=province)
-    )
-    everything = pd.concat([per_district, totals], ignore_index=True).rename(columns={"district": "unit"})
-    rows = targets_by_unit(plan).merge(everything, on=["indicator", "unit"], how="left")
-    percent = rows.indicator.map(measures).eq("percent")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rows["achieved"] = np.where(percent, 100 * rows.numerator / rows.denominator, rows.value)
+    rows = targets_by_unit(plan).merge(_achieved_by_unit(plan, values, as_of), on=["indicator", "unit"], how="left")
     rows["expected_share"] = [expected_share(t, measures[t["indicator"]], as_of) for _, t in rows.iterrows()]
     rows["expected"] = rows.target * rows.expected_share
     with np.errstate(divide="ignore", invalid="ignore"):
         rows["percent_achieved"] = 100 * rows.achieved / rows.target
     rows["status"] = [status(a, t, e) for a, t, e in zip(rows.achieved, rows.target, rows.expected)]
+    passed = rows.complete.notna() & (rows.complete < as_of) & rows.target.notna() & rows.achieved.notna()
+    for deadline in rows.complete[passed].unique():
+        then = _achieved_by_unit(plan, values, min(_figures_of(plan, deadline), as_of))
+        then = then.set_index(["indicator", "unit"]).achieved
+        due = passed & (rows.complete == deadline)
+        rows.loc[due, "status"] = [
+            after_deadline(a, then.get((i, u)), t)
+            for a, i, u, t in zip(rows.achieved[due], rows.indicator[due], rows.unit[due], rows.target[due])
+        ]
     return rows[
         [
             "indicator",
             "unit",
             "period",
+            "complete",
             "achieved",
             "target",
             "percent_achieved",

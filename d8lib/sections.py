@@ -83,6 +83,9 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             label("columns.name", lang): table.indicator.map(names),
             **{columns[key]: table[key] for key in columns},
             label("columns.status", lang): table.status.map(lambda s: label(f"status.{s}", lang)),
+            label("columns.complete", lang): table.complete.map(
+                lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else ""
+            ),
             label("columns.period", lang): table.period.fillna(""),
         }
     ).reset_index(drop=True)

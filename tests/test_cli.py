@@ -17,9 +17,9 @@ def d8(*args: str) -> subprocess.CompletedProcess:
 def test_plan_check_prints_both_languages_and_exits_0_on_warnings():
     result = d8("plan", "check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("CẢNH BÁO / WARNING") == 2
+    assert result.stdout.count("CẢNH BÁO / WARNING") == 3
     assert "The plan states target O3" in result.stdout and "Kế hoạch nêu chỉ tiêu O11" in result.stdout
-    assert "0 lỗi / errors, 2 cảnh báo / warnings" in result.stdout
+    assert "0 lỗi / errors, 3 cảnh báo / warnings" in result.stdout
 
 
 def test_plan_check_exits_1_on_an_error(tmp_path):

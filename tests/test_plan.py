@@ -88,10 +88,13 @@ def test_metadata_structure_and_deadlines(plan):
     assert indicators.name_en.str.len().gt(0).all() and indicators.name_vi.str.len().gt(0).all()
 
 
-def test_check_reports_exactly_the_two_contradictions(plan):
+def test_check_reports_the_two_contradictions_and_the_target_that_reads_two_ways(plan):
     findings = plan.check()
-    assert [f.severity for f in findings] == ["warning", "warning"]
-    gals, monitoring = findings
+    assert [f.severity for f in findings] == ["warning", "warning", "warning"]
+    gals, monitoring, cadres = findings
+    assert "O10" in cadres.message and "over_phase = 100" in cadres.message and "per_year = 400" in cadres.message
+    assert "Mục III.1, gạch đầu dòng 7" in cadres.source and "ND3, HĐ4, dòng 1" in cadres.source
+    assert "Progress follows 'over_phase'" in cadres.message_en
     assert "O3" in gals.message and "85" in gals.message and "63" in gals.message and "III.2.2.1" in gals.source
     assert "O11" in monitoring.message_en and "23" in monitoring.message and "ND3, HĐ3" in monitoring.source
 
@@ -158,3 +161,14 @@ def test_no_province_names_in_the_library_code(plan):
     bare |= {ascii_key(n.replace("Thành phố ", "").replace("Thị xã ", "")) for n in names}
     code = " ".join(ascii_key(p.read_text(encoding="utf-8")) for p in (ROOT / "d8lib").glob("*.py"))
     assert not [n for n in bare if n in code]
+
+
+def test_the_reading_chosen_in_the_plan_file_sets_the_target_progress_follows(tmp_path):
+    def per_year(data):
+        cadres = next(t for t in data["targets"] if t["indicator"] == "O10")
+        cadres["readings"]["chosen"] = "per_year"
+
+    edited = _edited_plan(tmp_path, per_year)
+    row = edited.targets[(edited.targets.indicator == "O10") & (edited.targets.unit == edited.province)].iloc[0]
+    assert row.target == 400 and row.milestones == [2022, 2023, 2024, 2025]
+    assert "Progress follows 'per_year'" in next(f for f in edited.check() if "O10" in f.message).message_en

@@ -88,7 +88,8 @@ def test_2023_resubmission_supersedes_and_flows_add_up_by_year(plan, store):
     assert row(table, "O1", "10").achieved == 35 + 10 and row(table, "O8", "10").achieved == 13 + 3
     finance = row(table, "O4", "10")
     assert finance.achieved == pytest.approx(100 * (12 + 5) / (100 + 50))  # 11.33%, not the mean of 12% and 10%
-    assert finance.expected == 15 and finance.status == "behind"  # 11.33 / 15 = 0.76
+    # Percent targets of existing groups are due once the 2023 review is done (from 2024).
+    assert finance.expected == 0 and finance.status == "not_due"
     assert row(table, "O4", "10").numerator == 17
 
 
@@ -103,7 +104,9 @@ def test_2025_completed_and_dialogues_behind(plan, store):
     as_of = D(2025, 3, 1)
     table = progress(plan, store.values(), as_of)
     teams = row(table, "O1", "085")
-    assert teams.achieved == 66 and teams.status == "completed" and teams.percent_achieved == 100
+    # Due in 2024; the full-year update of 2024 (due 25/01/2025) reached it: met on time.
+    assert teams.achieved == 66 and teams.status == "met" and teams.percent_achieved == 100
+    assert row(table, "O1", "10").status == "not_met"  # 76 of 423 past its date
     dialogues = row(table, "O8", "085")
     assert dialogues.achieved == 6 + 7 + 12
     expected = 33 * share(D(2022, 1, 1), D(2025, 6, 30), as_of)  # 29.87
@@ -124,8 +127,8 @@ def test_statuses_are_codes_that_readers_see_in_their_language(plan, store):
     from d8lib.publish import label
 
     table = progress(plan, store.values(), D(2025, 3, 1))
-    assert row(table, "O1", "085").status == "completed"
-    assert label("status.completed", "en") == "Completed" and label("status.completed", "vi") == "Đã hoàn thành"
+    assert row(table, "O1", "085").status == "met"
+    assert label("status.met", "en") == "Met" and label("status.not_met", "vi") == "Không đạt (đã quá hạn)"
     assert {label(f"status.{s}", "en") for s in table.status.unique()}
 
 
@@ -189,3 +192,34 @@ def test_open_problems_list_missing_reports_and_warnings(plan, store):
     table = completeness(plan, store.submissions(), D(2023, 12, 31))
     problems = open_problems(plan, store.warnings(), table, store.values())
     assert (problems.kind == "missing_report").sum() == 18 - 3
+
+
+def test_after_its_date_a_target_is_met_met_late_or_not_met(plan, tmp_path):
+    store = Store(tmp_path / "store")
+    # Classes (O11) are due by 31/12/2023; the full-year update of 2023 (due 25/01/2024) judges them.
+    for district, period, value, sent in (
+        ("082", "2023-final", 4, D(2024, 1, 20)),  # target 4, reached on time
+        ("085", "2023-final", 2, D(2024, 1, 20)),  # target 4: 2 in 2023 ...
+        ("085", "2024", 2, D(2024, 9, 1)),  # ... and 2 more in 2024: reached late
+        ("084", "2023-final", 1, D(2024, 1, 20)),  # target 2, never reached
+    ):
+        submit(
+            store,
+            plan,
+            tmp_path / f"{district}-{period}.csv",
+            [dict(district=district, period=period, indicator="O11", value=value)],
+            sent,
+        )
+    table = progress(plan, store.values(), D(2025, 3, 1))
+    assert [row(table, "O11", d).status for d in ("082", "085", "084")] == ["met", "met_late", "not_met"]
+    assert row(table, "O11", "085").complete == D(2023, 12, 31)
+    before = progress(plan, store.values(), D(2023, 12, 1))
+    assert row(before, "O11", "085").status != "not_met"  # not yet past its date
+
+
+def test_gals_groups_are_expected_as_their_groups_are_set_up(plan, store):
+    # O3 (85 groups applying GALS) builds up with the groups (O2) from 2023 to 2024.
+    table = progress(plan, store.values(), D(2023, 9, 30))
+    gals = row(table, "O3", "10")
+    assert gals.expected == pytest.approx(85 * share(D(2023, 1, 1), D(2024, 12, 31), D(2023, 9, 30)))
+    assert gals.expected < 85
