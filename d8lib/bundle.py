@@ -31,6 +31,7 @@ TABLES = (
     "effects",
     "sample",
 )
+REVIEW_HALF = "-06"  # the 6-month review of a year is named YYYY-06
 UNIT_TABLES = ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
 
 
@@ -57,6 +58,7 @@ class Bundle:
     sample: pd.DataFrame  # unit, round, respondents, villages, strata
     design: dict = field(default_factory=dict)
     period: str = ""  # the reporting round of a monitoring review
+    review: str = ""  # a scheduled review: YYYY (the year's) or YYYY-06 (the 6-month), or adhoc
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""

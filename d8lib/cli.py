@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         result = run(
-            args.phase,
+            args.phase or "",
             units=args.units,
             jobs=args.jobs,
             lang=args.lang,
@@ -125,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             notebooks=args.notebooks,
             as_of=args.as_of,
+            review=args.review or "",
         )
     except InputError as exc:
         print(f"d8 run: {exc}", file=sys.stderr)
@@ -225,6 +227,13 @@ def _store_folder(text: str) -> Path:
     return Path(text)
 
 
+def _review(text: str) -> str:
+    """A progress review: a year, a year's first half (YYYY-06), or adhoc."""
+    if not re.fullmatch(r"\d{4}(-06)?|adhoc", text):
+        raise argparse.ArgumentTypeError(f"phải là YYYY, YYYY-06 hoặc adhoc / must be YYYY, YYYY-06 or adhoc: {text!r}")
+    return text
+
+
 def _plan(text: str) -> plan_module.Plan:
     """A plan file read and checked for shape (an empty text: the default plan)."""
     if text and not Path(text).is_file():
@@ -280,7 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
-    run.add_argument("--phase", required=True, choices=["baseline", "midterm", "endline"])
+    what = run.add_mutually_exclusive_group(required=True)
+    what.add_argument("--phase", choices=["baseline", "midterm", "endline"], help="an evaluation")
+    what.add_argument(
+        "--review", type=_review, help="a progress review: YYYY (yearly), YYYY-06 (6-month) or adhoc (with --as-of)"
+    )
     run.add_argument(
         "--units", default="all", help="all (default), province, or district codes or names, comma-separated"
     )
@@ -314,7 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "review", None) == "adhoc" and not args.as_of:
+        parser.error("--review adhoc cần --as-of / --review adhoc needs --as-of")
     try:
         return args.func(args)
     except OSError as exc:  # the disk or the system, not the command line

@@ -17,13 +17,13 @@ import pandas as pd
 import yaml
 
 from d8lib import outcomes, progress, publish, quality, standards, weighting
-from d8lib.bundle import Bundle
+from d8lib.bundle import REVIEW_HALF, Bundle
 from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
     difference_in_differences,
     within_difference_in_differences,
 )
-from d8lib.inbox import prepare_store
+from d8lib.inbox import InputError, prepare_store
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan, load_plan
 from d8lib.store import Store
@@ -283,6 +283,7 @@ def build(
     phase: str,
     as_of: dt.date | None = None,
     period: str = "",
+    review: str = "",
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
@@ -381,6 +382,7 @@ def build(
         sample=sample,
         design=design_facts,
         period=period,
+        review=review,
     )
 
 
@@ -431,9 +433,26 @@ def for_round(period: str, plan_path: str = "", store_dir: str = "", data_dir: s
     if period not in rounds.index:
         raise ValueError(f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan")
     as_of = rounds.deadline[period]
+    return build(plan, None, analyst_store(plan, store_dir, data_dir), phase_at(as_of), as_of, period=period)
+
+
+def phase_at(as_of: dt.date) -> str:
+    """The phase a date falls in (the first whose default date is not before it)."""
     phases = sorted(settings()["phases"], key=default_as_of)
-    phase = next((p for p in phases if as_of <= default_as_of(p)), phases[-1])
-    return build(plan, None, analyst_store(plan, store_dir, data_dir), phase, as_of, period=period)
+    return next((p for p in phases if as_of <= default_as_of(p)), phases[-1])
+
+
+def review_date(plan: Plan, review: str) -> dt.date:
+    """The date a scheduled review's figures run to: a yearly review ("YYYY") to the
+    deadline of the year's full-year update, a 6-month review ("YYYY-06") to 30 June."""
+    if review.endswith(REVIEW_HALF):
+        return dt.date(int(review[: -len(REVIEW_HALF)]), 6, 30)
+    final = plan.rounds[(plan.rounds.year == int(review)) & (plan.rounds["round"] == "final")]
+    if final.empty:
+        raise InputError(
+            f"Kế hoạch không có kỳ cập nhật cả năm {review}", f"The plan has no full-year update for {review}"
+        )
+    return final.deadline.iloc[0]
 
 
 def analyst_store(plan: Plan, store_dir: str, data_dir: str) -> Store:

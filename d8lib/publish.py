@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from d8lib.bundle import REVIEW_HALF
 from d8lib.paths import DATA_DIR
 from d8lib.standards import SHOWN as SHOWN_FLAGS
 
@@ -54,6 +55,14 @@ def unit_name(name: str, lang: str = "vi") -> str:
         if name.startswith(prefix):
             return name[len(prefix) :] + suffix
     return name
+
+
+def review_name(review: str, lang: str = "vi") -> str:
+    """A review as readers name it: the yearly review of 2024, the 6-month review of 2024."""
+    if review == "adhoc":
+        return label("review.adhoc", lang)
+    kind, year = ("half", review[: -len(REVIEW_HALF)]) if review.endswith(REVIEW_HALF) else ("year", review)
+    return label(f"review.{kind}", lang).format(year=year)
 
 
 def plan_reference(text: str, lang: str = "vi") -> str:

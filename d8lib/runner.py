@@ -30,7 +30,7 @@ from d8lib import evaluate
 from d8lib.inbox import InputError, prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
-from d8lib.publish import label, unit_name
+from d8lib.publish import label, review_name, unit_name
 from d8lib.store import Store, sha256_file
 from d8lib.text import ascii_key, printable
 
@@ -328,7 +328,8 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
     head = "".join(f"<th>{say(k)}</th>" for k in ("report", "excel", "status", "seconds", "error"))
     as_of = dt.date.fromisoformat(meta["as_of"]).strftime("%d/%m/%Y")
     started = dt.datetime.fromisoformat(meta["started"]).strftime("%d/%m/%Y %H:%M")
-    facts = say("facts", phase=label(f"phase.{meta['phase']}", lang), as_of=as_of, started=started)
+    what = review_name(meta["review"], lang) if meta.get("review") else label(f"phase.{meta['phase']}", lang)
+    facts = say("facts", phase=what, as_of=as_of, started=started)
     problem = ""
     if meta.get("error"):
         problem = (
@@ -374,7 +375,7 @@ def publish(out_dir: Path, run_dir: Path) -> Path:
 
 
 def run(
-    phase: str,
+    phase: str = "",
     units: str = "all",
     jobs: int | None = None,
     lang: str = "vi",
@@ -384,15 +385,21 @@ def run(
     as_of: dt.date | None = None,
     notebooks: Path = NOTEBOOKS_DIR,
     progress: bool = True,
+    review: str = "",
 ) -> RunResult:
-    """Produce the reports of a phase for the units asked, and publish them if all succeed.
+    """Produce the reports of a phase (the evaluation notebook), or of a progress
+    ``review`` (the monitoring notebook: "YYYY", "YYYY-06" or "adhoc" with ``as_of``),
+    for the units asked, and publish them if all succeed.
 
     What was given is checked first (``InputError``, nothing written). A run of some
-    units carries over the last published reports of the others (same phase and
-    language), so that publishing it hides none of them."""
+    units carries over the last published reports of the others (same phase, review
+    and language), so that publishing it hides none of them."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
+    if review:
+        as_of = as_of or evaluate.review_date(plan, review)
+        phase = evaluate.phase_at(as_of)
     as_of = as_of or evaluate.default_as_of(phase)
     jobs = jobs or os.cpu_count() or 1
     chosen = select_units(plan, units)
@@ -403,7 +410,7 @@ def run(
         read_inbox(data_dir)
     with run_lock(out_dir) as lock_fd, _stopped_by_signals():
         started = dt.datetime.now()
-        run_id = f"{started:%Y%m%d-%H%M%S}-{phase}-{lang}"
+        run_id = f"{started:%Y%m%d-%H%M%S}-{f'review-{review}' if review else phase}-{lang}"
         run_dir = out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
@@ -423,19 +430,22 @@ def run(
                 tables_dir=str(tables_dir),
                 excel_path=str(run_dir / f"{slug}.xlsx"),
             )
+            if review:  # the monitoring notebook takes no phase or date: its tables say them
+                parameters = {k: v for k, v in parameters.items() if k not in ("phase", "as_of")}
             work.append(
                 Job(
                     unit,
                     unit_name(names[unit], lang),
                     slug,
-                    str(notebooks / "evaluation.ipynb"),
+                    str(notebooks / ("monitoring.ipynb" if review else "evaluation.ipynb")),
                     parameters,
                     str(run_dir),
                     lang,
                 )
             )
         try:  # the run's tables, once: every report reads them as Parquet files
-            evaluate.build(plan, data_dir, Store(store_dir), phase, as_of).save(tables_dir)
+            survey = None if review else data_dir  # a progress review reads no survey
+            evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review).save(tables_dir)
             error = ""
         except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
             error = f"{type(exc).__name__}: {exc}"
@@ -447,6 +457,7 @@ def run(
         meta = {
             "run": run_id,
             "phase": phase,
+            "review": review,
             "as_of": as_of.isoformat(),
             "lang": lang,
             "units": chosen,
@@ -475,7 +486,7 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
     if not latest.is_file():
         return outcomes
     previous = json.loads(latest.read_text(encoding="utf-8"))
-    if (previous.get("phase"), previous.get("lang")) != (meta["phase"], meta["lang"]):
+    if any(previous.get(key, "") != meta[key] for key in ("phase", "review", "lang")):
         return outcomes
     done = {o.unit for o in outcomes}
     source = latest.parent.resolve()

@@ -56,7 +56,12 @@ def _flag(row, lang: str) -> str:
 
 def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title") -> Section:
     """The report's title: the unit, the phase or round, and the date of the figures."""
-    what = f"{label('round_label', lang)} {bundle.period}" if bundle.period else label("phase." + bundle.phase, lang)
+    if bundle.review:
+        what = publish.review_name(bundle.review, lang)
+    elif bundle.period:
+        what = f"{label('round_label', lang)} {bundle.period}"
+    else:
+        what = label("phase." + bundle.phase, lang)
     subtitle = f"{what} · {label('as_of', lang)} {bundle.as_of.strftime('%d/%m/%Y')}"
     return Section(parts=[("title", f"{label(kind, lang)}: {_names(bundle, lang)[unit]}", subtitle)])
 

@@ -477,3 +477,43 @@ def test_a_run_whose_tables_cannot_be_built_still_writes_its_index_and_manifest(
     assert manifest["status"] == "failed" and "codebook" in manifest["error"].lower()
     assert "Không tính được các bảng" in (run_dir / "index.html").read_text(encoding="utf-8")
     assert not (out / "latest").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_yearly_review_runs_from_the_command_line_as_of_the_full_year_update(tmp_path, lang):
+    out = tmp_path / "outputs"
+    command = [
+        sys.executable,
+        "-m",
+        "d8lib.cli",
+        "run",
+        "--review",
+        "2024",
+        "--units",
+        "province,085",
+        "--jobs",
+        "2",
+        "--lang",
+        lang,
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((out / "latest" / "manifest.json").read_text(encoding="utf-8"))
+    # The year's review runs to the deadline of its full-year update (25/01/2025 in Plan 355).
+    assert manifest["review"] == "2024" and manifest["as_of"] == "2025-01-25" and manifest["status"] == "ok"
+    index = (out / "latest" / "index.html").read_text(encoding="utf-8")
+    assert ("Tổng kết năm 2024" if lang == "vi" else "Yearly review 2024") in index and "25/01/2025" in index
+    page = parse(out / "latest" / "085-huyen-bac-ha.html")
+    assert "tien-do" in page.tables and "ket-qua" not in page.tables  # progress, no survey
+    assert "Kernel is running" not in result.stderr  # the kernels' noise stays in the run's kernels.log
+
+
+def test_a_review_needs_a_year_a_half_year_or_an_ad_hoc_date():
+    for args in (["--review", "2024-07"], ["--review", "adhoc"], ["--review", "2024", "--phase", "midterm"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "d8lib.cli", "run", *args], capture_output=True, text=True, cwd=ROOT
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
