@@ -37,14 +37,13 @@ def _template(args: argparse.Namespace) -> int:
 
     plan = args.plan
     try:
-        district = (
-            args.district
-            if args.district in set(plan.districts.unit)
-            else plan.units().resolve(args.district, "district")
-        )
-        path = write_template(
-            plan, district, args.period, args.out or Path(f"bao-cao-du-an-8-{district}-{args.period}.xlsx")
-        )
+        if args.province:
+            unit = plan.province
+        elif args.district in set(plan.districts.unit):
+            unit = args.district
+        else:
+            unit = plan.units().resolve(args.district, "district")
+        path = write_template(plan, unit, args.period, args.out or Path(f"bao-cao-du-an-8-{unit}-{args.period}.xlsx"))
     except (UnitError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -255,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_plan_check)
 
     template = commands.add_parser("template", help="write the Excel report form of a district")
-    template.add_argument("--district", required=True, help="GSO code or name of the district")
+    who = template.add_mutually_exclusive_group(required=True)
+    who.add_argument("--district", help="GSO code or name of the district")
+    who.add_argument("--province", action="store_true", help="the province's own form (what it does itself)")
     template.add_argument("--period", required=True, help="reporting round as the plan names it: YYYY or YYYY-final")
     template.add_argument("--out", type=Path, default=None)
     template.add_argument("--plan", type=_plan, default="")

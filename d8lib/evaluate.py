@@ -394,7 +394,8 @@ def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         return pd.DataFrame(columns=["unit", "indicator"] + columns)
     reached = reached.dropna(subset=["people"])
     province = reached.groupby("indicator", as_index=False)[columns].sum(min_count=1).assign(district=plan.province)
-    both = pd.concat([reached[["district", "indicator"] + columns], province], ignore_index=True)
+    districts = reached[reached.district != plan.province]  # the province's own persons are in its total
+    both = pd.concat([districts[["district", "indicator"] + columns], province], ignore_index=True)
     return both.rename(columns={"district": "unit"})
 
 

@@ -1,4 +1,4 @@
-"""The Excel report form a district fills in, and its layout.
+"""The Excel report form a district fills in (and the province, for what it does itself), and its layout.
 
 One sheet ``Báo cáo`` holds the district, the period and one row per indicator the
 district reports; a sheet ``Hướng dẫn`` explains how to fill it in. Stocks
@@ -77,19 +77,22 @@ def period_instructions(plan: Plan) -> list[tuple[str, str]]:
     return lines
 
 
-def district_rows(plan: Plan, district: str) -> pd.DataFrame:
-    """The indicators a district reports, with its target where the plan allocates one."""
-    indicators = plan.indicators[plan.indicators.reported_by == "district"]
-    targets = plan.targets[plan.targets.unit == district].set_index("indicator").target
+def unit_rows(plan: Plan, unit: str) -> pd.DataFrame:
+    """The indicators a unit reports (a district its own; the province what it does
+    itself), with its target where the plan sets one."""
+    reporter = "province" if unit == plan.province else "district"
+    indicators = plan.indicators[plan.indicators.reported_by == reporter]
+    targets = plan.targets[plan.targets.unit == unit].set_index("indicator").target
     rows = indicators.assign(target=indicators.code.map(targets))
     return rows.reset_index(drop=True)
 
 
-def write_template(plan: Plan, district: str, period: str, path: str | Path) -> Path:
-    """Write the report form of ``district`` (a GSO code) for ``period`` to ``path``."""
-    districts = dict(zip(plan.districts.unit, plan.districts.name))
-    if district not in districts:
-        raise ValueError(f"Huyện {district} không có trong kế hoạch / District {district} is not in the plan")
+def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path:
+    """Write the report form of ``unit`` (a district's GSO code, or the province's for
+    what the province does itself) for ``period`` to ``path``."""
+    names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
+    if unit not in names:
+        raise ValueError(f"Đơn vị {unit} không có trong kế hoạch / Unit {unit} is not in the plan")
     if period not in set(plan.rounds.period):
         raise ValueError(
             f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan "
@@ -102,8 +105,8 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
     sheet["A1"] = _both("title")
     sheet["A1"].font = Font(bold=True, size=13)
     sheet["A2"] = f"{_both('plan')} {plan.meta['number']}"
-    sheet["A3"], sheet[DISTRICT_CELL] = _both("district"), districts[district]
-    sheet["C3"], sheet[CODE_CELL] = _both("code"), district
+    sheet["A3"], sheet[DISTRICT_CELL] = _both("district"), names[unit]
+    sheet["C3"], sheet[CODE_CELL] = _both("code"), unit
     sheet["A4"], sheet[PERIOD_CELL] = _both("period"), period
     sheet["A5"] = _both("sent")
     sheet[SENT_CELL].fill = fill
@@ -131,7 +134,7 @@ def write_template(plan: Plan, district: str, period: str, path: str | Path) -> 
     )
     sheet.add_data_validation(counts)
     sheet.add_data_validation(percents)
-    for offset, row in enumerate(district_rows(plan, district).itertuples()):
+    for offset, row in enumerate(unit_rows(plan, unit).itertuples()):
         r = HEADER_ROW + 1 + offset
         how = _both(f"how.{'percent' if row.measure == 'percent' else row.aggregation}")
         people = isinstance(row.people, str) and has_label(f"form.people.{row.people}")

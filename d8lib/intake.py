@@ -395,13 +395,25 @@ def _period(value) -> str | None:
     return text
 
 
+def _reporting_unit(units: Units, name: str) -> str:
+    """The district a name means, or the province (whose own form names it)."""
+    try:
+        return units.resolve(name, level="district")
+    except UnitError:
+        try:
+            return units.resolve(name, level="province")
+        except UnitError:
+            pass
+        raise
+
+
 def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     """Turn names into codes (district, commune, indicator, period) and join the plan."""
     rows = submission.rows
     if rows.empty:
         return
     labels = submission.labels
-    districts = set(plan.districts.unit)
+    districts = set(plan.districts.unit) | {plan.province}  # the province reports what it does itself
     periods = list(plan.rounds.period)
     indicators = plan.indicators.set_index("code")
     resolved = {"district": [], "commune": [], "indicator": [], "period": []}
@@ -410,7 +422,7 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
         if not _blank(r.district):
             text = nfc(str(r.district))
             try:
-                district = text if text in districts else units.resolve(text, level="district")
+                district = text if text in districts else _reporting_unit(units, text)
             except UnitError as exc:
                 submission.problem(
                     "unknown_district",

@@ -136,14 +136,16 @@ def _figures_of(plan: Plan, deadline: dt.date) -> dt.date:
 
 def _achieved_by_unit(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Achieved per indicator and unit as of a date: districts, and the province as their
-    sum (percentages from summed numerators and denominators)."""
+    sum with what the province reports itself (percentages from summed numerators and
+    denominators)."""
     per_district = achieved(plan, values, as_of)
     totals = (
         per_district.groupby("indicator", as_index=False)
         .agg({**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"})
         .assign(district=plan.province)
     )
-    everything = pd.concat([per_district, totals], ignore_index=True).rename(columns={"district": "unit"})
+    districts = per_district[per_district.district != plan.province]  # the province's own values are in its total
+    everything = pd.concat([districts, totals], ignore_index=True).rename(columns={"district": "unit"})
     percent = everything.indicator.map(plan.indicators.set_index("code").measure).eq("percent")
     with np.errstate(divide="ignore", invalid="ignore"):
         everything["achieved"] = np.where(

@@ -25,7 +25,8 @@ def outliers(plan: Plan, values: pd.DataFrame) -> pd.DataFrame:
     Values are compared as shares of each district's target, so that large and small
     districts are alike. Returns district, period, indicator, value, target, z.
     """
-    targets = plan.targets.rename(columns={"unit": "district"})[["indicator", "district", "target"]]
+    targets = plan.targets[plan.targets.unit != plan.province].rename(columns={"unit": "district"})
+    targets = targets[["indicator", "district", "target"]]
     rows = (
         values.groupby(["district", "period", "indicator"], as_index=False)
         .value.sum(min_count=1)

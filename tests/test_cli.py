@@ -94,3 +94,15 @@ def test_bad_arguments_are_usage_errors_that_leave_nothing_behind(tmp_path):
         result = d8(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
     assert not out.exists() and not (tmp_path / "store").exists()
+
+
+def test_the_province_form_is_written_from_the_command_line(tmp_path):
+    form = tmp_path / "tinh.xlsx"
+    result = d8("template", "--province", "--period", "2024", "--out", str(form))
+    assert result.returncode == 0, result.stderr
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(form)["Báo cáo"]
+    assert sheet["D3"].value == "10" and sheet["B3"].value == "Tỉnh Lào Cai"
+    assert [sheet[f"A{r}"].value for r in (8, 9, 10)] == ["O1.5", "O13", None]
+    assert d8("template", "--province", "--district", "085", "--period", "2024").returncode == 2

@@ -223,3 +223,23 @@ def test_gals_groups_are_expected_as_their_groups_are_set_up(plan, store):
     gals = row(table, "O3", "10")
     assert gals.expected == pytest.approx(85 * share(D(2023, 1, 1), D(2024, 12, 31), D(2023, 9, 30)))
     assert gals.expected < 85
+
+
+def test_the_province_reports_what_it_does_itself_on_its_own_form(plan, tmp_path):
+    from d8lib.forms import unit_rows
+
+    assert set(unit_rows(plan, "10").code) == {"O1.5", "O13"}  # radio and television; regional workshops
+    form = filled_form(plan, "10", "2024", tmp_path / "tinh-2024.xlsx", {"O1.5": {"value": 1}, "O13": {"value": 1}})
+    store = Store(tmp_path / "store")
+    result = intake([form], store, plan, plan.units())[0]
+    assert result.status == "accepted", [str(p) for p in result.problems]
+    submit(
+        store, plan, tmp_path / "bh.csv", [dict(district="085", period="2024", indicator="O1", value=40)], D(2024, 9, 1)
+    )
+    table = progress(plan, store.values(), D(2024, 12, 31))
+    assert row(table, "O1.5", "10").achieved == 1 and row(table, "O1.5", "10").status == "completed"
+    assert row(table, "O13", "10").achieved == 1  # 1 of the 2 workshops
+    assert row(table, "O1", "10").achieved == 40  # the districts' sum, unchanged
+    assert (table.set_index(["indicator", "unit"]).index.duplicated()).sum() == 0
+    named = long_table(tmp_path / "tinh.csv", [dict(district="Tỉnh Lào Cai", period="2025", indicator="O13", value=1)])
+    assert intake([named], store, plan, plan.units())[0].status == "accepted"
