@@ -33,7 +33,7 @@ import pandas
 import seaborn
 from IPython.display import HTML, display
 
-import d8lib.report"""
+import d8lib.display"""
 
 
 def floor_notebook(folder: Path) -> Path:
