@@ -120,6 +120,10 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
     stacked = pd.concat(frames, ignore_index=True)
     stacked["round"] = pd.Categorical(stacked["round"], categories=variables()["round"]["values"], ordered=True)
     stacked = assign_from_register(stacked, villages)
+    # Breakdowns by an attribute of the village register (its zone: I, II, III).
+    for dimension in settings()["breakdowns"]:
+        if dimension not in stacked and dimension in villages:
+            stacked[dimension] = stacked.village.map(villages.set_index("village")[dimension])
     check_strata(stacked)
     stacked = respondents(stacked)
     stacked.attrs["grouped_as_other"] = grouped

@@ -126,3 +126,17 @@ def test_every_table_carries_flags_and_the_effects_both_comparisons(plan, store)
     districts = bundle.outcomes[bundle.outcomes.unit != "10"]
     assert (districts.df < bundle.design["df"]).all() and districts.df.max() <= 10
     assert bundle.design["calibration"] == "raking"
+
+
+def test_outcomes_are_broken_down_by_the_zone_of_the_village_register(plan, villages):
+    surveys = evaluate.load_surveys(DEMO, ["baseline"], plan.units())
+    zones = villages.set_index("village").zone
+    assert (surveys.zone == surveys.village.map(zones)).all() and set(surveys.zone) <= {"I", "II", "III"}
+    design = evaluate.survey_design(surveys)
+    from d8lib import outcomes
+
+    by_zone = outcomes.estimate(design, ["H7"], by=["round", "zone"])
+    counted = surveys.groupby("zone").size()
+    # H7's universe is every woman: those who answered and those who did not make up each zone.
+    shown = by_zone.set_index("zone")
+    assert (shown.n + shown.n_missing).to_dict() == counted.to_dict()
