@@ -110,7 +110,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from d8lib.inbox import InputError
+    from d8lib.errors import InputError
     from d8lib.runner import RunInterrupted, RunLocked, run
     from d8lib.store import StoreError
 

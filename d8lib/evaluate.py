@@ -23,7 +23,8 @@ from d8lib.comparisons import (
     difference_in_differences,
     within_difference_in_differences,
 )
-from d8lib.inbox import InputError, prepare_store
+from d8lib.errors import InputError
+from d8lib.inbox import prepare_store
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan, load_plan
 from d8lib.store import Store

@@ -12,16 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from d8lib.errors import Bilingual
+from d8lib.errors import InputError
+from d8lib.intake import intake
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan
 from d8lib.store import Store, sha256_file
 from d8lib.text import printable
-
-
-class InputError(Bilingual, ValueError):
-    """What a command was given cannot be used (a folder, a unit, an inbox entry);
-    raised before anything is written."""
 
 
 def read_inbox(data_dir: Path) -> pd.DataFrame:
@@ -63,8 +59,6 @@ def read_inbox(data_dir: Path) -> pd.DataFrame:
 
 def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path) -> Store:
     """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came."""
-    from d8lib.intake import intake
-
     store = Store(store_dir)
     units = plan.units()
     for entry in read_inbox(data_dir).itertuples():
@@ -82,6 +76,7 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
         *sorted((data_dir / "submissions").glob("*")),
         plan.path,
         DATA_DIR / "rules" / "intake.yaml",
+        DATA_DIR / "rules" / "limits.yaml",
         *sorted(plan.units_dir.glob("*.csv")),
     ]
     key = hashlib.sha256("".join(sha256_file(p) for p in sources if p.is_file()).encode()).hexdigest()[:16]

@@ -27,7 +27,8 @@ from importlib import metadata
 from pathlib import Path
 
 from d8lib import evaluate
-from d8lib.inbox import InputError, prepare_store, read_inbox
+from d8lib.errors import InputError
+from d8lib.inbox import prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import label, review_name, unit_name
@@ -178,9 +179,11 @@ def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
     definitions, the presentation standard, labels and the notebooks."""
     files = [p for p in data_dir.rglob("*") if p.is_file() and "store" not in p.relative_to(data_dir).parts]
     files += [plan.path] + sorted(plan.units_dir.glob("*.csv"))
+    files += sorted((DATA_DIR / "rules").glob("*.yaml"))
     files += [
-        DATA_DIR / "rules" / "intake.yaml",
+        DATA_DIR / "evaluation.yaml",
         DATA_DIR / "indicators" / "outcomes.yaml",
+        DATA_DIR / "indicators" / "survey_variables.yaml",
         DATA_DIR / "labels.yaml",
         DATA_DIR / "config.yaml",
         default_standard_path(),

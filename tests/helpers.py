@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -41,3 +43,10 @@ def long_table(path: Path, rows: list[dict], header: list[str] | None = None) ->
         for r in rows:
             writer.writerow([r.get(k, "") for k in keys])
     return path
+
+
+def d8(*args: str, **options) -> subprocess.CompletedProcess:
+    """Run the ``d8`` command as an operator does, from the project folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT, **options
+    )

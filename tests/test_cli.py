@@ -7,11 +7,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from helpers import ROOT
-
-
-def d8(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT)
+from helpers import ROOT, d8
 
 
 def test_plan_check_prints_both_languages_and_exits_0_on_warnings():

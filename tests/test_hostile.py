@@ -14,19 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, filled_form, long_table
+from helpers import ROOT, d8, filled_form, long_table
 from hostile import FILES, GOOD
 
 from d8lib.intake import intake
 from d8lib.store import Store
 
 MEMORY_MB, SECONDS = 1024, 30
-
-
-def d8(*args: str, **options) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT, **options
-    )
 
 
 def state(folder: Path) -> tuple:
