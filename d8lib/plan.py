@@ -49,14 +49,21 @@ class Plan:
     - ``indicators``: code, name_vi, name_en, measure, unit_vi, unit_en, higher_is_better,
       aggregation, numerator, denominator, people, reported_by, activity
     - ``targets``: indicator, unit, target, comparator, headline, start, complete, recurring,
-      milestones, source, timeline_source, timeline_text; the province row (unit = province code) for every
+      years, source, timeline_source, timeline_text; the province row (unit = province code) for every
       target and one row per district where the plan allocates it
     - ``statements``: indicator, value, source, text: every place the plan states a target
-    - ``readings``: indicator, reading, chosen, target, milestones, source, text, en: the
+    - ``readings``: indicator, reading, chosen, target, years, source, text, en: the
       readings of a target whose words allow two, and which one progress follows
     - ``allocation``: indicator, unit, name, target, row, column (the district table)
     - ``activities``, ``content_areas``, ``agencies``: code, names, source
     - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
+    - ``milestones``: code, activity, name_vi, name_en, reported_by, agency, partners, counts,
+      dated, source, text: activities the plan asks for without a number
+    - ``occurrences``: milestone, year, due: each time a milestone is due (one a year at most)
+    - ``priority_groups``: code, name_vi, name_en, source: whom units count as reached
+    - ``references``: source, kind, code: each line of the plan the file gives a place (an
+      indicator's target, a milestone, the reporting rounds, the priority groups and areas)
+      or judges not reportable (kind ``not_reportable``, with the reason as code)
     """
 
     path: Path
@@ -71,6 +78,10 @@ class Plan:
     activities: pd.DataFrame
     agencies: pd.DataFrame
     rounds: pd.DataFrame
+    milestones: pd.DataFrame
+    occurrences: pd.DataFrame
+    priority_groups: pd.DataFrame
+    references: pd.DataFrame
     units_dir: Path | None
 
     @property
@@ -201,7 +212,7 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
             start=timeline.get("start"),
             complete=timeline.get("complete"),
             recurring=timeline.get("recurring"),
-            milestones=timeline.get("milestones"),
+            years=timeline.get("years"),
             timeline_source=timeline.get("source", ""),
             timeline_text=timeline.get("text", ""),
         )
@@ -210,7 +221,7 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
         if readings:  # the plan reads two ways; the file says which reading progress follows
             chosen = readings[readings.get("chosen", DEFAULT_READING)]
             target, source = chosen["target"], chosen.get("source", source)
-            base["milestones"] = chosen.get("milestones", base["milestones"])
+            base["years"] = chosen.get("years", base["years"])
         rows.append(dict(base, unit=province, target=target, source=source))
         for a in allocation[allocation.indicator == base["indicator"]].itertuples(index=False):
             rows.append(dict(base, unit=a.unit, target=a.target, source=a.source))
@@ -223,7 +234,7 @@ def _targets(data: dict, province: str, allocation: pd.DataFrame) -> pd.DataFram
         "start",
         "complete",
         "recurring",
-        "milestones",
+        "years",
         "source",
         "timeline_source",
         "timeline_text",
@@ -247,13 +258,13 @@ def _readings(data: dict) -> pd.DataFrame:
                         reading=name,
                         chosen=name == chosen,
                         target=r["target"],
-                        milestones=r.get("milestones"),
+                        years=r.get("years"),
                         source=r.get("source", ""),
                         text=r.get("text", ""),
                         en=r.get("en", ""),
                     )
                 )
-    return _frame(rows, ["indicator", "reading", "chosen", "target", "milestones", "source", "text", "en"])
+    return _frame(rows, ["indicator", "reading", "chosen", "target", "years", "source", "text", "en"])
 
 
 def _rounds(data: dict) -> pd.DataFrame:
@@ -280,6 +291,68 @@ def _rounds(data: dict) -> pd.DataFrame:
     return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])
 
 
+MILESTONE_OWNERS = ("province", "districts", "both")
+
+
+def _milestones(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, occurrences = [], []
+    for m in data.get("milestones", []):
+        code, due = str(m["code"]), m["due"]
+        rows.append(
+            dict(
+                m,
+                code=code,
+                partners=tuple(m.get("partners", ())),
+                dated=m.get("dated", True),
+                source=nfc(m["source"]),
+            )
+        )
+        occurrences += [
+            dict(milestone=code, year=year, due=dt.date(year + due.get("year_offset", 0), due["month"], due["day"]))
+            for year in due["years"]
+        ]
+    columns = ["code", "activity", "name_vi", "name_en", "reported_by", "agency", "partners", "counts", "dated"]
+    return _frame(rows, columns + ["source", "text"]), _frame(occurrences, ["milestone", "year", "due"])
+
+
+def _priority_groups(data: dict) -> pd.DataFrame:
+    block = data.get("priority_groups") or {}
+    rows = [dict(g, code=str(g["code"]), source=block.get("source", "")) for g in block.get("groups", [])]
+    return _frame(rows, ["code", "name_vi", "name_en", "source"])
+
+
+def _split(source: str) -> list[str]:
+    """The single references of a source string ("A; B" names two lines)."""
+    return [nfc(part.strip()) for part in str(source or "").split(";") if part.strip()]
+
+
+def _references(data: dict) -> pd.DataFrame:
+    rows = []
+
+    def place(source, kind, code):
+        rows.extend(dict(source=ref, kind=kind, code=str(code)) for ref in _split(source))
+
+    for t in data["targets"]:
+        code = t["indicator"]
+        for s in t.get("statements", []):
+            place(s.get("source"), "indicator", code)
+        place((t.get("timeline") or {}).get("source"), "indicator", code)
+        place(t.get("covers"), "indicator", code)
+        for name, r in (t.get("readings") or {}).items():
+            if name != "chosen":
+                place(r.get("source"), "indicator", code)
+    for m in data.get("milestones", []):
+        place(m["source"], "milestone", m["code"])
+    reporting = data.get("reporting") or {}
+    place(reporting.get("source"), "reporting", "rounds")
+    place((reporting.get("adhoc") or {}).get("source"), "reporting", "adhoc")
+    place((data.get("priority_groups") or {}).get("source"), "priority", "groups")
+    place((data.get("priority_areas") or {}).get("source"), "priority", "areas")
+    for n in data.get("not_reportable", []):
+        place(n["source"], "not_reportable", n["reason"])
+    return _frame(rows, ["source", "kind", "code"])
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read a plan file (default: the plan of ``data/config.yaml``)."""
     path = Path(path) if path else default_plan_path()
@@ -299,6 +372,7 @@ def _plan(path: Path, data: dict) -> Plan:
     meta = data["meta"]
     meta["province"]["code"] = str(meta["province"]["code"])
     allocation, totals = _allocation(data)
+    milestones, occurrences = _milestones(data)
     areas = data.get("content_areas", [])
     activities = [dict(a, content_area=c["code"]) for c in areas for a in c.get("activities", [])]
     return Plan(
@@ -314,6 +388,10 @@ def _plan(path: Path, data: dict) -> Plan:
         activities=_frame(activities, ["code", "content_area", "name_vi", "name_en", "source"]),
         agencies=_frame(data.get("agencies", []), ["code", "role", "name_vi", "name_en", "source"]),
         rounds=_rounds(data),
+        milestones=milestones,
+        occurrences=occurrences,
+        priority_groups=_priority_groups(data),
+        references=_references(data),
         units_dir=(path.parent / data["units"]).resolve() if data.get("units") else None,
     )
 
@@ -346,8 +424,22 @@ def _check_references(plan: Plan) -> list[Finding]:
             for i in plan.indicators.itertuples()
             if i.activity and i.activity not in activities
         ]
-    duplicated = plan.indicators.code[plan.indicators.code.duplicated()]
-    found += [_error(f"Mã chỉ số bị trùng: {c}", f"Duplicate indicator code: {c}", plan.path.name) for c in duplicated]
+    codes = pd.concat([plan.indicators.code, plan.milestones.code, plan.priority_groups.code])
+    found += [_error(f"Mã bị trùng: {c}", f"Duplicate code: {c}", plan.path.name) for c in codes[codes.duplicated()]]
+    agencies = set(plan.agencies.code)
+    for m in plan.milestones.itertuples():
+        named = [m.agency, *m.partners]
+        wrong = [a for a in named if a not in agencies] + (
+            [m.activity] if isinstance(m.activity, str) and m.activity not in activities else []
+        )
+        if m.reported_by not in MILESTONE_OWNERS or wrong:
+            found.append(
+                _error(
+                    f"Mốc {m.code}: người báo cáo, cơ quan hoặc hoạt động không hợp lệ ({m.reported_by}, {', '.join(wrong)})",
+                    f"Milestone {m.code}: invalid reporter, agency or activity ({m.reported_by}, {', '.join(wrong)})",
+                    m.source,
+                )
+            )
     bad = plan.indicators[~plan.indicators.measure.isin(MEASURES) | ~plan.indicators.aggregation.isin(AGGREGATIONS)]
     found += [
         _error(
@@ -402,6 +494,15 @@ def _check_timelines(plan: Plan) -> list[Finding]:
                     t.timeline_source,
                 )
             )
+    outside = plan.occurrences[plan.occurrences.year.gt(end.year) | plan.occurrences.year.lt(start.year)]
+    found += [
+        _error(
+            f"Mốc {o.milestone} đến hạn năm {o.year}, ngoài giai đoạn",
+            f"Milestone {o.milestone} is due in {o.year}, outside the phase",
+            plan.path.name,
+        )
+        for o in outside.itertuples()
+    ]
     late = plan.rounds[plan.rounds.year.gt(end.year) | plan.rounds.year.lt(start.year)]
     found += [
         _error(

@@ -90,9 +90,9 @@ def expected_share(target: pd.Series, measure: str, as_of: dt.date) -> float:
     recurring = isinstance(target.get("recurring"), str)
     if measure == "percent" or recurring:
         return 1.0
-    milestones = target.get("milestones")
-    if isinstance(milestones, list) and milestones:
-        return sum(dt.date(y, 12, 31) <= as_of for y in milestones) / len(milestones)
+    years = target.get("years")
+    if isinstance(years, list) and years:
+        return sum(dt.date(y, 12, 31) <= as_of for y in years) / len(years)
     span = (complete - start).days
     return float(np.clip((as_of - start).days / span, 0, 1)) if span > 0 else 1.0
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import ROOT, TEST_DATA
+from plan_text import obligations
 
 from d8lib.plan import PlanError, load_plan, resolve
 
@@ -170,5 +171,39 @@ def test_the_reading_chosen_in_the_plan_file_sets_the_target_progress_follows(tm
 
     edited = _edited_plan(tmp_path, per_year)
     row = edited.targets[(edited.targets.indicator == "O10") & (edited.targets.unit == edited.province)].iloc[0]
-    assert row.target == 400 and row.milestones == [2022, 2023, 2024, 2025]
+    assert row.target == 400 and row.years == [2022, 2023, 2024, 2025]
     assert "Progress follows 'per_year'" in next(f for f in edited.check() if "O10" in f.message).message_en
+
+
+def test_every_line_that_asks_for_something_has_a_place_in_the_plan_file(plan, plan_text):
+    placed = plan.references.groupby("source").kind.agg(set)
+    lines = obligations(plan_text)
+    # Counted by hand: I 7 bullets, II 3 paragraphs, III.1 10, III.2-III.3.4 31, IV 3 paragraphs,
+    # V 22, Appendix 02 33 rows and one activity without rows (ND1, HĐ4).
+    assert len(lines) == 7 + 3 + 10 + 31 + 3 + 22 + 34
+    assert (45, "Mục III.2.1.2, gạch đầu dòng 2") in lines and (159, "Phụ lục 02, ND1, HĐ4") in lines
+    unplaced = [f"dòng {n}: {reference}" for n, reference in lines if reference not in placed.index]
+    assert unplaced == []
+    judged = plan.references[plan.references.kind == "not_reportable"]
+    assert len(judged) <= 12 and judged.code.str.contains(" / ").all()  # short, each with its reason in both languages
+    assert not (placed.map(len).gt(1) & placed.map(lambda kinds: "not_reportable" in kinds)).any()
+
+
+def test_every_place_the_plan_file_names_is_a_line_of_the_plan(plan, plan_text):
+    lines = {reference for _, reference in obligations(plan_text)}
+    named = set(plan.references.source)
+    assert named - lines == set()
+
+
+def test_milestones_carry_owner_agency_due_dates_and_source(plan):
+    milestones = plan.milestones.set_index("code")
+    assert len(milestones) >= 20 and milestones.source.str.len().gt(0).all()
+    assert set(milestones.reported_by) == {"province", "districts", "both"}
+    assert set(milestones.agency) <= set(plan.agencies.code)
+    due = plan.occurrences.set_index(["milestone", "year"]).due
+    assert due["M1", 2023].isoformat() == "2023-12-15"  # the month of action ends on 15/12
+    assert [y for m, y in due.index if m == "M6"] == [2023, 2024]  # contests "2023, 2024"
+    assert due["M22", 2024].isoformat() == "2023-12-31"  # the year's plan comes before the year
+    assert milestones.loc["M11", "counts"] == "survivors" and milestones.loc["M11", "reported_by"] == "districts"
+    assert not milestones.loc["M8", "dated"] and milestones.loc["M8", "agency"] == "DOH"
+    assert plan.priority_groups.code.tolist() == ["P1", "P2", "P3", "P4"]
