@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib.forms import fill, write_template
+from d8lib.forms import DONE, NOT_DONE, fill, unit_milestones, write_template
 from d8lib.outcomes import age_group, age_group_spec
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan, load_plan
@@ -32,6 +32,21 @@ FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 CODEBOOK_HEADER = """\
 # The codebook of the demo's survey files (written by d8 synth): which columns d8
 # reads and how. Columns not named here, the personal ones first, are never read.
+"""
+VILLAGES_PROVENANCE = """\
+# What villages.csv holds and where it comes from. The province keeps this file with
+# the register: one row per village, with the priority areas of Plan 355 (Mục II,
+# đoạn 3).
+synthetic: true
+maintained_by: "d8 synth (dữ liệu mô phỏng / synthetic demo data)"
+as_of: 2022-01-01
+columns:
+  zone: {vi: "Khu vực của xã (I, II, III; none: ngoài vùng DTTS)", en: "Area of the commune (I, II, III; none: outside the ethnic-minority area)",
+         source: "Quyết định 861/QĐ-TTg ngày 04/6/2021 (mô phỏng / simulated)"}
+  extremely_difficult: {vi: "Thôn đặc biệt khó khăn (1 = có)", en: "Extremely difficult village (1 = yes)",
+                        source: "Quyết định 612/QĐ-UBDT ngày 16/9/2021 (mô phỏng / simulated)"}
+  border: {vi: "Xã biên giới (1 = có)", en: "Border commune (1 = yes)", source: "mô phỏng / simulated"}
+  project: {vi: "Thôn dự án lúc đầu kỳ (1 = có)", en: "Project village at baseline (1 = yes)", source: "mô phỏng / simulated"}
 """
 CALIBRATION_HEADER = """\
 # Calibration of the survey weights (written by d8 synth from data/synth.yaml): after
@@ -74,6 +89,9 @@ def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataF
     zone.loc[order[z["zone_III"] : z["zone_III"] + z["zone_II"]]] = "II"
     zone.loc[order[-z["not_minority_area"] :]] = "none"
     communes["zone"] = zone
+    border = settings["border_communes"]
+    ranked = remoteness.groupby(communes.district).rank(ascending=False, method="first")
+    communes["border"] = (ranked <= communes.district.map(border).fillna(0)).astype(int)
     cross = units.crosswalk.set_index("old_code")
     rows = []
     for c in communes.itertuples():
@@ -89,6 +107,7 @@ def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataF
                     commune_2025=cross.new_code[c.commune],
                     commune_2025_name=cross.new_name[c.commune],
                     zone=c.zone,
+                    border=c.border,
                 )
             )
     frame = pd.DataFrame(rows)
@@ -99,6 +118,7 @@ def villages(units: Units, settings: dict, rng: np.random.Generator) -> pd.DataF
         frame[f"share_{g}"] = mix[:, k].round(4)
     frame["women"] = np.where(frame.zone == "none", 0, rng.integers(60, 240, len(frame)))
     difficult = frame.zone.eq("III") | (frame.zone.eq("II") & (rng.random(len(frame)) < 0.5))
+    frame["extremely_difficult"] = difficult.astype(int)
     frame["project"] = (difficult & (rng.random(len(frame)) < settings["project_share"])).astype(int)
     # Village effects: a part shared by every outcome and a part of each outcome's own.
     shared = rng.normal(0, 1, len(frame))
@@ -703,6 +723,62 @@ def district_report(tables: dict[str, pd.DataFrame], district: str, period: str)
     return report
 
 
+def milestone_answers(plan: Plan, settings: dict, rng) -> pd.DataFrame:
+    """Whether and when each district does each of its milestone occurrences."""
+    config = settings["milestones"]
+    rows = []
+    for district in [*plan.districts.unit, plan.province]:
+        for m in plan.milestones_of(district).itertuples():
+            done = rng.random() < config["done"]
+            late = int(rng.integers(1, config["late_days"] + 1)) if rng.random() < config["late"] else 0
+            early = int(rng.integers(0, 60))
+            day = m.due + dt.timedelta(days=late if late else -early)
+            rows.append(dict(district=district, key=m.key, done=done, done_on=day if done else None))
+    return pd.DataFrame(rows)
+
+
+def milestone_report(
+    plan: Plan, tables: dict, answers: pd.DataFrame, settings: dict, district: str, period: str
+) -> dict[str, dict]:
+    """The milestone cells of a district's form for one round: done (with the date) by the
+    round's data date, not done once due, blank before. The survivors' support is done
+    in a year where the register shows trafficking survivors supported, with their
+    numbers (all women)."""
+    last = data_date(period)[1]
+    mine = answers[answers.district == district].set_index("key")
+    survivors = tables["survivors"]
+    survivors = survivors[(survivors.district == district) & (survivors.kind == "trafficking")]
+    report = {}
+    for m in unit_milestones(plan, district, period).itertuples():
+        if m.counts == "survivors":
+            days = pd.to_datetime(survivors.supported_on).dt.date
+            part = survivors[(days >= dt.date(m.year, 1, 1)) & (days <= min(last, dt.date(m.year, 12, 31)))]
+            done_on = min(pd.to_datetime(part.supported_on).dt.date) if len(part) else None
+            people = len(part)
+            minority = int((part.ethnicity != settings["majority_group"]).sum())
+            counts = dict(people=people, female=people, male=0, ethnic_minority=minority)
+        else:
+            answer = mine.loc[m.key]
+            done_on, counts = (answer.done_on if answer.done else None), {}
+        if done_on is not None and done_on <= last:
+            report[m.key] = dict(value=DONE, done_on=done_on, **counts)
+        elif m.due <= last:
+            report[m.key] = dict(value=NOT_DONE)
+    return report
+
+
+def priority_report(tables: dict, report: dict[str, dict], settings: dict, district: str, period: str) -> dict:
+    """Persons reached from each priority group in the round's year: shares of the
+    persons the year's activities reached, and the survivors supported from the register."""
+    first, last = data_date(period)
+    reached = sum(cells.get("people", 0) for code, cells in report.items() if code in FLOWS)
+    counts = {code: dict(value=int(round(share * reached))) for code, share in settings["priority_shares"].items()}
+    survivors = tables["survivors"]
+    days = pd.to_datetime(survivors.supported_on).dt.date
+    counts["P3"] = dict(value=int(((survivors.district == district) & (days >= first) & (days <= last)).sum()))
+    return dict(sorted(counts.items()))
+
+
 def _freeze_xlsx(path: Path) -> None:
     """Make an .xlsx byte-for-byte reproducible: fixed times in the zip and in docProps."""
     with zipfile.ZipFile(path) as source:
@@ -733,6 +809,7 @@ def _long_rows(report: dict[str, dict], district_name: str, period: str, sent: d
                 "Nữ": cells.get("female"),
                 "Nam": cells.get("male"),
                 "DTTS": cells.get("ethnic_minority"),
+                "Ngày thực hiện": cells["done_on"].strftime("%d/%m/%Y") if cells.get("done_on") else None,
                 "Ngày gửi": sent.strftime("%d/%m/%Y") if not rows else None,
             }
         )
@@ -753,7 +830,10 @@ def write_submission(
     name = f"{district}-{period}{suffix}"
     if style["format"] == "form":
         path = write_template(plan, district, period, folder / f"{name}.xlsx")
-        fill(path, report, sent.strftime("%d/%m/%Y"))
+        keys = set(plan.occurrences.key)
+        indicators = {code: cells for code, cells in report.items() if code not in keys}
+        milestones = {code: cells for code, cells in report.items() if code in keys}
+        fill(path, indicators, sent.strftime("%d/%m/%Y"), milestones)
         _freeze_xlsx(path)
         return path
     rows = pd.DataFrame(_long_rows(report, style["spelling"], period, sent))
@@ -794,7 +874,7 @@ def _sent_dates(plan: Plan, settings: dict, rng) -> dict[tuple[str, str], dt.dat
     return dates
 
 
-def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path) -> pd.DataFrame:
+def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path, answers: pd.DataFrame) -> pd.DataFrame:
     """Write every district report as the district sends it; return the inbox in the
     order the files came, with what intake must say of each (file, sent_on, status,
     problem)."""
@@ -813,6 +893,8 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path) -> 
         spelling = style.get("spelling", names[district])
         style["spelling"] = unicodedata.normalize("NFD", spelling) if style.get("decomposed") else spelling
         report = district_report(tables, district, period)
+        report |= priority_report(tables, report, settings, district, period)
+        report |= milestone_report(plan, tables, answers, settings, district, period)
         resend, broken = config["resubmission"], config["rejected"]
         if (district, period) == (broken["district"], broken["period"]):
             faulty = {k: dict(v) for k, v in report.items()}
@@ -830,7 +912,26 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path) -> 
         else:
             path = write_submission(plan, report, district, period, sent, style, folder)
         expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
+    cutoff = dt.date.fromisoformat(str(config["registers_until"]))
+    for r in plan.rounds[plan.rounds["round"] == "final"].itertuples():
+        if data_date(r.period)[1] <= cutoff:
+            sent = r.deadline - dt.timedelta(days=config["province_days_early"])
+            report = province_report(plan, tables, answers, settings, r.period)
+            path = write_submission(plan, report, plan.province, r.period, sent, {"format": "form"}, folder)
+            expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
     return pd.DataFrame(expected).sort_values(["sent_on", "file"], kind="stable", ignore_index=True)
+
+
+def province_report(plan: Plan, tables: dict, answers: pd.DataFrame, settings: dict, period: str) -> dict:
+    """What the province reports of its own work in a year's update: the programme on
+    provincial radio and television (O1.5, from the first year), the regional and central
+    workshops (O13, in the years the plan names) and its milestones."""
+    year = int(period[:4])
+    own = settings["province_own"]
+    report = {"O1.5": dict(value=int(year >= own["programme_from"]))}
+    if year in own["workshops_in"]:
+        report["O13"] = dict(value=1)
+    return report | milestone_report(plan, tables, answers, settings, plan.province, period)
 
 
 def load_settings(path: str | Path | None = None) -> dict:
@@ -861,15 +962,19 @@ def generate(
         "commune_2025",
         "commune_2025_name",
         "zone",
+        "extremely_difficult",
+        "border",
         "project",
         "women",
     ]
     _write_csv(frame[village_columns], out / "villages.csv")
+    (out / "villages.yaml").write_text(VILLAGES_PROVENANCE, encoding="utf-8")
     cutoff = dt.date.fromisoformat(str(settings["submissions"]["registers_until"]))
     tables = registers(plan, frame, settings, _stream(seed, "registers"), cutoff)
     for name, table in tables.items():
         _write_csv(table, out / "registers" / f"{name}.csv")
-    inbox = submissions(plan, tables, settings, _stream(seed, "submissions"), out / "submissions")
+    answers = milestone_answers(plan, settings, _stream(seed, "milestones"))
+    inbox = submissions(plan, tables, settings, _stream(seed, "submissions"), out / "submissions", answers)
     _write_csv(inbox, out / "inbox.csv")
     for round_name, year in settings["survey_years"].items():
         _write_csv(survey(frame, round_name, settings, seed, scale, units), out / "survey" / f"{round_name}-{year}.csv")

@@ -19,6 +19,9 @@ import pandas as pd
 TABLES = (
     "units",
     "progress",
+    "milestones",
+    "milestone_names",
+    "priority_groups",
     "people",
     "completeness",
     "problems",
@@ -32,7 +35,7 @@ TABLES = (
     "sample",
 )
 REVIEW_HALF = "-06"  # the 6-month review of a year is named YYYY-06
-UNIT_TABLES = ("progress", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+UNIT_TABLES = ("progress", "milestones", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Bundle:
     province: str
     units: pd.DataFrame  # unit, name, level
     progress: pd.DataFrame
+    milestones: pd.DataFrame  # unit, milestone, key, year, due, status ... (d8lib.milestones)
+    milestone_names: pd.DataFrame  # the plan's milestones: code, names, agency, source
+    priority_groups: pd.DataFrame  # the plan's priority groups: code, names
     people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
     completeness: pd.DataFrame
     problems: pd.DataFrame

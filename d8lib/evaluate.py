@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8lib import outcomes, progress, publish, quality, standards, weighting
+from d8lib import milestones, outcomes, progress, publish, quality, standards, weighting
 from d8lib.bundle import REVIEW_HALF, Bundle
 from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
@@ -309,6 +309,7 @@ def build(
 
     values = store.values()
     table = progress.progress(plan, values, as_of)
+    standing = milestones.milestone_status(plan, values, as_of)
     people = publish.protect_people(_people(plan, values, as_of), province)
     submissions = store.submissions()
     complete = progress.completeness(plan, submissions, as_of)
@@ -372,6 +373,9 @@ def build(
         province=province,
         units=unit_names,
         progress=table,
+        milestones=standing.drop(columns=milestones.COUNTS),
+        milestone_names=plan.milestones,
+        priority_groups=plan.priority_groups,
         people=people,
         completeness=complete,
         problems=problems,
@@ -392,11 +396,18 @@ def build(
 
 
 def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Persons reached per indicator (members, participants) by sex, per unit."""
+    """Persons reached per unit, by sex: per indicator (members, participants), per
+    priority group (its value) and per milestone that counts persons (its occurrences
+    added up)."""
     reached = progress.achieved(plan, values, as_of)
     columns = ["people", "female", "male", "ethnic_minority"]
     if reached.empty:
         return pd.DataFrame(columns=["unit", "indicator"] + columns)
+    groups = reached.indicator.isin(plan.priority_groups.code)
+    reached["people"] = reached.people.where(~groups, reached.value)
+    occurrence = reached.indicator.map(plan.occurrences.set_index("key").milestone)
+    reached["indicator"] = occurrence.fillna(reached.indicator)
+    reached = reached.groupby(["district", "indicator"], as_index=False)[columns].sum(min_count=1)
     reached = reached.dropna(subset=["people"])
     province = reached.groupby("indicator", as_index=False)[columns].sum(min_count=1).assign(district=plan.province)
     districts = reached[reached.district != plan.province]  # the province's own persons are in its total

@@ -1,10 +1,12 @@
 """The Excel report form a district fills in (and the province, for what it does itself), and its layout.
 
-One sheet ``Báo cáo`` holds the district, the period and one row per indicator the
-district reports; a sheet ``Hướng dẫn`` explains how to fill it in. Stocks
-(cumulative indicators) are reported as the value to date, flows (additive
-indicators) as the value of the reporting year; percent indicators as their
-numerator and denominator.
+One sheet ``Báo cáo`` holds the district, the period, one row per indicator the
+district reports and one per priority group (persons reached in the year); a sheet
+``Mốc hoạt động`` one row per milestone due by the end of the period's year (done or
+not, the date, persons where the milestone counts them, a note); a sheet
+``Hướng dẫn`` explains how to fill it in. Stocks (cumulative indicators) are reported
+as the value to date, flows (additive indicators) as the value of the reporting year;
+percent indicators as their numerator and denominator.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from d8lib.plan import Plan
 from d8lib.publish import has_label, label
 
 REPORT_SHEET = "Báo cáo"
+MILESTONE_SHEET = "Mốc hoạt động"
 INSTRUCTIONS_SHEET = "Hướng dẫn"
 DISTRICT_CELL, CODE_CELL, PERIOD_CELL, SENT_CELL = "B3", "D3", "B4", "B5"
 HEADER_ROW = 7
@@ -50,9 +53,37 @@ COLUMNS = [
 ]
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 COLUMN_BY_LETTER = {c.letter: c for c in COLUMNS}
+# The milestone sheet keeps the letters of the report sheet where a column means the
+# same (F: done, in the value column; I-L: persons; M: note).
+MILESTONE_COLUMNS = [
+    FormColumn("indicator", "A"),
+    FormColumn("name", "B"),
+    FormColumn("agency", "C"),
+    FormColumn("due", "D"),
+    FormColumn("source", "E"),
+    FormColumn("value", "F", True),
+    FormColumn("done_on", "G", True),
+    FormColumn("people", "I", True),
+    FormColumn("female", "J", True),
+    FormColumn("male", "K", True),
+    FormColumn("ethnic_minority", "L", True),
+    FormColumn("note", "M", True),
+]
+MILESTONE_COLUMN_BY_KEY = {c.key: c for c in MILESTONE_COLUMNS}
+DONE, NOT_DONE = "Có", "Không"
 
 
-INSTRUCTION_KEYS = ("heading", "fill_in", "cumulative", "yearly", "percent", "persons", "whole_numbers")
+INSTRUCTION_KEYS = (
+    "heading",
+    "fill_in",
+    "cumulative",
+    "yearly",
+    "percent",
+    "persons",
+    "priority",
+    "milestones",
+    "whole_numbers",
+)
 
 
 def _both(key: str, between: str = " / ") -> str:
@@ -85,6 +116,76 @@ def unit_rows(plan: Plan, unit: str) -> pd.DataFrame:
     targets = plan.targets[plan.targets.unit == unit].set_index("indicator").target
     rows = indicators.assign(target=indicators.code.map(targets))
     return rows.reset_index(drop=True)
+
+
+def unit_milestones(plan: Plan, unit: str, period: str) -> pd.DataFrame:
+    """The milestone occurrences on a unit's form for a period: those of the milestones it
+    reports that fall due by the end of the period's year (earlier ones stay, so that a
+    late one can still be reported done)."""
+    year = int(plan.rounds.set_index("period").year[period])
+    rows = plan.milestones_of(unit)
+    order = {code: k for k, code in enumerate(plan.milestones.code)}
+    rows = rows[rows.due.map(lambda d: d.year <= year)].assign(order=rows.milestone.map(order))
+    return rows.sort_values(["due", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+def _fill(sheet, letter: str, row: int, value, wrap: bool = True) -> None:
+    cell = sheet[f"{letter}{row}"]
+    cell.value = value
+    cell.alignment = Alignment(wrap_text=wrap, vertical="top")
+
+
+def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill) -> None:
+    sheet = workbook.create_sheet(MILESTONE_SHEET, 1)
+    sheet["A1"] = _both("milestone_title")
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet["A2"] = _both("milestone_intro")
+    for column in MILESTONE_COLUMNS:
+        _fill(sheet, column.letter, HEADER_ROW, _both(f"milestone_columns.{column.key}", "\n"))
+        sheet[f"{column.letter}{HEADER_ROW}"].font = Font(bold=True)
+    done = DataValidation(
+        type="list",
+        formula1=f'"{DONE},{NOT_DONE}"',
+        allow_blank=True,
+        errorTitle=_both("invalid_done_title"),
+        error=_both("invalid_done"),
+    )
+    dates = DataValidation(
+        type="date",
+        operator="greaterThan",
+        formula1="DATE(2000,1,1)",
+        allow_blank=True,
+        errorTitle=_both("invalid_date_title"),
+        error=_both("invalid_date"),
+    )
+    sheet.add_data_validation(done)
+    sheet.add_data_validation(dates)
+    agencies = plan.agencies.set_index("code").name_vi
+    for offset, m in enumerate(unit_milestones(plan, unit, period).itertuples()):
+        r = HEADER_ROW + 1 + offset
+        values = dict(
+            indicator=m.key,
+            name=f"{m.name_vi}\n{m.name_en}",
+            agency=agencies.get(m.agency, m.agency),
+            due=m.due.strftime("%d/%m/%Y") + ("" if m.dated else " *"),
+            source=m.source,
+        )
+        for key, value in values.items():
+            _fill(sheet, MILESTONE_COLUMN_BY_KEY[key].letter, r, value)
+        open_keys = ["value", "done_on", "note"] + (
+            ["people", "female", "male", "ethnic_minority"] if isinstance(m.counts, str) else []
+        )
+        for key in open_keys:
+            cell = sheet[f"{MILESTONE_COLUMN_BY_KEY[key].letter}{r}"]
+            cell.fill = fill
+            if key != "note":
+                {"value": done, "done_on": dates}.get(key, counts).add(cell.coordinate)
+            if key == "done_on":
+                cell.number_format = "DD/MM/YYYY"
+    sheet["A4"] = _both("undated")
+    for letter, width in dict(A=10, B=52, C=22, D=13, E=26, F=12, G=13, I=11, J=11, K=11, L=11, M=30).items():
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = f"F{HEADER_ROW + 1}"
 
 
 def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path:
@@ -159,9 +260,24 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
             if key == "note":
                 continue
             (percents if key == "value" and row.measure == "percent" else counts).add(cell.coordinate)
+    first = HEADER_ROW + 1 + len(unit_rows(plan, unit))
+    for offset, g in enumerate(plan.priority_groups.itertuples()):
+        r = first + offset
+        values = dict(
+            indicator=g.code,
+            name=f"{label('form.priority', 'vi')}: {g.name_vi}\n{label('form.priority', 'en')}: {g.name_en}",
+            unit=_both("persons"),
+            how=_both("how.priority"),
+        )
+        for key, value in values.items():
+            _fill(sheet, COLUMN_BY_KEY[key].letter, r, value)
+        for key in ("value", "note"):
+            sheet[f"{COLUMN_BY_KEY[key].letter}{r}"].fill = fill
+        counts.add(f"{COLUMN_BY_KEY['value'].letter}{r}")
     for letter, width in dict(A=9, B=48, C=14, D=30, E=12, F=11, G=11, H=11, I=11, J=11, K=11, L=11, M=24).items():
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = f"F{HEADER_ROW + 1}"
+    _milestone_sheet(workbook, plan, unit, period, counts, fill)
     guide = workbook.create_sheet(INSTRUCTIONS_SHEET)
     instructions = [
         (label(f"form.instructions.{k}", "vi"), label(f"form.instructions.{k}", "en")) for k in INSTRUCTION_KEYS
@@ -176,18 +292,26 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
     return path
 
 
-def fill(path: str | Path, values: dict[str, dict], sent: str | None = None) -> Path:
-    """Fill in a written form as a district would: ``values`` maps an indicator code to
-    {column key: value}; ``sent`` (dd/mm/yyyy) goes in the date-sent cell."""
+def fill(
+    path: str | Path, values: dict[str, dict], sent: str | None = None, milestones: dict[str, dict] | None = None
+) -> Path:
+    """Fill in a written form as a district would: ``values`` maps an indicator or priority
+    group code, ``milestones`` a milestone occurrence (``M6-2023``), to {column key:
+    value}; ``sent`` (dd/mm/yyyy) goes in the date-sent cell."""
     from openpyxl import load_workbook
 
     workbook = load_workbook(path)
+    for name, given, letters in (
+        (REPORT_SHEET, values, COLUMN_BY_KEY),
+        (MILESTONE_SHEET, milestones or {}, MILESTONE_COLUMN_BY_KEY),
+    ):
+        sheet = workbook[name]
+        row = HEADER_ROW + 1
+        while sheet[f"A{row}"].value:
+            for key, value in given.get(sheet[f"A{row}"].value, {}).items():
+                sheet[f"{letters[key].letter}{row}"] = value
+            row += 1
     sheet = workbook[REPORT_SHEET]
-    row = HEADER_ROW + 1
-    while sheet[f"A{row}"].value:
-        for key, value in values.get(sheet[f"A{row}"].value, {}).items():
-            sheet[f"{COLUMN_BY_KEY[key].letter}{row}"] = value
-        row += 1
     if sent is not None:
         sheet[SENT_CELL] = sent
     workbook.save(path)

@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 # Spreadsheets saved by other programs (LibreOffice, older Excel, WPS Office): read by
 # calamine, then checked exactly as an .xlsx file is.
 OTHER_SPREADSHEETS = {".ods", ".xls"}
-TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBER_COLUMNS + ["note"]
+TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBER_COLUMNS + ["note", "done_on"]
 REQUIRED_COLUMNS = ["district", "period", "indicator", "value"]
 # Header spellings accepted in long tables, compared without case, tone placement or
 # Unicode form; a header without diacritics is compared without them.
@@ -48,6 +49,7 @@ HEADER_ALIASES = {
     "male": ["male", "nam"],
     "ethnic_minority": ["ethnic_minority", "ethnic minority", "dtts", "người dtts", "dân tộc thiểu số"],
     "note": ["note", "ghi chú"],
+    "done_on": ["done_on", "date done", "ngày thực hiện"],
     "sent_on": ["sent_on", "date sent", "ngày gửi"],
 }
 
@@ -88,11 +90,12 @@ class Submission:
         column: str = "",
         value="",
         severity: str = "error",
+        sheet: str | None = None,
     ) -> None:
         self.problems.append(
             Problem(
                 self.path.name,
-                self.sheet,
+                self.sheet if sheet is None else sheet,
                 row,
                 column,
                 "" if value is None else str(value),
@@ -124,7 +127,10 @@ class IntakeResult:
 
 def _blank(value) -> bool:
     return (
-        value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and pd.isna(value))
+        value is None
+        or value is pd.NaT
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and pd.isna(value))
     )
 
 
@@ -175,6 +181,7 @@ def _read_form(submission: Submission, values, formulas) -> None:
             period=period,
             commune=None,
             row=row,
+            sheet=submission.sheet,
             indicator=sheet_values[f"A{row}"].value,
         )
         for column in forms.COLUMNS:
@@ -190,8 +197,26 @@ def _read_form(submission: Submission, values, formulas) -> None:
             row=forms.HEADER_ROW + 1,
             column="A",
         )
-    submission.rows = pd.DataFrame(records, columns=["row"] + TABLE_COLUMNS)
-    submission.labels = {c.key: c.letter for c in forms.COLUMNS} | {
+    milestones = next((n for n in values.sheetnames if ascii_key(n) == ascii_key(forms.MILESTONE_SHEET)), None)
+    if milestones:
+        sheet_values, sheet_formulas = values[milestones], formulas[milestones]
+        row = forms.HEADER_ROW + 1
+        while not _blank(sheet_values[f"A{row}"].value):
+            record = dict(
+                district=records[0]["district"] if records else None,
+                period=period,
+                commune=None,
+                row=row,
+                sheet=milestones,
+                indicator=sheet_values[f"A{row}"].value,
+            )
+            for column in forms.MILESTONE_COLUMNS:
+                if column.filled_by_district:
+                    record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
+            records.append(record)
+            row += 1
+    submission.rows = pd.DataFrame(records, columns=["row", "sheet"] + TABLE_COLUMNS)
+    submission.labels = {c.key: c.letter for c in forms.COLUMNS + forms.MILESTONE_COLUMNS} | {
         "district": forms.CODE_CELL,
         "period": forms.PERIOD_CELL,
     }
@@ -407,24 +432,40 @@ def _reporting_unit(units: Units, name: str) -> str:
         raise
 
 
+def codes(plan: Plan) -> pd.Series:
+    """What a unit may report, by code: ``indicator``, ``priority`` (persons reached from a
+    priority group) or ``milestone`` (an occurrence, ``M6-2023``)."""
+    return pd.concat(
+        [
+            pd.Series("indicator", index=plan.indicators.code),
+            pd.Series("priority", index=plan.priority_groups.code),
+            pd.Series("milestone", index=plan.occurrences.key),
+        ]
+    )
+
+
 def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     """Turn names into codes (district, commune, indicator, period) and join the plan."""
     rows = submission.rows
     if rows.empty:
         return
+    if "sheet" not in rows:
+        rows = rows.assign(sheet=submission.sheet)
     labels = submission.labels
     districts = set(plan.districts.unit) | {plan.province}  # the province reports what it does itself
     periods = list(plan.rounds.period)
     indicators = plan.indicators.set_index("code")
+    kinds = codes(plan)
     resolved = {"district": [], "commune": [], "indicator": [], "period": []}
     for r in rows.itertuples():
+        problem = partial(submission.problem, sheet=r.sheet)
         district = None
         if not _blank(r.district):
             text = nfc(str(r.district))
             try:
                 district = text if text in districts else _reporting_unit(units, text)
             except UnitError as exc:
-                submission.problem(
+                problem(
                     "unknown_district",
                     exc.message_vi,
                     exc.message_en,
@@ -433,7 +474,7 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                     value=text,
                 )
             if district is not None and district not in districts:
-                submission.problem(
+                problem(
                     "district_outside_plan",
                     f"Huyện {district} không có trong kế hoạch",
                     f"District {district} is not in the plan",
@@ -442,24 +483,20 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                     text,
                 )
         else:
-            submission.problem(
-                "district_missing", "Thiếu tên huyện", "The district is missing", r.row, labels.get("district", "")
-            )
+            problem("district_missing", "Thiếu tên huyện", "The district is missing", r.row, labels.get("district", ""))
         commune = None
         if not _blank(r.commune) and district:
             try:
                 commune = units.resolve(str(r.commune), level="commune", within=district)
             except UnitError as exc:
-                submission.problem(
-                    "unknown_commune", exc.message_vi, exc.message_en, r.row, labels.get("commune", ""), r.commune
-                )
+                problem("unknown_commune", exc.message_vi, exc.message_en, r.row, labels.get("commune", ""), r.commune)
         code = str(r.indicator).strip().upper() if not _blank(r.indicator) else None
-        if code not in indicators.index:
-            close = difflib.get_close_matches(code or "", list(indicators.index), n=3)
+        if code not in kinds.index:
+            close = difflib.get_close_matches(code or "", list(kinds.index), n=3)
             hint_vi, hint_en = (
                 (f" Có phải: {', '.join(close)}?", f" Did you mean: {', '.join(close)}?") if close else ("", "")
             )
-            submission.problem(
+            problem(
                 "unknown_indicator",
                 f"Mã chỉ số không có trong kế hoạch.{hint_vi}",
                 f"Unknown indicator code.{hint_en}",
@@ -468,9 +505,18 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                 r.indicator,
             )
             code = None
+        elif kinds[code] == "milestone" and district and code not in set(plan.milestones_of(district).key):
+            problem(
+                "milestone_not_reported_here",
+                "Mốc này không do đơn vị này báo cáo (xem cột «người báo cáo» của kế hoạch)",
+                "This milestone is not reported by this unit (see reported_by in the plan)",
+                r.row,
+                labels.get("indicator", ""),
+                r.indicator,
+            )
         period = _period(r.period)
         if period not in periods:
-            submission.problem(
+            problem(
                 "period_outside_plan",
                 f"Kỳ báo cáo không có trong kế hoạch ({', '.join(periods)})",
                 f"Period not in the plan ({', '.join(periods)})",
@@ -484,9 +530,10 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     rows = rows.assign(**resolved)
     targets = plan.targets.set_index(["indicator", "unit"]).target
     rows["target"] = [targets.get((i, d)) for i, d in zip(rows.indicator, rows.district)]
-    rows["measure"] = rows.indicator.map(indicators.measure)
-    rows["aggregation"] = rows.indicator.map(indicators.aggregation)
-    rows["file"], rows["sheet"] = submission.path.name, submission.sheet
+    rows["kind"] = rows.indicator.map(kinds)
+    rows["measure"] = rows.indicator.map(indicators.measure).where(rows.kind != "priority", "count")
+    rows["aggregation"] = rows.indicator.map(indicators.aggregation).where(rows.kind != "priority", "additive")
+    rows["file"] = submission.path.name
     submission.rows = rows
 
 
@@ -497,12 +544,57 @@ def _note(value) -> str | None:
     return value.text if isinstance(value, Formula) else nfc(str(value))
 
 
+# How people write "done" and "not done" (compared without case or diacritics).
+DONE_WORDS = {"co", "yes", "y", "x", "1", "da", "da thuc hien", "roi"}
+NOT_DONE_WORDS = {"khong", "no", "n", "0", "chua", "chua thuc hien"}
+
+
+def _read_milestones(submission: Submission) -> None:
+    """A milestone row's answer as 1 (done) or 0 (not done) and its date as a date; what
+    cannot be read so is an error naming the cell."""
+    rows, labels = submission.rows, submission.labels
+    answers, dates = rows.value.astype(object).tolist(), rows.done_on.astype(object).tolist()
+    for k, r in enumerate(rows.itertuples()):
+        if r.kind != "milestone":
+            continue
+        if not _blank(r.value):
+            word = ascii_key(str(int(r.value) if isinstance(r.value, float) and r.value.is_integer() else r.value))
+            answers[k] = 1 if word in DONE_WORDS else 0 if word in NOT_DONE_WORDS else None
+            if answers[k] is None:
+                submission.problem(
+                    "bad_done",
+                    "Ghi «Có» (đã thực hiện) hoặc «Không» (chưa thực hiện)",
+                    "Write 'Có' (done) or 'Không' (not done)",
+                    int(r.row),
+                    labels.get("value", ""),
+                    r.value,
+                    sheet=r.sheet,
+                )
+        if not _blank(r.done_on):
+            dates[k] = _date(r.done_on) or r.done_on
+            if dates[k] is r.done_on:
+                submission.problem(
+                    "bad_date",
+                    "Ngày thực hiện không đúng dạng dd/mm/yyyy",
+                    "The date done is not dd/mm/yyyy",
+                    int(r.row),
+                    labels.get("done_on", ""),
+                    r.done_on,
+                    sheet=r.sheet,
+                )
+    submission.rows = rows.assign(
+        value=pd.Series(answers, index=rows.index, dtype=object),
+        done_on=pd.Series(dates, index=rows.index, dtype=object),
+    )
+
+
 def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFrame) -> Submission:
     """Resolve names and apply the validation rules; problems accumulate on the submission."""
     if submission.errors or submission.rows.empty:
         return submission
     submission.rows["note"] = submission.rows["note"].map(_note)
     resolve(submission, plan, units)
+    _read_milestones(submission)
     context = {"periods": list(plan.rounds.period), "previous": previous[["district", "period", "indicator", "value"]]}
     submission.problems += validate(submission.rows, submission.labels, context)
     blank = submission.rows.index.difference(submission.reported_rows.index)

@@ -59,7 +59,8 @@ class Plan:
     - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
     - ``milestones``: code, activity, name_vi, name_en, reported_by, agency, partners, counts,
       dated, source, text: activities the plan asks for without a number
-    - ``occurrences``: milestone, year, due: each time a milestone is due (one a year at most)
+    - ``occurrences``: key (``M6-2023``, the code units report), milestone, year, due: each
+      time a milestone is due (one a year at most)
     - ``priority_groups``: code, name_vi, name_en, source: whom units count as reached
     - ``references``: source, kind, code: each line of the plan the file gives a place (an
       indicator's target, a milestone, the reporting rounds, the priority groups and areas)
@@ -102,6 +103,13 @@ class Plan:
     def units(self) -> Units | None:
         """The unit tables the plan names (read once per folder), or None."""
         return _units_in(str(self.units_dir)) if self.units_dir else None
+
+    def milestones_of(self, unit: str) -> pd.DataFrame:
+        """The occurrences of the milestones a unit reports (the province its own, a district
+        those of the districts), with each milestone's row joined."""
+        reporter = "province" if unit == self.province else "districts"
+        owned = self.milestones[self.milestones.reported_by.isin([reporter, "both"])]
+        return self.occurrences.merge(owned, left_on="milestone", right_on="code").drop(columns="code")
 
     def check(self) -> list[Finding]:
         """Findings on the plan's consistency: errors first, then warnings."""
@@ -308,11 +316,16 @@ def _milestones(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
             )
         )
         occurrences += [
-            dict(milestone=code, year=year, due=dt.date(year + due.get("year_offset", 0), due["month"], due["day"]))
+            dict(
+                key=f"{code}-{year}",
+                milestone=code,
+                year=year,
+                due=dt.date(year + due.get("year_offset", 0), due["month"], due["day"]),
+            )
             for year in due["years"]
         ]
     columns = ["code", "activity", "name_vi", "name_en", "reported_by", "agency", "partners", "counts", "dated"]
-    return _frame(rows, columns + ["source", "text"]), _frame(occurrences, ["milestone", "year", "due"])
+    return _frame(rows, columns + ["source", "text"]), _frame(occurrences, ["key", "milestone", "year", "due"])
 
 
 def _priority_groups(data: dict) -> pd.DataFrame:

@@ -58,7 +58,8 @@ def _district_totals(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Each district's achieved value per indicator as of a date (see the module notes).
+    """Each district's achieved value per indicator as of a date (see the module notes);
+    also per priority group (persons reached, a flow) and milestone occurrence.
 
     ``values`` are current stored values (``Store.values()``). Returns district,
     indicator, value, numerator, denominator, people, female, male, ethnic_minority,
@@ -73,7 +74,9 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows = rows.merge(plan.rounds[["period", "year", "round"]], on="period")
     rows["position"] = rows.period.map(order)
     kinds = plan.indicators.set_index("code")
-    rows["flow"] = rows.indicator.map(kinds.aggregation).eq("additive") & rows.indicator.map(kinds.measure).eq("count")
+    rows["flow"] = (
+        rows.indicator.map(kinds.aggregation).eq("additive") & rows.indicator.map(kinds.measure).eq("count")
+    ) | rows.indicator.isin(plan.priority_groups.code)  # persons reached in each year
     stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
     flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
     flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(

@@ -13,6 +13,8 @@ import pandas as pd
 
 from d8lib import charts, findings, publish
 from d8lib.bundle import Bundle
+from d8lib.milestones import STATUSES
+from d8lib.milestones import summary as milestone_summary
 from d8lib.progress import completeness_summary
 from d8lib.publish import label
 
@@ -38,9 +40,10 @@ class Section:
 
 
 def code_order(code: str) -> tuple:
-    """Indicator codes in the plan's order: O2 before O10, O1.2 after O1."""
+    """Codes in the plan's order: O2 before O10, O1.2 after O1; indicators, then priority
+    groups (P), then milestones (M)."""
     head, _, tail = code[1:].partition(".")
-    return (code[0], int(head), int(tail or 0))
+    return ("OPM".find(code[0]), code[0], int(head), int(tail or 0))
 
 
 def _names(bundle: Bundle, lang: str) -> pd.Series:
@@ -106,6 +109,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         ]
     people = bundle.for_unit(unit)["people"]
     if len(people):
+        names = pd.concat([names, _plan_names(bundle, lang)])
         people = people.sort_values("indicator", key=lambda s: s.map(code_order)).reset_index(drop=True)
         counts = ("people", "female", "male", "ethnic_minority")
         shown = pd.DataFrame(
@@ -119,6 +123,64 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ("heading", "sections.people", 3),
             ("table", "so-nguoi", shown, {c: 0 for c in shown.columns[2:]}),
             ("note", label("notes.suppression", lang)),
+        ]
+    return section
+
+
+def _plan_names(bundle: Bundle, lang: str) -> pd.Series:
+    """Names of the priority groups and milestones, by code."""
+    name = "name_vi" if lang == "vi" else "name_en"
+    return pd.concat([bundle.priority_groups.set_index("code")[name], bundle.milestone_names.set_index("code")[name]])
+
+
+def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Each milestone due by the end of the review's year, where it stands, and (in the
+    province's report) how many districts stand where on theirs."""
+    section = Section("sections.milestones")
+    plan = bundle.milestone_names.set_index("code")
+    name = "name_vi" if lang == "vi" else "name_en"
+    table = bundle.for_unit(unit)["milestones"]
+    table = table[table.due.map(lambda d: d.year <= bundle.as_of.year)]
+    order = {code: k for k, code in enumerate(plan.index)}
+    table = table.assign(order=table.milestone.map(order)).sort_values(["order", "year"])
+    counts = table.status.value_counts()
+    section.parts.append(
+        ("paragraph", label("notes.milestone_summary", lang).format(**{s: int(counts.get(s, 0)) for s in STATUSES}))
+    )
+    shown = pd.DataFrame(
+        {
+            label("columns.milestone", lang): table.key,
+            label("columns.activity", lang): table.milestone.map(plan[name]),
+            label("columns.agency", lang): table.milestone.map(plan.agency),
+            label("columns.due", lang): [
+                d.strftime("%d/%m/%Y") + ("" if dated else " *") for d, dated in zip(table.due, table.dated)
+            ],
+            label("columns.status", lang): table.status.map(lambda s: label(f"status.{s}", lang)),
+            label("columns.done_on", lang): table.done_on.map(lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else ""),
+            label("columns.source", lang): table.milestone.map(plan.source).map(
+                lambda t: publish.plan_reference(t, lang)
+            ),
+        }
+    ).reset_index(drop=True)
+    section.parts += [
+        ("table", "moc-hoat-dong", shown, {}),
+        ("note", label("notes.milestones", lang).format(year=bundle.as_of.year)),
+    ]
+    if unit == bundle.province:
+        theirs = bundle.milestones[bundle.milestones.due.map(lambda d: d.year <= bundle.as_of.year)]
+        summary = milestone_summary(theirs, bundle.province)
+        summary = summary.assign(order=summary.milestone.map(order)).sort_values(["order", "year"])
+        shown = pd.DataFrame(
+            {
+                label("columns.milestone", lang): summary.key,
+                label("columns.activity", lang): summary.milestone.map(plan[name]),
+                label("columns.due", lang): summary.due.map(lambda d: d.strftime("%d/%m/%Y")),
+                **{label(f"status.{s}", lang): summary[s] for s in STATUSES},
+            }
+        ).reset_index(drop=True)
+        section.parts += [
+            ("heading", "sections.milestones_districts", 3),
+            ("table", "moc-cac-huyen", shown, {label(f"status.{s}", lang): 0 for s in STATUSES}),
         ]
     return section
 

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS submitted_values (
     indicator TEXT NOT NULL,
     commune TEXT,
     value REAL, numerator REAL, denominator REAL, people REAL, female REAL, male REAL, ethnic_minority REAL,
-    note TEXT
+    note TEXT,
+    done_on TEXT
 );
 CREATE TABLE IF NOT EXISTS warnings (
     sha256 TEXT NOT NULL REFERENCES files(sha256),
@@ -84,6 +85,7 @@ class Store:
         try:
             if create:
                 connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
             yield connection
         except sqlite3.DatabaseError as exc:
             if type(exc) is not sqlite3.DatabaseError:  # its subclasses: full disk, busy, constraints
@@ -141,9 +143,16 @@ class Store:
                         (new_id, district, period, new_id),
                     )
                     connection.executemany(
-                        "INSERT INTO submitted_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO submitted_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [
-                            (new_id, r.indicator, r.commune, *[_number(getattr(r, c)) for c in VALUE_COLUMNS], r.note)
+                            (
+                                new_id,
+                                r.indicator,
+                                r.commune,
+                                *[_number(getattr(r, c)) for c in VALUE_COLUMNS],
+                                r.note,
+                                _iso(getattr(r, "done_on", None)),
+                            )
                             for r in group.itertuples()
                         ],
                     )
@@ -242,6 +251,25 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _add_missing_columns(connection) -> None:
+    """Bring a store written by an earlier d8 up to the schema (columns added since)."""
+    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "submitted_values" not in tables:
+        return
+    columns = {r[1] for r in connection.execute("PRAGMA table_info(submitted_values)")}
+    if "done_on" not in columns:
+        try:
+            connection.execute("ALTER TABLE submitted_values ADD COLUMN done_on TEXT")
+        except sqlite3.OperationalError as exc:  # another process added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def _iso(value) -> str | None:
+    """A date as ISO text (the day a milestone was done), else None."""
+    return value.isoformat() if isinstance(value, dt.date) else None
 
 
 def _number(value) -> float | None:

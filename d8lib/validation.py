@@ -135,6 +135,18 @@ def _required_with(f: _Frame, column, rule):
     return f.blank[column] & (~f.blank[rule["limit_columns"]]).any(axis=1), None
 
 
+def _is_blank(values: pd.Series) -> pd.Series:
+    return values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+
+
+def _required(f: _Frame, column, rule):
+    return _is_blank(f.rows[column]), None
+
+
+def _absent(f: _Frame, column, rule):
+    return ~_is_blank(f.rows[column]), None
+
+
 def _minimum(f: _Frame, column, rule):
     return f.numbers[column] < rule["limit"], pd.Series(float(rule["limit"]), index=f.rows.index)
 
@@ -210,6 +222,8 @@ CHECKS = {
     "no_formula": _no_formula,
     "together": _together,
     "required_with": _required_with,
+    "required": _required,
+    "absent": _absent,
     "minimum": _minimum,
     "maximum": _maximum,
     "whole": _whole,

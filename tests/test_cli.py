@@ -100,5 +100,5 @@ def test_the_province_form_is_written_from_the_command_line(tmp_path):
 
     sheet = load_workbook(form)["Báo cáo"]
     assert sheet["D3"].value == "10" and sheet["B3"].value == "Tỉnh Lào Cai"
-    assert [sheet[f"A{r}"].value for r in (8, 9, 10)] == ["O1.5", "O13", None]
+    assert [sheet[f"A{r}"].value for r in range(8, 15)] == ["O1.5", "O13", "P1", "P2", "P3", "P4", None]
     assert d8("template", "--province", "--district", "085", "--period", "2024").returncode == 2

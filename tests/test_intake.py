@@ -94,7 +94,7 @@ def _missing_sheet(plan, tmp_path):
     workbook = load_workbook(path)
     del workbook[REPORT_SHEET]
     workbook.save(path)
-    return path, ("missing_sheet", None, "", "Hướng dẫn")
+    return path, ("missing_sheet", None, "", "Mốc hoạt động, Hướng dẫn")
 
 
 def _xlsx_without_district(plan, tmp_path):
