@@ -65,7 +65,9 @@ class Page:
         """A published table, numbers rounded as shown, kept for the Excel twin."""
         values = frame.copy()
         for column, d in digits.items():
-            values[column] = pd.to_numeric(values[column], errors="coerce").round(abs(d))
+            empty = values[column].map(lambda v: isinstance(v, str) and not v)  # no figure applies: not withheld
+            number = pd.to_numeric(values[column].where(~empty), errors="coerce").round(abs(d))
+            values[column] = number.astype(object).where(~empty, "") if empty.any() else number
         self.excel[name] = values
         shown = values.copy()
         for column in shown.columns:

@@ -374,7 +374,13 @@ def build(
         units=unit_names,
         progress=table,
         milestones=standing.drop(columns=milestones.COUNTS),
-        milestone_names=plan.milestones,
+        milestone_names=plan.milestones.merge(
+            plan.agencies[["code", "name_vi", "name_en"]].add_prefix("agency_"),
+            left_on="agency",
+            right_on="agency_code",
+        )
+        .drop(columns="agency_code")
+        .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"}),
         priority_groups=plan.priority_groups,
         people=people,
         completeness=complete,

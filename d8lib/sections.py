@@ -112,11 +112,15 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         names = pd.concat([names, _plan_names(bundle, lang)])
         people = people.sort_values("indicator", key=lambda s: s.map(code_order)).reset_index(drop=True)
         counts = ("people", "female", "male", "ethnic_minority")
+        groups = people.indicator.isin(bundle.priority_groups.code)  # counted as persons only
         shown = pd.DataFrame(
             {
                 label("columns.indicator", lang): people.indicator,
                 label("columns.name", lang): people.indicator.map(names),
-                **{label(f"columns.{key}", lang): people[key] for key in counts},
+                **{
+                    label(f"columns.{key}", lang): people[key].astype(object).where(~groups | (key == "people"), "")
+                    for key in counts
+                },
             }
         )
         section.parts += [
@@ -133,14 +137,20 @@ def _plan_names(bundle: Bundle, lang: str) -> pd.Series:
     return pd.concat([bundle.priority_groups.set_index("code")[name], bundle.milestone_names.set_index("code")[name]])
 
 
+def report_year(bundle: Bundle) -> int:
+    """The year a report looks at: a scheduled review's own, else that of its figures."""
+    return int(bundle.review[:4]) if bundle.review[:4].isdigit() else bundle.as_of.year
+
+
 def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     """Each milestone due by the end of the review's year, where it stands, and (in the
     province's report) how many districts stand where on theirs."""
     section = Section("sections.milestones")
     plan = bundle.milestone_names.set_index("code")
     name = "name_vi" if lang == "vi" else "name_en"
+    year = report_year(bundle)
     table = bundle.for_unit(unit)["milestones"]
-    table = table[table.due.map(lambda d: d.year <= bundle.as_of.year)]
+    table = table[table.due.map(lambda d: d.year <= year)]
     order = {code: k for k, code in enumerate(plan.index)}
     table = table.assign(order=table.milestone.map(order)).sort_values(["order", "year"])
     counts = table.status.value_counts()
@@ -151,7 +161,7 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         {
             label("columns.milestone", lang): table.key,
             label("columns.activity", lang): table.milestone.map(plan[name]),
-            label("columns.agency", lang): table.milestone.map(plan.agency),
+            label("columns.agency", lang): table.milestone.map(plan[f"agency_{lang}"]),
             label("columns.due", lang): [
                 d.strftime("%d/%m/%Y") + ("" if dated else " *") for d, dated in zip(table.due, table.dated)
             ],
@@ -164,10 +174,10 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     ).reset_index(drop=True)
     section.parts += [
         ("table", "moc-hoat-dong", shown, {}),
-        ("note", label("notes.milestones", lang).format(year=bundle.as_of.year)),
+        ("note", label("notes.milestones", lang).format(year=year)),
     ]
     if unit == bundle.province:
-        theirs = bundle.milestones[bundle.milestones.due.map(lambda d: d.year <= bundle.as_of.year)]
+        theirs = bundle.milestones[bundle.milestones.due.map(lambda d: d.year <= year)]
         summary = milestone_summary(theirs, bundle.province)
         summary = summary.assign(order=summary.milestone.map(order)).sort_values(["order", "year"])
         shown = pd.DataFrame(
