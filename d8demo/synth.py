@@ -724,16 +724,16 @@ def district_report(tables: dict[str, pd.DataFrame], district: str, period: str)
 
 
 def milestone_answers(plan: Plan, settings: dict, rng) -> pd.DataFrame:
-    """Whether and when each district does each of its milestone occurrences."""
+    """Whether and when each reporting unit does each of its milestone occurrences."""
     config = settings["milestones"]
     rows = []
-    for district in [*plan.districts.unit, plan.province]:
-        for m in plan.milestones_of(district).itertuples():
+    for unit in plan.reporting_units().unit:
+        for m in plan.milestones_of(unit).itertuples():
             done = rng.random() < config["done"]
             late = int(rng.integers(1, config["late_days"] + 1)) if rng.random() < config["late"] else 0
             early = int(rng.integers(0, 60))
             day = m.due + dt.timedelta(days=late if late else -early)
-            rows.append(dict(district=district, key=m.key, done=done, done_on=day if done else None))
+            rows.append(dict(district=unit, key=m.key, done=done, done_on=day if done else None))
     return pd.DataFrame(rows)
 
 
@@ -765,6 +765,21 @@ def milestone_report(
         elif m.due <= last:
             report[m.key] = dict(value=NOT_DONE)
     return report
+
+
+def area_report(
+    plan: Plan, tables: dict, answers: pd.DataFrame, settings: dict, unit: str, communes: set | None, period: str
+) -> dict[str, dict]:
+    """What a reporting unit's registers say for one round: a district's, or (with the old
+    ``communes`` it was formed from) a new commune's: indicators, priority groups, milestones."""
+    if communes is not None:
+        tables = {
+            name: table[table.commune.isin(communes)].assign(district=unit) if "commune" in table else table
+            for name, table in tables.items()
+        }
+    report = district_report(tables, unit, period)
+    report |= priority_report(tables, report, settings, unit, period)
+    return report | milestone_report(plan, tables, answers, settings, unit, period)
 
 
 def priority_report(tables: dict, report: dict[str, dict], settings: dict, district: str, period: str) -> dict:
@@ -884,6 +899,16 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path, ans
     folder.mkdir(parents=True, exist_ok=True)
     expected = []
     names = dict(zip(plan.districts.unit, plan.districts.name))
+    deadlines = plan.rounds.set_index("period").deadline
+    crosswalk = plan.units().crosswalk
+    new_communes = {  # the new communes formed (wholly or in part) from each district, with their old communes
+        d: {
+            c: set(crosswalk.old_code[crosswalk.new_code == c])
+            for c in crosswalk.new_code[crosswalk.old_district_code == d]
+        }
+        for d in config["by_new_commune"]
+    }
+    written = set()
     for (district, period), sent in sorted(
         _sent_dates(plan, settings, rng).items(), key=lambda kv: (kv[0][1], kv[0][0])
     ):
@@ -892,9 +917,22 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path, ans
         style = dict(config["styles"][district])
         spelling = style.get("spelling", names[district])
         style["spelling"] = unicodedata.normalize("NFD", spelling) if style.get("decomposed") else spelling
-        report = district_report(tables, district, period)
-        report |= priority_report(tables, report, settings, district, period)
-        report |= milestone_report(plan, tables, answers, settings, district, period)
+        if district in config["by_new_commune"] and plan.reform_date and deadlines[period] >= plan.reform_date:
+            for commune, old in new_communes[district].items():
+                if (commune, period) not in written:
+                    written.add((commune, period))
+                    path = write_submission(
+                        plan,
+                        area_report(plan, tables, answers, settings, commune, old, period),
+                        commune,
+                        period,
+                        sent,
+                        {"format": "form"},
+                        folder,
+                    )
+                    expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
+            continue
+        report = area_report(plan, tables, answers, settings, district, None, period)
         resend, broken = config["resubmission"], config["rejected"]
         if (district, period) == (broken["district"], broken["period"]):
             faulty = {k: dict(v) for k, v in report.items()}

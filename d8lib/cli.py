@@ -39,6 +39,13 @@ def _template(args: argparse.Namespace) -> int:
     try:
         if args.province:
             unit = plan.province
+        elif args.commune_2025:
+            known = set(plan.reporting_units().unit)
+            unit = (
+                args.commune_2025
+                if args.commune_2025 in known
+                else plan.units().resolve(args.commune_2025, "commune_2025")
+            )
         elif args.district in set(plan.districts.unit):
             unit = args.district
         else:
@@ -253,10 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", default=None, help="plan YAML (default: the plan of data/config.yaml)")
     check.set_defaults(func=_plan_check)
 
-    template = commands.add_parser("template", help="write the Excel report form of a district")
+    template = commands.add_parser(
+        "template", help="write the Excel report form of a district, commune or the province"
+    )
     who = template.add_mutually_exclusive_group(required=True)
     who.add_argument("--district", help="GSO code or name of the district")
     who.add_argument("--province", action="store_true", help="the province's own form (what it does itself)")
+    who.add_argument("--commune-2025", help="GSO code or name of a new commune (rounds after the 2025 reform)")
     template.add_argument("--period", required=True, help="reporting round as the plan names it: YYYY or YYYY-final")
     template.add_argument("--out", type=Path, default=None)
     template.add_argument("--plan", type=_plan, default="")
@@ -296,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--review", type=_review, help="a progress review: YYYY (yearly), YYYY-06 (6-month) or adhoc (with --as-of)"
     )
     run.add_argument(
-        "--units", default="all", help="all (default), province, or district codes or names, comma-separated"
+        "--units",
+        default="all",
+        help="all (default: the province and its districts), province, communes-2025 (the province and the new "
+        "communes), or district or new-commune codes or names, comma-separated",
     )
     run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
     run.add_argument("--lang", choices=["vi", "en"], default="vi")

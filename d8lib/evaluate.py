@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8lib import milestones, outcomes, progress, publish, quality, standards, weighting
+from d8lib import milestones, outcomes, progress, publish, quality, reform, standards, weighting
 from d8lib.bundle import REVIEW_HALF, Bundle
 from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
@@ -299,19 +299,23 @@ def build(
     rounds = phase_rounds(phase)
     units = plan.units()
     province = plan.province
-    unit_names = pd.concat(
-        [
-            pd.DataFrame({"unit": [province], "name": [plan.meta["province"]["name"]], "level": ["province"]}),
-            plan.districts.assign(level="district"),
-        ],
-        ignore_index=True,
-    )
-
-    values = store.values()
+    unit_names = plan.reporting_units()
+    if plan.reform and units is not None:
+        origins = reform.new_communes(units).set_index("unit")
+        unit_names["old_districts"] = unit_names.unit.map(origins.districts).map(
+            lambda d: ";".join(d) if isinstance(d, tuple) else ""
+        )
+    sent = store.values()
+    new_units = sorted(set(sent.district) & set(unit_names.unit[~unit_names.level.isin(["province", "district"])]))
+    values = reform.by_old_district(sent, units) if new_units else sent
     table = progress.progress(plan, values, as_of)
-    standing = milestones.milestone_status(plan, values, as_of)
+    if new_units:
+        table = pd.concat([table, progress.unit_progress(plan, sent, as_of, new_units)], ignore_index=True)
+    standing = milestones.milestone_status(plan, sent, as_of, new_units)
     people = publish.protect_people(_people(plan, values, as_of), province)
     submissions = store.submissions()
+    if new_units:
+        submissions = reform.by_old_district(submissions, units)
     complete = progress.completeness(plan, submissions, as_of)
     problems = quality.open_problems(plan, store.warnings(), complete, values)
 

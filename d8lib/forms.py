@@ -191,9 +191,16 @@ def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill)
 def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path:
     """Write the report form of ``unit`` (a district's GSO code, or the province's for
     what the province does itself) for ``period`` to ``path``."""
-    names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
-    if unit not in names:
+    reporters = plan.reporting_units().set_index("unit")
+    if unit not in reporters.index:
         raise ValueError(f"Đơn vị {unit} không có trong kế hoạch / Unit {unit} is not in the plan")
+    new_unit = reporters.level[unit] not in ("province", "district")
+    if new_unit and plan.rounds.set_index("period").deadline.get(period, plan.reform_date) < plan.reform_date:
+        raise ValueError(
+            f"Xã mới chỉ báo cáo các kỳ sau ngày {plan.reform_date:%d/%m/%Y} / "
+            f"A new commune reports the rounds after {plan.reform_date:%d/%m/%Y} only"
+        )
+    names = reporters.name
     if period not in set(plan.rounds.period):
         raise ValueError(
             f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan "

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from d8lib import bounds, forms
+from d8lib import bounds, forms, reform
 from d8lib.plan import Plan
 from d8lib.store import JOURNAL, Store, StoreError, sha256_file
 from d8lib.text import ascii_key, nfc, tone_key
@@ -420,16 +420,21 @@ def _period(value) -> str | None:
     return text
 
 
-def _reporting_unit(units: Units, name: str) -> str:
-    """The district a name means, or the province (whose own form names it)."""
-    try:
-        return units.resolve(name, level="district")
-    except UnitError:
+def _reporting_unit(units: Units, name: str, levels: tuple[str, ...]) -> str:
+    """The unit a name means: a district, the province (whose own form names it) or a unit
+    of the other reporting levels (the new communes after the reform); where a name fits
+    several ("Xã Si Ma Cai" and Si Ma Cai district), the one of the kind its prefix says."""
+    found, error = [], None
+    for level in ("district", *levels):
         try:
-            return units.resolve(name, level="province")
-        except UnitError:
-            pass
-        raise
+            found.append((units.resolve(name, level=level), level))
+        except UnitError as exc:
+            error = error or exc
+    if not found:
+        raise error
+    kind = units.prefix_kind(name)
+    named = [code for code, level in found if units.kind_of(code, level) == kind]
+    return (named or [code for code, _ in found])[0]
 
 
 def codes(plan: Plan) -> pd.Series:
@@ -452,7 +457,11 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     if "sheet" not in rows:
         rows = rows.assign(sheet=submission.sheet)
     labels = submission.labels
-    districts = set(plan.districts.unit) | {plan.province}  # the province reports what it does itself
+    reporters = plan.reporting_units()  # the province reports what it does itself
+    districts = set(reporters.unit)
+    new_units = set(reporters.unit[~reporters.level.isin(["province", "district"])])
+    levels = ("province", *reporters.level[reporters.unit.isin(new_units)].unique())
+    before_reform = set(plan.rounds.period[plan.rounds.deadline < plan.reform_date]) if new_units else set()
     periods = list(plan.rounds.period)
     indicators = plan.indicators.set_index("code")
     kinds = codes(plan)
@@ -463,7 +472,7 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
         if not _blank(r.district):
             text = nfc(str(r.district))
             try:
-                district = text if text in districts else _reporting_unit(units, text)
+                district = text if text in districts else _reporting_unit(units, text, levels)
             except UnitError as exc:
                 problem(
                     "unknown_district",
@@ -525,6 +534,16 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                 r.period,
             )
             period = None
+        elif period in before_reform and district in new_units:
+            problem(
+                "before_reform",
+                f"Xã mới chỉ báo cáo các kỳ sau ngày {plan.reform_date:%d/%m/%Y}; kỳ này do huyện cũ báo cáo",
+                f"A new commune reports the rounds after {plan.reform_date:%d/%m/%Y} only; "
+                "this round is the old district's",
+                r.row,
+                labels.get("period", ""),
+                r.period,
+            )
         for key, value in (("district", district), ("commune", commune), ("indicator", code), ("period", period)):
             resolved[key].append(value)
     rows = rows.assign(**resolved)
@@ -588,6 +607,28 @@ def _read_milestones(submission: Submission) -> None:
     )
 
 
+def _check_overlap(submission: Submission, units: Units, previous: pd.DataFrame) -> None:
+    """An old district and the new communes formed from it never both report a round:
+    their figures would count twice."""
+    rows = submission.rows.dropna(subset=["district", "period"])
+    for (unit, period), group in rows.groupby(["district", "period"]):
+        others = reform.overlapping(units, unit)
+        earlier = previous[previous.district.isin(others) & previous.period.eq(period)]
+        if len(earlier):
+            names = ", ".join(sorted(earlier.district.unique()))
+            submission.problem(
+                "reported_twice",
+                f"Kỳ {period} đã được báo cáo bởi {names} (huyện cũ và xã mới hình thành từ huyện đó không "
+                "cùng báo cáo một kỳ, để số liệu không bị tính hai lần)",
+                f"Round {period} was already reported by {names} (an old district and the new communes formed "
+                "from it never both report a round: the figures would count twice)",
+                int(group.row.iloc[0]),
+                submission.labels.get("district", ""),
+                unit,
+                sheet=group.sheet.iloc[0],
+            )
+
+
 def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFrame) -> Submission:
     """Resolve names and apply the validation rules; problems accumulate on the submission."""
     if submission.errors or submission.rows.empty:
@@ -595,6 +636,7 @@ def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFra
     submission.rows["note"] = submission.rows["note"].map(_note)
     resolve(submission, plan, units)
     _read_milestones(submission)
+    _check_overlap(submission, units, previous)
     context = {"periods": list(plan.rounds.period), "previous": previous[["district", "period", "indicator", "value"]]}
     submission.problems += validate(submission.rows, submission.labels, context)
     blank = submission.rows.index.difference(submission.reported_rows.index)

@@ -62,6 +62,7 @@ class Plan:
     - ``occurrences``: key (``M6-2023``, the code units report), milestone, year, due: each
       time a milestone is due (one a year at most)
     - ``priority_groups``: code, name_vi, name_en, source: whom units count as reached
+    - ``reform``: date and unit level from which new units report (``reporting.reform``)
     - ``references``: source, kind, code: each line of the plan the file gives a place (an
       indicator's target, a milestone, the reporting rounds, the priority groups and areas)
       or judges not reportable (kind ``not_reportable``, with the reason as code)
@@ -83,6 +84,7 @@ class Plan:
     occurrences: pd.DataFrame
     priority_groups: pd.DataFrame
     references: pd.DataFrame
+    reform: dict
     units_dir: Path | None
 
     @property
@@ -103,6 +105,24 @@ class Plan:
     def units(self) -> Units | None:
         """The unit tables the plan names (read once per folder), or None."""
         return _units_in(str(self.units_dir)) if self.units_dir else None
+
+    @property
+    def reform_date(self) -> dt.date | None:
+        """The day from which the new communes report (``reporting.reform``), if any."""
+        return self.reform.get("date")
+
+    def reporting_units(self) -> pd.DataFrame:
+        """Who may send a report: unit, name, level (the province, its districts and, after
+        the reform, the new communes of the unit tables)."""
+        frames = [
+            pd.DataFrame({"unit": [self.province], "name": [self.meta["province"]["name"]], "level": ["province"]}),
+            self.districts.assign(level="district"),
+        ]
+        if self.reform_date and self.units() is not None:
+            level = self.reform["level"]
+            communes = self.units().at_level(level)
+            frames.append(pd.DataFrame({"unit": communes.code, "name": communes.name, "level": level}))
+        return pd.concat(frames, ignore_index=True)
 
     def milestones_of(self, unit: str) -> pd.DataFrame:
         """The occurrences of the milestones a unit reports (the province its own, a district
@@ -405,6 +425,7 @@ def _plan(path: Path, data: dict) -> Plan:
         occurrences=occurrences,
         priority_groups=_priority_groups(data),
         references=_references(data),
+        reform=(data.get("reporting") or {}).get("reform") or {},
         units_dir=(path.parent / data["units"]).resolve() if data.get("units") else None,
     )
 

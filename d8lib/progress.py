@@ -215,10 +215,31 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     ]
 
 
+def unit_progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, units: list[str]) -> pd.DataFrame:
+    """Progress of reporting units the plan allocates no target to (the new communes):
+    what each achieved per indicator it reported, against the province's target where
+    that is a percentage (a standard every unit keeps). Columns as ``progress``."""
+    reached = achieved(plan, values[values.district.isin(units)], as_of).rename(columns={"district": "unit"})
+    province = plan.targets[plan.targets.unit == plan.province].set_index("indicator")
+    measures = plan.indicators.set_index("code").measure
+    rows = reached[reached.indicator.isin(measures.index)].join(province.drop(columns="unit"), on="indicator")
+    percent = rows.indicator.map(measures).eq("percent")
+    rows["target"] = rows.target.where(percent)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["achieved"] = np.where(percent, 100 * rows.numerator / rows.denominator, rows.value)
+        rows["percent_achieved"] = 100 * rows.achieved / rows.target
+    rows["expected_share"] = [expected_share(t, measures[t["indicator"]], as_of) for _, t in rows.iterrows()]
+    rows["expected"] = rows.target * rows.expected_share
+    rows["status"] = [status(a, t, e) for a, t, e in zip(rows.achieved, rows.target, rows.expected)]
+    columns = ["indicator", "unit", "period", "complete", "achieved", "target", "percent_achieved", "expected"]
+    return rows[columns + ["expected_share", "status", "numerator", "denominator"]].reset_index(drop=True)
+
+
 def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Expected, received, on-time, late and missing reports per district and round.
 
-    ``submissions`` is ``Store.submissions()``. A report is on time when it was sent
+    ``submissions`` is ``Store.submissions()`` (with ``reported_by`` where new communes
+    report for their old district, ``reform.by_old_district``). A report is on time when it was sent
     (or, where the file does not say, received) on or before the round's deadline; the
     first submission counts for timeliness, later ones are re-submissions. Returns
     district, period, deadline, received (bool), sent_on, days_late, on_time,
@@ -230,10 +251,14 @@ def completeness(plan: Plan, submissions: pd.DataFrame, as_of: dt.date) -> pd.Da
         submissions = pd.DataFrame(columns=["district", "period", "sent_on", "received_at", "id"])
     subs = submissions.copy()
     subs["date"] = pd.to_datetime(subs.sent_on.fillna(subs.received_at.str[:10])).dt.date
-    first = (
+    if "reported_by" not in subs:
+        subs["reported_by"] = subs.district
+    first = (  # a district reported by its new communes: when the last of them first sent
         subs.sort_values("id")
-        .groupby(["district", "period"], as_index=False)
+        .groupby(["district", "period", "reported_by"], as_index=False)
         .agg(sent_on=("date", "first"), count=("id", "size"))
+        .groupby(["district", "period"], as_index=False)
+        .agg(sent_on=("sent_on", "max"), count=("count", lambda c: int((c - 1).sum()) + 1))
     )
     rows = grid.merge(first, on=["district", "period"], how="left")
     rows["received"] = rows.sent_on.notna()

@@ -193,24 +193,42 @@ def input_files(data_dir: Path, plan: Plan, notebooks: Path) -> list[Path]:
 
 
 def select_units(plan: Plan, units: str) -> list[str]:
-    """``all``, ``province``, or a comma-separated list of district codes or names."""
+    """``all`` (the province and its districts), ``province``, the level of the new units
+    after the reform (``communes-2025``: the province and every new commune), or a
+    comma-separated list of district or new-commune codes or names."""
     from d8lib.units import UnitError
 
     districts = list(plan.districts.unit)
+    reporters = plan.reporting_units()
     if units in ("", "all"):
         return [plan.province] + districts
+    # A level is asked in the plural: "communes-2025" for the units of level commune_2025.
+    levels = {
+        level.replace("_", "s-", 1): level
+        for level in reporters.level.unique()
+        if level not in ("province", "district")
+    }
+    if units in levels:
+        return [plan.province, *reporters.unit[reporters.level == levels[units]]]
     chosen = []
     resolver = plan.units()
     for item in (u.strip() for u in units.split(",") if u.strip()):
         if item == "province" or item == plan.province:
             chosen.append(plan.province)
-        elif item in districts:
+        elif item in set(reporters.unit):
             chosen.append(item)
         else:
             try:
                 chosen.append(resolver.resolve(item, level="district"))
             except UnitError as exc:
-                raise InputError(f"--units: {exc.message_vi}", f"--units: {exc.message_en}") from None
+                for level in levels.values():
+                    try:
+                        chosen.append(resolver.resolve(item, level=level))
+                        break
+                    except UnitError:
+                        continue
+                else:
+                    raise InputError(f"--units: {exc.message_vi}", f"--units: {exc.message_en}") from None
     if not chosen:
         raise InputError(f"--units không chọn đơn vị nào: «{units}»", f"--units chooses no unit: '{units}'")
     return list(dict.fromkeys(chosen))
@@ -418,7 +436,7 @@ def run(
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
         tables_dir = run_dir / "tables"
-        names = {plan.province: plan.meta["province"]["name"], **dict(zip(plan.districts.unit, plan.districts.name))}
+        names = plan.reporting_units().set_index("unit").name
         work = []
         for unit in chosen:
             slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"

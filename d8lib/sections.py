@@ -50,6 +50,10 @@ def _names(bundle: Bundle, lang: str) -> pd.Series:
     return bundle.units.set_index("unit").name.map(lambda n: publish.unit_name(n, lang))
 
 
+def _level(bundle: Bundle, unit: str) -> str:
+    return bundle.units.set_index("unit").level.get(unit, "")
+
+
 def _flag(row, lang: str) -> str:
     """The presentation flag of a figure with its reasons, as the reader reads it."""
     text = label(f"flag.{row.flag}", lang)
@@ -80,10 +84,16 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     section = Section("sections.progress")
     names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     table = bundle.for_unit(unit)["progress"]
-    table = table[table.status != "no_target"].sort_values("indicator", key=lambda s: s.map(code_order))
+    new_unit = _level(bundle, unit) not in ("province", "district")  # no target of its own: shows what it did
+    table = table[(table.status != "no_target") | (new_unit & table.achieved.notna())]
+    table = table.sort_values("indicator", key=lambda s: s.map(code_order))
     percent = table.indicator.map(bundle.indicators.set_index("code").measure).eq("percent")
     for column in ("achieved", "expected"):
         table[column] = table[column].where(percent, table[column].round(0)).round(1)
+    figures = table
+    table = table.copy()
+    for column in ("target", "percent_achieved", "expected"):  # no target: blank, not withheld
+        table[column] = table[column].astype(object).where(table.status != "no_target", "")
     columns = {key: label(f"columns.{key}", lang) for key in ("target", "achieved", "percent_achieved", "expected")}
     shown = pd.DataFrame(
         {
@@ -100,7 +110,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     digits = {columns["target"]: 0, columns["achieved"]: -1, columns["percent_achieved"]: 0, columns["expected"]: -1}
     section.parts += [
         ("table", "tien-do", shown, digits),
-        ("figure", charts.progress(table, lang), "charts.progress_alt"),
+        ("figure", charts.progress(figures, lang), "charts.progress_alt"),
     ]
     if unit == bundle.province:
         section.parts += [
@@ -150,7 +160,7 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     name = "name_vi" if lang == "vi" else "name_en"
     year = report_year(bundle)
     table = bundle.for_unit(unit)["milestones"]
-    table = table[table.due.map(lambda d: d.year <= year)]
+    table = table.loc[table.due.map(lambda d: d.year <= year).astype(bool)]
     order = {code: k for k, code in enumerate(plan.index)}
     table = table.assign(order=table.milestone.map(order)).sort_values(["order", "year"])
     counts = table.status.value_counts()
@@ -195,13 +205,59 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     return section
 
 
+def reform(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """After the 2025 reform, in the province's report: the new communes that reported,
+    the old district each counts in, and those that span two (counted in the province's
+    total only), with their headline figures. Empty when no new commune reported."""
+    section = Section("sections.reform")
+    units = bundle.units[
+        bundle.units.unit.isin(bundle.progress.unit) & ~bundle.units.level.isin(["province", "district"])
+    ]
+    if unit != bundle.province or units.empty:
+        return Section()
+    names = _names(bundle, lang)
+    headline = allocated(bundle)  # the indicators of Appendix 01, allocated to the old districts
+    achieved = bundle.progress[bundle.progress.unit.isin(units.unit)].pivot_table(
+        index="unit", columns="indicator", values="achieved", aggfunc="first"
+    )
+    olds = units.set_index("unit").old_districts.map(lambda d: [x for x in d.split(";") if x])
+    counted = olds.map(lambda d: names.get(d[0], d[0]) if len(d) == 1 else label("reform.province_only", lang))
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): units.unit.to_numpy(),
+            label("columns.unit_name", lang): units.unit.map(names).to_numpy(),
+            label("columns.formed_from", lang): olds.map(lambda d: ", ".join(names.get(x, x) for x in d)).to_numpy(),
+            label("columns.counted_in", lang): counted.to_numpy(),
+            **{  # blank where a commune reported nothing: not reported, not withheld
+                code: achieved.reindex(units.unit)[code].astype(object).where(lambda v: v.notna(), "").to_numpy()
+                if code in achieved
+                else ""
+                for code in headline
+            },
+        }
+    )
+    spans = olds.map(len).gt(1).to_numpy()
+    section.parts += [
+        ("paragraph", label("reform.intro", lang).format(count=len(units), spans=int(spans.sum()))),
+        ("table", "xa-moi", shown, dict.fromkeys(headline, -1)),
+    ]
+    return section
+
+
+def allocated(bundle: Bundle) -> list[str]:
+    """The count indicators the plan allocates to districts, in the plan's order."""
+    targets = bundle.progress
+    districts = targets[(targets.unit != bundle.province) & targets.target.notna()]
+    counts = set(bundle.indicators.code[bundle.indicators.measure == "count"])
+    return sorted(set(districts.indicator) & counts, key=code_order)
+
+
 def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
     """Percent of target achieved by district (rows) for the count indicators that the
     plan allocates to districts (columns)."""
     targets = bundle.progress
     districts = targets[(targets.unit != bundle.province) & targets.target.notna()]
-    counts = set(bundle.indicators.code[bundle.indicators.measure == "count"])
-    codes = sorted(set(districts.indicator) & counts, key=code_order)
+    codes = allocated(bundle)
     chosen = districts[districts.indicator.isin(codes)]
     grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
     return grid.pivot(index="district", columns="indicator", values="share")[codes]

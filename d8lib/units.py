@@ -115,6 +115,16 @@ class Units:
             raise UnknownUnitError(code, level, [])
         return rows.name.iloc[0]
 
+    def kind_of(self, code: str, level: str) -> str:
+        """The kind of a unit (huyện, thị xã, xã, phường, ...)."""
+        rows = self.table[(self.table.code == code) & (self.table.level == level)]
+        return rows.kind.iloc[0] if len(rows) else ""
+
+    @staticmethod
+    def prefix_kind(name: str) -> str | None:
+        """The kind of unit a name's prefix says ("Xã Si Ma Cai": xã), or None."""
+        return _split_prefix(nfc(name))[0]
+
     def at_level(self, level: str) -> pd.DataFrame:
         """The units of one level (``province``, ``district``, ``commune``, ``commune_2025``)."""
         return self.table[self.table.level == level].reset_index(drop=True)
