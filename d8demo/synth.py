@@ -782,6 +782,19 @@ def area_report(
     return report | milestone_report(plan, tables, answers, settings, unit, period)
 
 
+def by_commune(plan: Plan, tables: dict, report: dict, district: str, period: str) -> dict:
+    """A district report whose indicators are given commune by commune (keys (code, commune
+    name)); priority groups and milestones stay the district's."""
+    communes = plan.units().at_level("commune")
+    indicators = set(plan.indicators.code)
+    split = {code: cells for code, cells in report.items() if code not in indicators}
+    for c in communes[communes.parent_code == district].itertuples():
+        part = {name: table[table.commune == c.code] if "commune" in table else table for name, table in tables.items()}
+        for code, cells in district_report(part, district, period).items():
+            split[code, c.name] = cells
+    return split
+
+
 def priority_report(tables: dict, report: dict[str, dict], settings: dict, district: str, period: str) -> dict:
     """Persons reached from each priority group in the round's year: shares of the
     persons the year's activities reached, and the survivors supported from the register."""
@@ -809,12 +822,16 @@ def _freeze_xlsx(path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def _long_rows(report: dict[str, dict], district_name: str, period: str, sent: dt.date) -> list[dict]:
+def _long_rows(report: dict, district_name: str, period: str, sent: dt.date) -> list[dict]:
+    """The rows of a long table; a key (code, commune name) gives a commune's row."""
+    by_commune = any(isinstance(key, tuple) for key in report)
     rows = []
-    for code, cells in report.items():
+    for key, cells in report.items():
+        code, commune = key if isinstance(key, tuple) else (key, None)
         rows.append(
             {
                 "Huyện": district_name,
+                **({"Xã": commune} if by_commune else {}),
                 "Kỳ báo cáo": period,
                 "Mã chỉ số": code,
                 "Kết quả": cells.get("value"),
@@ -933,6 +950,8 @@ def submissions(plan: Plan, tables: dict, settings: dict, rng, folder: Path, ans
                     expected.append(dict(file=path.name, sent_on=sent, status="accepted", problem=""))
             continue
         report = area_report(plan, tables, answers, settings, district, None, period)
+        if style.get("by_commune"):
+            report = by_commune(plan, tables, report, district, period)
         resend, broken = config["resubmission"], config["rejected"]
         if (district, period) == (broken["district"], broken["period"]):
             faulty = {k: dict(v) for k, v in report.items()}

@@ -20,6 +20,7 @@ TABLES = (
     "units",
     "progress",
     "milestones",
+    "by_area",
     "milestone_names",
     "priority_groups",
     "people",
@@ -35,7 +36,7 @@ TABLES = (
     "sample",
 )
 REVIEW_HALF = "-06"  # the 6-month review of a year is named YYYY-06
-UNIT_TABLES = ("progress", "milestones", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+UNIT_TABLES = ("progress", "milestones", "by_area", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Bundle:
     units: pd.DataFrame  # unit, name, level
     progress: pd.DataFrame
     milestones: pd.DataFrame  # unit, milestone, key, year, due, status ... (d8lib.milestones)
+    by_area: pd.DataFrame  # unit, area, indicator, achieved (progress.by_area)
     milestone_names: pd.DataFrame  # the plan's milestones: code, names, agency, source
     priority_groups: pd.DataFrame  # the plan's priority groups: code, names
     people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)

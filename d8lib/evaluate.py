@@ -289,11 +289,12 @@ def build(
     as_of: dt.date | None = None,
     period: str = "",
     review: str = "",
+    areas: pd.Series | None = None,
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
-    tables stay empty.
+    tables stay empty. ``areas`` (``commune_areas``) gives progress by area.
     """
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
@@ -312,6 +313,7 @@ def build(
     if new_units:
         table = pd.concat([table, progress.unit_progress(plan, sent, as_of, new_units)], ignore_index=True)
     standing = milestones.milestone_status(plan, sent, as_of, new_units)
+    by_area = progress.by_area(plan, values, areas if areas is not None else pd.Series(dtype=str), as_of)
     people = publish.protect_people(_people(plan, values, as_of), province)
     submissions = store.submissions()
     if new_units:
@@ -378,6 +380,7 @@ def build(
         units=unit_names,
         progress=table,
         milestones=standing.drop(columns=milestones.COUNTS),
+        by_area=by_area,
         milestone_names=plan.milestones.merge(
             plan.agencies[["code", "name_vi", "name_en"]].add_prefix("agency_"),
             left_on="agency",
@@ -443,6 +446,16 @@ def _sample_sizes(stacked: pd.DataFrame, province: str) -> pd.DataFrame:
 # --- key findings ------------------------------------------------------------------------
 
 
+def commune_areas(data_dir: str | Path, attribute: str = "zone") -> pd.Series:
+    """Each commune's area by the village register (``<data>/villages.csv``; the zone of a
+    commune is that of all its villages), or nothing when the folder has no register."""
+    path = Path(data_dir) / "villages.csv"
+    if not path.exists():
+        return pd.Series(dtype=str)
+    villages = pd.read_csv(path, dtype=CODE_COLUMNS)
+    return villages.groupby("commune")[attribute].first().astype(str)
+
+
 def for_phase(
     phase: str, data_dir: str | Path, plan_path: str = "", store_dir: str = "", as_of: str | dt.date | None = None
 ) -> Bundle:
@@ -450,7 +463,8 @@ def for_phase(
     run hands its reports the tables it computed once)."""
     plan = load_plan(plan_path or None)
     as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) and as_of else as_of or None
-    return build(plan, Path(data_dir), analyst_store(plan, store_dir, data_dir), phase, as_of)
+    store = analyst_store(plan, store_dir, data_dir)
+    return build(plan, Path(data_dir), store, phase, as_of, areas=commune_areas(data_dir))
 
 
 def for_round(period: str, plan_path: str = "", store_dir: str = "", data_dir: str = "") -> Bundle:
@@ -460,7 +474,9 @@ def for_round(period: str, plan_path: str = "", store_dir: str = "", data_dir: s
     if period not in rounds.index:
         raise ValueError(f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan")
     as_of = rounds.deadline[period]
-    return build(plan, None, analyst_store(plan, store_dir, data_dir), phase_at(as_of), as_of, period=period)
+    store = analyst_store(plan, store_dir, data_dir)
+    areas = commune_areas(data_dir) if data_dir else None
+    return build(plan, None, store, phase_at(as_of), as_of, period=period, areas=areas)
 
 
 def phase_at(as_of: dt.date) -> str:

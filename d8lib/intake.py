@@ -637,7 +637,10 @@ def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFra
     resolve(submission, plan, units)
     _read_milestones(submission)
     _check_overlap(submission, units, previous)
-    context = {"periods": list(plan.rounds.period), "previous": previous[["district", "period", "indicator", "value"]]}
+    context = {
+        "periods": list(plan.rounds.period),
+        "previous": previous[["district", "commune", "period", "indicator", "value"]],
+    }
     submission.problems += validate(submission.rows, submission.labels, context)
     blank = submission.rows.index.difference(submission.reported_rows.index)
     if len(blank) == len(submission.rows):

@@ -57,6 +57,26 @@ def _district_totals(values: pd.DataFrame) -> pd.DataFrame:
     return values.groupby(["district", "period", "indicator"], as_index=False)[_COUNTS].sum(min_count=1)
 
 
+def _flows(plan: Plan, codes: pd.Series) -> pd.Series:
+    """Whether each code is a flow (its years add up): an additive count, or persons
+    reached from a priority group."""
+    kinds = plan.indicators.set_index("code")
+    additive = codes.map(kinds.aggregation).eq("additive") & codes.map(kinds.measure).eq("count")
+    return additive | codes.isin(plan.priority_groups.code)
+
+
+def _rounds_used(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The rows of the rounds each district's figure is taken from: a stock's latest round,
+    a flow's latest round of each year."""
+    due = rounds_due(plan, as_of)
+    rows = values[values.period.isin(due.period)]
+    year = rows.period.map(plan.rounds.set_index("period").year)
+    position = rows.period.map({p: k for k, p in enumerate(plan.rounds.period)})
+    scope = year.where(_flows(plan, rows.indicator), -1)  # a stock: one scope for all years
+    latest = position.groupby([rows.district, rows.indicator, scope]).transform("max")
+    return rows[position == latest]
+
+
 def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Each district's achieved value per indicator as of a date (see the module notes);
     also per priority group (persons reached, a flow) and milestone occurrence.
@@ -73,10 +93,7 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows = _district_totals(values[values.period.isin(due.period)])
     rows = rows.merge(plan.rounds[["period", "year", "round"]], on="period")
     rows["position"] = rows.period.map(order)
-    kinds = plan.indicators.set_index("code")
-    rows["flow"] = (
-        rows.indicator.map(kinds.aggregation).eq("additive") & rows.indicator.map(kinds.measure).eq("count")
-    ) | rows.indicator.isin(plan.priority_groups.code)  # persons reached in each year
+    rows["flow"] = _flows(plan, rows.indicator)
     stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
     flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
     flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(
@@ -213,6 +230,31 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
             "denominator",
         ]
     ]
+
+
+UNLOCATED = "unlocated"  # a figure given for a whole district, not for a commune
+
+
+def by_area(plan: Plan, values: pd.DataFrame, areas: pd.Series, as_of: dt.date) -> pd.DataFrame:
+    """What each unit achieved per area (``areas`` maps a commune code to its area, the
+    zone I, II or III of the village register) and count indicator, from the rows that
+    name their commune; rows for a whole district are ``unlocated``. The rounds are those
+    the district's own figure comes from (``achieved``), so the areas add up to it.
+    Returns unit, area, indicator, achieved; the province adds up its districts."""
+    values = _rounds_used(plan, values, as_of)
+    area = values.commune.map(areas).astype(object).fillna(UNLOCATED) if "commune" in values else UNLOCATED
+    placed = values.assign(district=values.district + "|" + area)
+    counts = set(plan.indicators.code[plan.indicators.measure == "count"])
+    reached = achieved(plan, placed, as_of)
+    reached = reached[reached.indicator.isin(counts)]
+    columns = ["unit", "area", "indicator", "achieved"]
+    if reached.empty:
+        return pd.DataFrame(columns=columns)
+    reached[["unit", "area"]] = reached.district.str.split("|", n=1, expand=True)
+    reached = reached.rename(columns={"value": "achieved"})
+    districts = reached[reached.unit != plan.province]
+    province = reached.groupby(["area", "indicator"], as_index=False).achieved.sum().assign(unit=plan.province)
+    return pd.concat([districts[columns], province[columns]], ignore_index=True)
 
 
 def unit_progress(plan: Plan, values: pd.DataFrame, as_of: dt.date, units: list[str]) -> pd.DataFrame:

@@ -466,7 +466,8 @@ def run(
             )
         try:  # the run's tables, once: every report reads them as Parquet files
             survey = None if review else data_dir  # a progress review reads no survey
-            evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review).save(tables_dir)
+            areas = evaluate.commune_areas(data_dir)
+            evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas).save(tables_dir)
             error = ""
         except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
             error = f"{type(exc).__name__}: {exc}"

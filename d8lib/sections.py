@@ -15,7 +15,7 @@ from d8lib import charts, findings, publish
 from d8lib.bundle import Bundle
 from d8lib.milestones import STATUSES
 from d8lib.milestones import summary as milestone_summary
-from d8lib.progress import completeness_summary
+from d8lib.progress import UNLOCATED, completeness_summary
 from d8lib.publish import label
 
 
@@ -117,6 +117,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ("heading", "sections.heatmap", 3),
             ("figure", charts.heatmap(district_shares(bundle, lang)), "charts.heatmap_alt"),
         ]
+    section.parts += _by_area(bundle, unit, names, lang)
     people = bundle.for_unit(unit)["people"]
     if len(people):
         names = pd.concat([names, _plan_names(bundle, lang)])
@@ -139,6 +140,27 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ("note", label("notes.suppression", lang)),
         ]
     return section
+
+
+def _by_area(bundle: Bundle, unit: str, names: pd.Series, lang: str) -> list:
+    """The table of what was achieved in each area, where some figures name their commune."""
+    table = bundle.for_unit(unit)["by_area"]
+    if table.empty or table.area.eq(UNLOCATED).all():
+        return []
+    grid = table.pivot_table(index="indicator", columns="area", values="achieved", aggfunc="sum")
+    areas = [a for a in ("I", "II", "III", "none", UNLOCATED) if a in grid]
+    codes = sorted(grid.index, key=code_order)
+    shown = pd.DataFrame(
+        {
+            label("columns.indicator", lang): codes,
+            label("columns.name", lang): [names.get(c, c) for c in codes],
+            **{label(f"area.{a}", lang): grid.reindex(codes)[a].fillna(0).to_numpy() for a in areas},
+        }
+    )
+    return [
+        ("heading", "sections.by_area", 3),
+        ("table", "khu-vuc", shown, {label(f"area.{a}", lang): 0 for a in areas}),
+    ]
 
 
 def _plan_names(bundle: Bundle, lang: str) -> pd.Series:

@@ -172,10 +172,16 @@ def _sum_equals(f: _Frame, column, rule):
     return complete & (parts.sum(axis=1) != total), total
 
 
+def _place(rows: pd.DataFrame) -> pd.DataFrame:
+    """Where a row's figures are: its district and commune ("" for the whole district)."""
+    return rows.assign(commune=rows.commune.fillna("") if "commune" in rows else "")
+
+
 def _not_above_indicator(f: _Frame, column, rule):
-    keys = ["district", "period"]
-    source = f.rows.loc[f.rows.indicator == rule["limit_indicator"], keys].assign(limit=f.numbers[rule["limit_column"]])
-    limit = f.rows[keys].merge(source.drop_duplicates(keys), on=keys, how="left")["limit"].set_axis(f.rows.index)
+    keys = ["district", "commune", "period"]
+    rows = _place(f.rows)
+    source = rows.loc[rows.indicator == rule["limit_indicator"], keys].assign(limit=f.numbers[rule["limit_column"]])
+    limit = rows[keys].merge(source.drop_duplicates(keys), on=keys, how="left")["limit"].set_axis(f.rows.index)
     return f.numbers[column] > limit, limit
 
 
@@ -187,17 +193,17 @@ def _percent_matches(f: _Frame, column, rule):
 
 def _not_below_previous(f: _Frame, column, rule):
     order = {p: k for k, p in enumerate(f.context["periods"])}
-    current = f.rows[["district", "indicator", "period"]].assign(value=f.numbers[column])
-    known = pd.concat([f.context["previous"], current], ignore_index=True).dropna(subset=["value"])
-    # The highest value known per district, indicator and period: the pairs below are
+    current = _place(f.rows)[["district", "commune", "indicator", "period"]].assign(value=f.numbers[column])
+    known = pd.concat([_place(f.context["previous"]), current], ignore_index=True).dropna(subset=["value"])
+    # The highest value known per place, indicator and period: the pairs below are
     # then at most rows x periods, however many rows repeat the same indicator.
     known = (
         known.assign(position=known.period.map(order))
-        .groupby(["district", "indicator", "position"], as_index=False)
+        .groupby(["district", "commune", "indicator", "position"], as_index=False)
         .value.max()
     )
     current = current.assign(position=current.period.map(order), row=np.arange(len(current)))
-    pairs = current.merge(known, on=["district", "indicator"], suffixes=("", "_known"))
+    pairs = current.merge(known, on=["district", "commune", "indicator"], suffixes=("", "_known"))
     earlier = pairs[pairs.position_known < pairs.position]
     best = earlier.groupby("row").value_known.max()
     limit = pd.Series(np.nan, index=f.rows.index)
@@ -256,7 +262,7 @@ def validate(
     the raw number columns, and the plan's measure, aggregation and target per row;
     ``labels`` names each column as the submitter sees it (a letter or a header);
     ``context`` holds ``periods`` (in order) and ``previous`` (accepted values:
-    district, period, indicator, value).
+    district, commune, period, indicator, value).
     """
     rules = load_rules() if rules is None else rules
     raw = rows[NUMBER_COLUMNS]

@@ -7,10 +7,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from helpers import filled_form, long_table
+from helpers import ROOT, filled_form, long_table
 
+from d8lib.evaluate import commune_areas
 from d8lib.intake import intake
-from d8lib.progress import completeness, completeness_summary, progress
+from d8lib.progress import by_area, completeness, completeness_summary, progress
 from d8lib.quality import modified_z, open_problems, outliers
 from d8lib.store import Store
 
@@ -243,3 +244,26 @@ def test_the_province_reports_what_it_does_itself_on_its_own_form(plan, tmp_path
     assert (table.set_index(["indicator", "unit"]).index.duplicated()).sum() == 0
     named = long_table(tmp_path / "tinh.csv", [dict(district="Tỉnh Lào Cai", period="2025", indicator="O13", value=1)])
     assert intake([named], store, plan, plan.units())[0].status == "accepted"
+
+
+def test_progress_by_area_adds_up_the_communes_of_each_zone(plan):
+    # In the demo's register Thị trấn Bắc Hà (02839) lies outside the ethnic-minority area,
+    # Lùng Cải (02842) and Tả Van Chư (02851) in zone III.
+    areas = commune_areas(ROOT / "data" / "demo")
+    assert areas[["02839", "02842", "02851"]].tolist() == ["none", "III", "III"]
+    rows = [
+        ("2023-final", "O1", "02842", 4),
+        ("2023-final", "O1", "02839", 2),
+        ("2024-final", "O1", "02842", 6),  # a stock: the district's latest round counts ...
+        ("2024-final", "O1", "02851", 3),  # ... in which Thị trấn Bắc Hà gave no figure
+        ("2023-final", "O8", "02842", 2),  # a flow: the years add up
+        ("2024-final", "O8", "02842", 5),
+        ("2024-final", "O2", None, 7),  # for the whole district
+    ]
+    values = pd.DataFrame(
+        [dict(district="085", period=p, indicator=i, commune=c, value=v) for p, i, c, v in rows]
+    ).assign(numerator=None, denominator=None, people=None, female=None, male=None, ethnic_minority=None)
+    table = by_area(plan, values, areas, dt.date(2025, 2, 1)).set_index(["unit", "area", "indicator"]).achieved
+    assert table["085", "III", "O1"] == 6 + 3 and ("085", "none", "O1") not in table.index
+    assert table["085", "III", "O8"] == 2 + 5 and table["085", "unlocated", "O2"] == 7
+    assert table["10", "III", "O1"] == 9
