@@ -8,6 +8,7 @@ design). A run writes it before its reports start; a report reads it whole.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -75,6 +76,33 @@ class Bundle:
             return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
 
         return {name: pick(getattr(self, name)) for name in UNIT_TABLES}
+
+    def inputs_of(self, unit: str) -> dict:
+        """What one unit's report reads of the run's tables and facts: the province's
+        reads everything; another unit's reads its own rows of the tables by unit, its rows
+        and the province-wide ones of completeness and problems, and the shared tables."""
+        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
+        if unit == self.province:
+            return {"facts": facts, **{name: getattr(self, name) for name in TABLES}}
+        own = {
+            "completeness": self.completeness[self.completeness.district == unit],
+            "problems": self.problems[self.problems.district.isin([unit, ""])],
+            **{name: frame[frame.unit == unit] for name, frame in ((n, getattr(self, n)) for n in UNIT_TABLES)},
+        }
+        shared = {name: getattr(self, name) for name in TABLES if name not in own}
+        return {"facts": facts, **own, **shared}
+
+    def digest(self, unit: str) -> str:
+        """A SHA-256 of what one unit's report reads (``inputs_of``)."""
+        hasher = hashlib.sha256()
+        for name, value in self.inputs_of(unit).items():
+            hasher.update(name.encode())
+            if isinstance(value, pd.DataFrame):
+                text = _plain(value).to_json(orient="split", index=False, date_format="iso", default_handler=str)
+            else:
+                text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+            hasher.update(text.encode())
+        return hasher.hexdigest()
 
     def save(self, folder: str | Path) -> Path:
         """Write the bundle as a folder, in one step: readers never see half of it."""

@@ -133,6 +133,7 @@ def _run(args: argparse.Namespace) -> int:
             notebooks=args.notebooks,
             as_of=args.as_of,
             review=args.review or "",
+            force=args.force,
         )
     except InputError as exc:
         print(f"d8 run: {exc}", file=sys.stderr)
@@ -152,9 +153,8 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     for outcome in result.outcomes:
         mark = "OK " if outcome.status == "ok" else "LỖI/FAILED"
-        print(
-            f"{mark} {outcome.name} ({outcome.seconds:.1f} s){': ' + outcome.error.splitlines()[0] if outcome.error else ''}"
-        )
+        how = " dùng lại / reused" if outcome.execution == "reused" else f" {outcome.seconds:.1f} s"
+        print(f"{mark} {outcome.name} ({how.strip()}){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")
     failed = sum(o.status != "ok" for o in result.outcomes)
     print(f"{len(result.outcomes) - failed} báo cáo xong / reports done, {failed} lỗi / failed")
     if result.error:
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
         "communes), or district or new-commune codes or names, comma-separated",
     )
     run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
+    run.add_argument(
+        "--force", action="store_true", help="execute every report, even those unchanged since the published run"
+    )
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
     run.add_argument("--plan", type=_plan, default="")

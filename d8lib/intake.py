@@ -423,7 +423,7 @@ def _period(value) -> str | None:
 def _reporting_unit(units: Units, name: str, levels: tuple[str, ...]) -> str:
     """The unit a name means: a district, the province (whose own form names it) or a unit
     of the other reporting levels (the new communes after the reform); where a name fits
-    several ("Xã Si Ma Cai" and Si Ma Cai district), the one of the kind its prefix says."""
+    several (a commune named as its district, "Xã X" and district X), the one of the kind its prefix says."""
     found, error = [], None
     for level in ("district", *levels):
         try:

@@ -50,8 +50,8 @@ def open_problems(plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame
         pd.DataFrame(
             {
                 "kind": "warning",
-                "district": "",
-                "period": "",
+                "district": warnings.district.fillna(""),
+                "period": warnings.period.fillna(""),
                 "indicator": "",
                 "file": warnings.file,
                 "message_vi": warnings.message_vi,

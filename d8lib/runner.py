@@ -22,17 +22,17 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 
-from d8lib import evaluate
+from d8lib import evaluate, reuse
 from d8lib.errors import InputError
 from d8lib.inbox import prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
 from d8lib.publish import label, review_name, unit_name
-from d8lib.store import Store, sha256_file
+from d8lib.store import JOURNAL, Store, sha256_file
 from d8lib.text import ascii_key, printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -68,6 +68,8 @@ class Job:
     parameters: dict
     run_dir: str
     lang: str
+    inputs: dict = field(default_factory=dict)
+    reason: str = ""
 
 
 @dataclass
@@ -83,6 +85,10 @@ class Outcome:
     failed_cell: int | None = None  # index in the executed notebook (papermill adds its parameters cell)
     failed_source: str = ""
     carried_from: str = ""  # the run that made this report, when a partial run carries it over
+    execution: str = "executed"  # or "reused": unchanged since the published run, its files linked
+    reason: str = ""  # why it was executed or reused (d8lib.reuse.decide)
+    inputs: dict = field(default_factory=dict)  # the digests of what it reads (d8lib.reuse.report_inputs)
+    reused_from: str = ""  # the run that executed a reused report
 
 
 @dataclass
@@ -339,6 +345,8 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
         status = say("done" if o.status == "ok" else "failed")
         if o.carried_from:
             status += " " + say("carried", run=o.carried_from)
+        elif o.execution == "reused":
+            status += " " + say("reused", run=o.reused_from)
         error = html.escape(o.error.splitlines()[0] if o.error else "")
         cell = "" if o.failed_cell is None else " " + say("cell", cell=o.failed_cell)
         rows.append(
@@ -370,13 +378,15 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
     return path
 
 
-def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: list[Path]) -> Path:
+def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: dict, versions: dict) -> Path:
+    """The run's record: parameters, the SHA-256 of every input file, versions, and per
+    report its status, whether it was executed or reused and why, and its input digests."""
     manifest = {
         **meta,
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
         "status": "ok" if not meta.get("error") and all(o.status == "ok" for o in outcomes) else "failed",
-        "versions": _versions(),
-        "inputs": {str(p): sha256_file(p) for p in inputs},
+        "versions": versions,
+        "inputs": inputs,
         "reports": [asdict(o) for o in outcomes],
     }
     path = run_dir / "manifest.json"
@@ -407,6 +417,7 @@ def run(
     notebooks: Path = NOTEBOOKS_DIR,
     progress: bool = True,
     review: str = "",
+    force: bool = False,
 ) -> RunResult:
     """Produce the reports of a phase (the evaluation notebook), or of a progress
     ``review`` (the monitoring notebook: "YYYY", "YYYY-06" or "adhoc" with ``as_of``),
@@ -414,7 +425,9 @@ def run(
 
     What was given is checked first (``InputError``, nothing written). A run of some
     units carries over the last published reports of the others (same phase, review
-    and language), so that publishing it hides none of them."""
+    and language), so that publishing it hides none of them. A report whose inputs are
+    those of its published version is reused, not executed (``d8lib.reuse``), unless
+    ``force``."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
@@ -436,6 +449,13 @@ def run(
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
         tables_dir = run_dir / "tables"
+        files = input_files(data_dir, plan, notebooks)
+        hashes = {str(p): sha256_file(p) for p in files}
+        versions = _versions()
+        code = reuse.code_fingerprint(versions)
+        settings = {"phase": phase, "review": review, "as_of": as_of.isoformat(), "lang": lang}
+        key = reuse.run_key({**hashes, "store": _store_digest(data_dir)}, code, {**settings, "units": chosen})
+        earlier = reuse.published(out_dir)
         names = plan.reporting_units().set_index("unit").name
         work = []
         for unit in chosen:
@@ -464,20 +484,38 @@ def run(
                     lang,
                 )
             )
-        try:  # the run's tables, once: every report reads them as Parquet files
-            survey = None if review else data_dir  # a progress review reads no survey
-            areas = evaluate.commune_areas(data_dir)
-            evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas).save(tables_dir)
-            error = ""
-        except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
-            error = f"{type(exc).__name__}: {exc}"
-        if error:
-            outcomes = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
-        else:
-            log = str(run_dir / "notebooks" / "kernels.log")
-            outcomes = _execute_all(work, jobs, progress, lock_fd=lock_fd, log=log)
+        error, outcomes = "", None
+        if not force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok":
+            outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
+        if outcomes is None:
+            try:  # the run's tables, once: every report reads them as Parquet files
+                survey = None if review else data_dir  # a progress review reads no survey
+                areas = evaluate.commune_areas(data_dir)
+                bundle = evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas)
+                bundle.save(tables_dir)
+            except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
+                error = f"{type(exc).__name__}: {exc}"
+            if error:
+                outcomes = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
+            else:
+                records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
+                outcomes, to_run = [], []
+                for job in work:
+                    job.inputs = reuse.report_inputs(
+                        bundle.digest(job.unit), Path(job.notebook), code, {**settings, "unit": job.unit}
+                    )
+                    reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, force)
+                    reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
+                    (outcomes.append(reused) if reused else to_run.append(job))
+                log = str(run_dir / "notebooks" / "kernels.log")
+                executed = _execute_all(to_run, jobs, progress, lock_fd=lock_fd, log=log) if to_run else []
+                for job, outcome in zip(to_run, executed, strict=True):
+                    outcome.inputs, outcome.reason = job.inputs, job.reason
+                position = {job.unit: k for k, job in enumerate(work)}
+                outcomes = sorted(outcomes + executed, key=lambda o: position[o.unit])
         meta = {
             "run": run_id,
+            "run_key": key,
             "phase": phase,
             "review": review,
             "as_of": as_of.isoformat(),
@@ -493,12 +531,64 @@ def run(
         if len(chosen) < len(plan.districts) + 1:
             outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
         write_index(run_dir, outcomes, meta, lang)
-        write_manifest(run_dir, outcomes, meta, input_files(data_dir, plan, notebooks))
+        write_manifest(run_dir, outcomes, meta, hashes, versions)
         result = RunResult(run_dir, outcomes, error=meta["error"])
         if result.ok:
             publish(out_dir, run_dir)
             result.published = True
         return result
+
+
+def _store_digest(data_dir: Path) -> str:
+    """What a data folder's store holds, by its journal of accepted files (empty without one)."""
+    journal = data_dir / "store" / JOURNAL
+    return sha256_file(journal) if journal.is_file() else ""
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.link(source, target)
+
+
+def _files(record: dict) -> list[str]:
+    return [record[k] for k in ("html", "excel", "notebook") if record.get(k)]
+
+
+def _reuse_report(earlier: dict, out_dir: Path, run_dir: Path, job: Job, record: dict | None) -> Outcome | None:
+    """A report of the published run taken over as it is (its files linked), or None when
+    its files are gone."""
+    source = (out_dir / "latest").resolve()
+    if not all((source / name).is_file() for name in _files(record)):
+        return None
+    for name in _files(record):
+        _link(source / name, run_dir / name)
+    kept = {k: v for k, v in record.items() if k in {f.name for f in fields(Outcome)}}
+    made_by = record.get("reused_from") or earlier["run"]
+    changes = {
+        "execution": "reused",
+        "reason": job.reason,
+        "inputs": job.inputs,
+        "seconds": 0.0,
+        "reused_from": made_by,
+    }
+    return Outcome(**{**kept, **changes})
+
+
+def _reuse_run(earlier: dict, out_dir: Path, run_dir: Path, work: list[Job]) -> list[Outcome] | None:
+    """Every report of the published run, and its tables, when nothing the run reads
+    changed; None when one of them is missing (the run then proceeds as usual)."""
+    source = (out_dir / "latest").resolve()
+    records = {r["unit"]: r for r in earlier["reports"] if r["status"] == "ok"}
+    complete = (source / "tables").is_dir() and all(
+        job.unit in records and all((source / n).is_file() for n in _files(records[job.unit])) for job in work
+    )
+    if not complete:
+        return None
+    for table in sorted((source / "tables").glob("*")):
+        _link(table, run_dir / "tables" / table.name)
+    for job in work:
+        job.inputs, job.reason = records[job.unit].get("inputs", {}), "unchanged run"
+    return [_reuse_report(earlier, out_dir, run_dir, job, records[job.unit]) for job in work]
 
 
 def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dict, order: list[str]) -> list[Outcome]:

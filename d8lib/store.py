@@ -221,8 +221,12 @@ class Store:
         )
 
     def warnings(self) -> pd.DataFrame:
-        """Warnings raised when accepted files came in."""
-        return self._query("SELECT f.name AS file, w.* FROM warnings w JOIN files f USING (sha256)")
+        """Warnings raised when accepted files came in, with the district (or other unit) and
+        period of their file (one row for each the file reports)."""
+        return self._query(
+            "SELECT f.name AS file, w.*, s.district, s.period FROM warnings w JOIN files f USING (sha256) "
+            "LEFT JOIN (SELECT DISTINCT sha256, district, period FROM submissions) s USING (sha256) ORDER BY w.rowid"
+        )
 
 
 def _archive(source: Path, target: Path) -> Path | None:

@@ -122,7 +122,7 @@ class Units:
 
     @staticmethod
     def prefix_kind(name: str) -> str | None:
-        """The kind of unit a name's prefix says ("Xã Si Ma Cai": xã), or None."""
+        """The kind of unit a name's prefix says ("Xã X": xã), or None."""
         return _split_prefix(nfc(name))[0]
 
     def at_level(self, level: str) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,12 @@ def d8(*args: str, **options) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "d8lib.cli", *args], capture_output=True, text=True, cwd=ROOT, **options
     )
+
+
+def d8_run(*args: str, timeout: float = 600) -> dict:
+    """Run ``d8 run`` with 2 jobs, require that it succeeds, and return the published
+    run's manifest (``--out`` must be among ``args``)."""
+    result = d8("run", *args, "--jobs", "2", timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = Path(args[args.index("--out") + 1])
+    return json.loads((out / "latest" / "manifest.json").read_text(encoding="utf-8"))

@@ -5,13 +5,10 @@ two; an old district and its new communes never report the same round twice."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from helpers import ROOT, long_table
+from helpers import d8_run, long_table
 from test_reports import parse
 
 from d8lib import evaluate, forms, reform
@@ -110,16 +107,7 @@ def test_communes_2025_chooses_the_province_and_every_new_commune(plan):
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_review_by_new_commune_runs_from_the_command_line(tmp_path, lang):
     out = tmp_path / "outputs"
-    command = [sys.executable, "-m", "d8lib.cli", "run", "--review", "2025", "--units", f"10,{SPANNING},02839"]
-    result = subprocess.run(
-        [*command, "--jobs", "2", "--lang", lang, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    manifest = json.loads((out / "latest" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = d8_run("--review", "2025", "--units", f"10,{SPANNING},02839", "--lang", lang, "--out", str(out))
     assert manifest["units"] == ["10", SPANNING, "02839"] and manifest["status"] == "ok"
     province = parse(out / "latest" / "10-tinh-lao-cai.html")
     communes = {row[0]: row for row in province.tables["xa-moi"][1:]}

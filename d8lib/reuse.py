@@ -1,0 +1,62 @@
+"""Runs that redo only what changed. A report records the SHA-256 of what it reads: its
+part of the run's tables (``Bundle.digest``), its notebook, d8's code and labels with the
+versions of the packages that draw it, and its parameters. A report whose record
+matches that of the published run is reused (its files linked), not executed again; a
+run whose inputs all match the published run's (``run_key``) reuses every report
+without building its tables. ``--force`` executes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from d8lib.paths import DATA_DIR, default_standard_path
+from d8lib.store import sha256_file
+
+CODE = Path(__file__).resolve().parent
+COMPONENTS = ("tables", "notebook", "code", "parameters")
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_fingerprint(versions: dict) -> str:
+    """d8lib's source and report template, the labels and presentation standard readers
+    see, and the package versions: what turns the same tables into other pages."""
+    files = sorted(CODE.rglob("*.py")) + sorted((CODE / "templates").rglob("*"))
+    files += [DATA_DIR / "labels.yaml", DATA_DIR / "config.yaml", default_standard_path()]
+    return _digest(
+        {
+            "files": {str(f.relative_to(f.parents[1])): sha256_file(f) for f in files if f.is_file()},
+            "versions": versions,
+        }
+    )
+
+
+def run_key(inputs: dict[str, str], code: str, parameters: dict) -> str:
+    """One digest of everything a run reads (file hashes), d8's code and the run's parameters."""
+    return _digest({"inputs": inputs, "code": code, "parameters": parameters})
+
+
+def report_inputs(tables: str, notebook: Path, code: str, parameters: dict) -> dict[str, str]:
+    """The record of what one report reads, component by component (``COMPONENTS``)."""
+    return {"tables": tables, "notebook": sha256_file(notebook), "code": code, "parameters": _digest(parameters)}
+
+
+def published(out_dir: Path) -> dict | None:
+    """The manifest of the published run (``<out>/latest``), if any."""
+    path = out_dir / "latest" / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def decide(earlier: dict | None, inputs: dict[str, str], force: bool) -> tuple[bool, str]:
+    """Whether a report can be reused from its record in the published run, and why."""
+    if force:
+        return False, "forced"
+    if earlier is None or earlier.get("status") != "ok":
+        return False, "no earlier report"
+    changed = [c for c in COMPONENTS if (earlier.get("inputs") or {}).get(c) != inputs.get(c)]
+    return (False, "changed: " + ", ".join(changed)) if changed else (True, "unchanged")

@@ -1,0 +1,84 @@
+"""Runs that redo only what changed: what a report reads is recorded as digests, and a
+report whose digests match the published run's is reused, not executed again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pandas as pd
+import pytest
+from helpers import ROOT, d8_run
+
+from d8lib import evaluate, reuse
+from d8lib.inbox import ingest_inbox
+
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def bundle(plan, tmp_path_factory):
+    store = ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+    return evaluate.build(plan, None, store, "midterm", dt.date(2025, 1, 25), review="2024")
+
+
+def test_a_report_reads_its_own_rows_and_the_province_reads_all(bundle):
+    before = {unit: bundle.digest(unit) for unit in ("10", "085", "086")}
+    changed = bundle.progress.copy()
+    row = changed.index[(changed.unit == "086") & (changed.indicator == "O8")][0]
+    changed.loc[row, "achieved"] += 1
+    bundle.progress, original = changed, bundle.progress
+    try:
+        after = {unit: bundle.digest(unit) for unit in before}
+    finally:
+        bundle.progress = original
+    assert after["086"] != before["086"] and after["10"] != before["10"] and after["085"] == before["085"]
+    assert bundle.digest("085") == before["085"]  # the same tables give the same digest
+
+
+def test_a_report_is_reused_only_when_every_input_is_the_same():
+    inputs = {"tables": "a", "notebook": "b", "code": "c", "parameters": "d"}
+    earlier = {"status": "ok", "inputs": dict(inputs)}
+    assert reuse.decide(earlier, inputs, force=False) == (True, "unchanged")
+    assert reuse.decide(earlier, {**inputs, "code": "x", "tables": "y"}, force=False) == (
+        False,
+        "changed: tables, code",
+    )
+    assert reuse.decide(earlier, inputs, force=True) == (False, "forced")
+    assert reuse.decide(None, inputs, force=False) == (False, "no earlier report")
+    assert reuse.decide({**earlier, "status": "failed"}, inputs, force=False)[0] is False
+
+
+def _run(data, out, *extra):
+    manifest = d8_run("--review", "2024", "--units", "province,085,086", "--data", str(data), "--out", str(out), *extra)
+    return manifest, {r["unit"]: (r["execution"], r["reason"]) for r in manifest["reports"]}
+
+
+@pytest.mark.slow
+def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "outputs"
+    shutil.copytree(DEMO, data)
+    first, executions = _run(data, out)
+    assert {e for e, _ in executions.values()} == {"executed"}
+    # Nothing changed: nothing is executed, no table is built, the same pages are published.
+    second, executions = _run(data, out)
+    assert executions == dict.fromkeys(["10", "085", "086"], ("reused", "unchanged run"))
+    assert second["run_key"] == first["run_key"] and second["run"] != first["run"]
+    for report in second["reports"]:
+        earlier, now = out / "runs" / first["run"] / report["html"], out / "runs" / second["run"] / report["html"]
+        assert now.read_bytes() == earlier.read_bytes() and report["reused_from"] == first["run"]
+    assert sorted(p.name for p in (out / "runs" / second["run"] / "tables").iterdir()) == sorted(
+        p.name for p in (out / "runs" / first["run"] / "tables").iterdir()
+    )
+    # Bảo Thắng sends its 2024 update again, with another figure: its report and the province's are redone.
+    table = pd.read_csv(data / "submissions" / "086-2024-final.csv", dtype=str, keep_default_na=False)
+    table.loc[table["Mã chỉ số"] == "O8", "Kết quả"] = "999"
+    table.to_csv(data / "submissions" / "086-2024-final-lan-2.csv", index=False)
+    with open(data / "inbox.csv", "a", encoding="utf-8") as inbox:
+        inbox.write("086-2024-final-lan-2.csv,2025-02-10,accepted,\n")
+    third, executions = _run(data, out)
+    assert executions["085"] == ("reused", "unchanged")
+    assert executions["086"] == executions["10"] == ("executed", "changed: tables")
+    # --force executes everything again.
+    _, executions = _run(data, out, "--force")
+    assert executions == dict.fromkeys(["10", "085", "086"], ("executed", "forced"))
