@@ -109,11 +109,63 @@ def _store_rebuild(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from d8demo.national import generate_national
     from d8demo.synth import generate
 
-    out = generate(args.out, seed=args.seed, scale=args.scale, plan=args.plan)
+    if args.national:
+        out = generate_national(args.out, args.national, seed=args.seed, scale=args.scale)
+    else:
+        out = generate(args.out, seed=args.seed, scale=args.scale, plan=args.plan)
     print(f"Đã tạo bộ dữ liệu mô phỏng / Synthetic dataset written: {out}")
     return 0
+
+
+def _national_run(args: argparse.Namespace) -> int:
+    from d8lib.errors import InputError
+    from d8lib.national import national_run
+    from d8lib.runner import RunInterrupted, RunLocked
+
+    try:
+        result = national_run(
+            args.phase,
+            data_dir=args.data,
+            out_dir=args.out,
+            provinces=args.provinces,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            lang=args.lang,
+            force=args.force,
+            progress=sys.stderr.isatty(),
+            notebooks=args.notebooks,
+        )
+    except InputError as exc:
+        print(f"d8 national run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunLocked as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LOCKED
+    except RunInterrupted as exc:
+        print(f"{exc}; chưa công bố gì / nothing was published", file=sys.stderr)
+        return 1
+    for province, built in result.provinces.items():
+        if built.get("error"):
+            print(f"LỖI/FAILED {province}: {built['error'].splitlines()[0]}")
+    executed = sum(r.get("execution") == "executed" for r in result.reports)
+    failed = [r for r in result.reports if r["status"] != "ok"]
+    for r in failed:
+        print(
+            f"LỖI/FAILED {r['province']} {r['name']}: {(r.get('error') or '').splitlines()[0] if r.get('error') else ''}"
+        )
+    print(
+        f"{len(result.reports) - len(failed)} báo cáo xong / reports done ({executed} chạy mới / executed), "
+        f"{len(failed)} lỗi / failed"
+    )
+    print(f"Mục lục / Index: {result.run_dir / 'index.html'}")
+    if result.published:
+        print(f"Đã công bố / Published: {Path(args.out).resolve() / 'latest' / 'index.html'}")
+        return 0
+    print("Chưa công bố: bản trước vẫn giữ nguyên / Not published: the previous run stays published")
+    return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -297,7 +349,29 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=None, help="default: the seed of data/synth.yaml")
     synth.add_argument("--scale", type=int, default=1, help="multiply the survey size (benchmarks)")
     synth.add_argument("--plan", type=_plan, default="")
+    synth.add_argument(
+        "--national",
+        type=_positive,
+        default=0,
+        help="K: a national dataset of K provinces (Lào Cai and synthetic plans)",
+    )
     synth.set_defaults(func=_synth)
+
+    national = commands.add_parser("national", help="every province at once, on a Dask cluster")
+    national_commands = national.add_subparsers(dest="national_command", required=True)
+    national_run = national_commands.add_parser("run", help="the reports of every province, on a Dask cluster")
+    national_run.add_argument("--phase", choices=["baseline", "midterm", "endline"], required=True)
+    national_run.add_argument("--data", type=Path, required=True, help="the national folder (national.yaml)")
+    national_run.add_argument("--out", type=Path, required=True)
+    national_run.add_argument("--provinces", default="all", help="all (default) or GSO codes, comma-separated")
+    national_run.add_argument(
+        "--scheduler", default="", help="address of a running Dask scheduler (default: a LocalCluster here)"
+    )
+    national_run.add_argument("--workers", type=_positive, default=None, help="LocalCluster workers (default: cores)")
+    national_run.add_argument("--lang", choices=["vi", "en"], default="vi")
+    national_run.add_argument("--force", action="store_true", help="execute every report, even unchanged ones")
+    national_run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
+    national_run.set_defaults(func=_national_run)
 
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
     what = run.add_mutually_exclusive_group(required=True)

@@ -60,3 +60,9 @@ def decide(earlier: dict | None, inputs: dict[str, str], force: bool) -> tuple[b
         return False, "no earlier report"
     changed = [c for c in COMPONENTS if (earlier.get("inputs") or {}).get(c) != inputs.get(c)]
     return (False, "changed: " + ", ".join(changed)) if changed else (True, "unchanged")
+
+
+def folder_digest(folder: Path) -> str:
+    """One digest of every file of a data folder (its store aside), by relative path."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "store" not in p.relative_to(folder).parts)
+    return _digest({str(p.relative_to(folder)): sha256_file(p) for p in files})
