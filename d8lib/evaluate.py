@@ -310,8 +310,9 @@ def build(
     new_units = sorted(set(sent.district) & set(unit_names.unit[~unit_names.level.isin(["province", "district"])]))
     values = reform.by_old_district(sent, units) if new_units else sent
     table = progress.progress(plan, values, as_of)
-    if new_units:
-        table = pd.concat([table, progress.unit_progress(plan, sent, as_of, new_units)], ignore_index=True)
+    theirs = progress.unit_progress(plan, sent, as_of, new_units) if new_units else table.iloc[:0]
+    if len(theirs):
+        table = pd.concat([table, theirs], ignore_index=True)
     standing = milestones.milestone_status(plan, sent, as_of, new_units)
     by_area = progress.by_area(plan, values, areas if areas is not None else pd.Series(dtype=str), as_of)
     people = publish.protect_people(_people(plan, values, as_of), province)

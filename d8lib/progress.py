@@ -200,6 +200,8 @@ def progress(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """
     measures = plan.indicators.set_index("code").measure
     rows = targets_by_unit(plan).merge(_achieved_by_unit(plan, values, as_of), on=["indicator", "unit"], how="left")
+    for column in ("achieved", "numerator", "denominator"):  # numbers even where nothing is due yet
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
     rows["expected_share"] = [expected_share(t, measures[t["indicator"]], as_of) for _, t in rows.iterrows()]
     rows["expected"] = rows.target * rows.expected_share
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -282,7 +282,7 @@ def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
     codes = allocated(bundle)
     chosen = districts[districts.indicator.isin(codes)]
     grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
-    return grid.pivot(index="district", columns="indicator", values="share")[codes]
+    return grid.pivot(index="district", columns="indicator", values="share").reindex(columns=codes).astype(float)
 
 
 def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:

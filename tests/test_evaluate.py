@@ -140,3 +140,15 @@ def test_outcomes_are_broken_down_by_the_zone_of_the_village_register(plan, vill
     # H7's universe is every woman: those who answered and those who did not make up each zone.
     shown = by_zone.set_index("zone")
     assert (shown.n + shown.n_missing).to_dict() == counted.to_dict()
+
+
+def test_a_report_before_any_round_is_due_shows_no_data_not_an_error(plan, store):
+    from d8lib import sections
+
+    # As of 31/12/2022 no round is due yet (the first, the 2022 update, is due on 25/01/2023).
+    bundle = evaluate.build(plan, None, store, "baseline", pd.Timestamp("2022-12-31").date())
+    assert bundle.progress.achieved.isna().all() and bundle.progress.achieved.dtype == float
+    for unit in (plan.province, "085"):
+        shown = sections.progress(bundle, unit).tables["tien-do"]
+        assert set(shown.iloc[:, -3]) <= {"Chưa có số liệu", "Chưa đến hạn"}, unit  # no data / not due
+    assert sections.district_shares(bundle).isna().all().all()

@@ -1,0 +1,120 @@
+"""The national run: every province's reports on a Dask cluster, the same whether the
+cluster is a real scheduler with two workers or the LocalCluster of the embedded
+default, with failures isolated and ``latest`` moved only when everything succeeded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from helpers import ROOT, d8
+from openpyxl import load_workbook
+
+from d8demo.national import generate_national
+from d8lib.plan import load_plan
+
+PROVINCES = ["10", "04", "11"]
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    return generate_national(tmp_path_factory.mktemp("national"), len(PROVINCES))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A dask scheduler and two dask workers, each its own process on localhost."""
+    folder = tmp_path_factory.mktemp("cluster")
+    file = folder / "scheduler.json"
+    bin_dir = Path(sys.executable).parent
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--scheduler-file", file, "--port", "0", "--dashboard-address", ":0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not file.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    workers = [
+        subprocess.Popen(
+            [bin_dir / "dask", "worker", "--scheduler-file", file, "--nworkers", "1", "--nthreads", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=folder,
+        )
+        for _ in range(2)
+    ]
+    address = json.loads(file.read_text())["address"]
+    from distributed import Client
+
+    with Client(address, timeout="60s") as client:
+        client.wait_for_workers(2, timeout=120)
+    yield address
+    for process in [*workers, scheduler]:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run(national, out, *extra):
+    result = d8(
+        "national", "run", "--phase", "baseline", "--data", str(national), "--out", str(out), *extra, timeout=1500
+    )
+    manifest_path = out / "latest" / "manifest.json"
+    return result, json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
+
+
+def cells(path: Path) -> dict:
+    book = load_workbook(path, read_only=True)
+    return {sheet.title: [row for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
+
+
+def test_the_national_dataset_has_lao_cai_and_synthetic_provinces(national):
+    plans = {code: load_plan(national / "provinces" / code / "plan.yaml") for code in PROVINCES}
+    assert plans["10"].meta["number"] == "355/KH-UBND" and not plans["10"].meta.get("synthetic")
+    for code in ("04", "11"):
+        plan = plans[code]
+        assert (
+            plan.meta["synthetic"] and plan.province == code and not [f for f in plan.check() if f.severity == "error"]
+        )
+        communes = len(plan.units().at_level("commune")) / len(plans["10"].units().at_level("commune"))
+        o1 = plan.targets.set_index(["indicator", "unit"]).target["O1", code]
+        assert o1 == round(423 * communes)  # O1 scaled by communes against Lào Cai's 151
+
+
+@pytest.mark.slow
+def test_a_real_cluster_gives_the_reports_of_the_local_one_and_a_failure_stays_in_its_province(
+    national, cluster, tmp_path
+):
+    remote, local = tmp_path / "remote", tmp_path / "local"
+    result, first = run(national, remote, "--scheduler", cluster)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first["status"] == "ok" and first["scheduler"] == cluster
+    assert {r["province"] for r in first["reports"]} == set(PROVINCES) and len(first["reports"]) == 10 + 11 + 11
+    result, other = run(national, local, "--workers", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for a, b in zip(first["reports"], other["reports"], strict=True):
+        assert (a["province"], a["unit"]) == (b["province"], b["unit"])
+        here = remote / "latest" / a["province"] / a["excel"]
+        there = local / "latest" / b["province"] / b["excel"]
+        assert cells(here) == cells(there), a["unit"]
+    # One report fails (the notebook refuses one district of Điện Biên): the others are done,
+    # and latest still shows the last good run.
+    failing = tmp_path / "notebooks"
+    failing.mkdir()
+    book = nbformat.read(ROOT / "notebooks" / "evaluation.ipynb", as_version=4)
+    victim = [r["unit"] for r in first["reports"] if r["province"] == "11" and r["unit"] != "11"][0]
+    book.cells.insert(2, nbformat.v4.new_code_cell(f"assert unit != {victim!r}, 'made to fail'"))
+    nbformat.write(book, failing / "evaluation.ipynb")
+    result, after = run(national, remote, "--scheduler", cluster, "--notebooks", str(failing))
+    assert result.returncode == 1 and after["run"] == first["run"]  # latest unchanged
+    runs = sorted((remote / "runs").iterdir())
+    failed_run = json.loads((runs[-1] / "manifest.json").read_text(encoding="utf-8"))
+    statuses = {(r["province"], r["unit"]): r["status"] for r in failed_run["reports"]}
+    assert [k for k, s in statuses.items() if s != "ok"] == [("11", victim)] and len(statuses) == 32
+    assert os.readlink(remote / "latest").endswith(first["run"])
