@@ -213,6 +213,41 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
     return Design(keyed, "weight", strata="stratum", psu="village").calibrate(population, calibration["method"])
 
 
+def outcome_design(data_dir: Path, rounds: list[str], units: Units, definitions: pd.DataFrame) -> tuple:
+    """The survey rounds of a phase, stacked, their calibration settings, and their design
+    with every outcome indicator's columns (``outcomes.with_indicators``)."""
+    stacked = load_surveys(data_dir, rounds, units)
+    calibration = calibration_settings(data_dir)
+    return stacked, calibration, outcomes.with_indicators(survey_design(stacked, calibration), definitions)
+
+
+def pooling_rows(design: Design, level: str) -> pd.DataFrame:
+    """A design's rows for pooling with other designs, ``level`` (a province) becoming a
+    level of stratification: its final weights, strata and villages prefixed by
+    ``level``, the round and the indicators' columns."""
+    indicators = [c for c in design.data if c.startswith(("_in_universe:", "_answer:"))]
+    rows = design.data[["round", "stratum", "village", *indicators]].assign(weight=design.weights.to_numpy())
+    return rows.assign(
+        round=rows["round"].astype(str),
+        stratum=level + ":" + rows.stratum.astype(str),
+        village=level + ":" + rows.village.astype(str),
+        province=level,
+    )
+
+
+def pooled_outcomes(frames: list[pd.DataFrame], definitions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Outcome indicators per round over pooled designs (``pooling_rows``), design-based
+    with the pooled degrees of freedom, judged by the presentation standard. The weights
+    are each design's final ones; the variance ignores what calibration gained, so it errs
+    on the side of wider intervals."""
+    definitions = outcomes.load_definitions() if definitions is None else definitions
+    standard = standards.load_standard()
+    design = Design(pd.concat(frames, ignore_index=True), "weight", strata="stratum", psu="village")
+    return standards.judge(
+        outcomes.estimate(design, by=["round"], definitions=definitions, ci=standard.interval), standard
+    )
+
+
 def _per_indicator(design: Design, function, definitions: pd.DataFrame) -> pd.DataFrame:
     """``function(design, universe column, answer column)`` for every indicator, stacked."""
     frames = []
@@ -290,11 +325,13 @@ def build(
     period: str = "",
     review: str = "",
     areas: pd.Series | None = None,
+    design: tuple | None = None,
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
-    tables stay empty. ``areas`` (``commune_areas``) gives progress by area.
+    tables stay empty. ``areas`` (``commune_areas``) gives progress by area; ``design``
+    (``outcome_design``) a survey design computed already.
     """
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
@@ -328,9 +365,7 @@ def build(
     design_facts = {}
     if data_dir is not None:
         standard = standards.load_standard()
-        stacked = load_surveys(Path(data_dir), rounds, units)
-        calibration = calibration_settings(Path(data_dir))
-        design = outcomes.with_indicators(survey_design(stacked, calibration), definitions)
+        stacked, calibration, design = design or outcome_design(Path(data_dir), rounds, units, definitions)
 
         def estimate(by: list[str]) -> pd.DataFrame:
             return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8lib import reuse
+from d8lib import publish, reuse
 from d8lib.errors import InputError
 from d8lib.paths import NOTEBOOKS_DIR
 from d8lib.publish import label, table_html
@@ -81,7 +81,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
     """On a worker: a province's tables from its folder (bytes): the tables (bytes), the
     digest of what each unit's report reads, its units and its progress; or the error
     that stopped it."""
-    from d8lib import evaluate
+    from d8lib import evaluate, outcomes
     from d8lib.inbox import prepare_store
     from d8lib.plan import load_plan
     from d8lib.store import Store
@@ -95,7 +95,12 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             survey = None if review else data
             areas = evaluate.commune_areas(data)
             day = dt.date.fromisoformat(as_of)
-            bundle = evaluate.build(plan, survey, store, phase, day, review=review, areas=areas)
+            design, pooling = None, None
+            if survey is not None:
+                definitions = outcomes.load_definitions()
+                design = evaluate.outcome_design(data, evaluate.phase_rounds(phase), plan.units(), definitions)
+                pooling = evaluate.pooling_rows(design[2], code)
+            bundle = evaluate.build(plan, survey, store, phase, day, review=review, areas=areas, design=design)
             bundle.save(Path(temporary) / "tables")
         except Exception as exc:  # noqa: BLE001 - a province that cannot be built is reported, the others go on
             return {"code": code, "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}
@@ -111,6 +116,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             "digests": {u: bundle.digest(u) for u in units.unit},
             "units": list(zip(units.unit, units.name)),
             "progress": progress[["indicator", "achieved", "target", "status"]].to_dict("records"),
+            "pooling": pooling,
             "seconds": round(time.perf_counter() - start, 2),
         }
 
@@ -148,6 +154,7 @@ class NationalResult:
     provinces: dict = field(default_factory=dict)  # code -> what its build returned (without its tables)
     reports: list = field(default_factory=list)  # one record per report (a dict, with its province)
     published: bool = False
+    outcomes: pd.DataFrame | None = None  # survey outcomes pooled across provinces, per round
 
     @property
     def ok(self) -> bool:
@@ -183,9 +190,10 @@ def _reused(earlier: dict | None, out_dir: Path, run_dir: Path, record: dict) ->
     return {**record, "execution": "reused", "seconds": 0.0, "reused_from": record.get("reused_from") or earlier["run"]}
 
 
-def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress) -> tuple[dict, list]:
+def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress) -> tuple:
     """Build every province's tables and run its reports on the cluster, reusing what did
-    not change; returns the provinces' builds and the reports' records."""
+    not change; returns the provinces' builds, the reports' records and the provinces'
+    survey rows for pooling."""
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -198,7 +206,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
         folder = pack(data_dir / "provinces" / province)
         args = (province, folder, settings["phase"], settings["as_of"], review)
         submitted[client.submit(build_tables, *args, pure=False)] = ("build", province)
-    provinces, reports = {}, []
+    provinces, reports, pooled = {}, [], []
     bar = tqdm(desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
     pending = as_completed(list(submitted))
     for future in pending:
@@ -222,6 +230,9 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
         except Exception as exc:  # noqa: BLE001 - a worker lost with the build: that province failed
             built = {"code": province, "error": f"{type(exc).__name__}: {exc}"}
         provinces[province] = {k: v for k, v in built.items() if k != "tables"}
+        frames_for_pooling = built.get("pooling")
+        if frames_for_pooling is not None:
+            pooled.append(frames_for_pooling)
         if built["error"]:
             reports.append(_failed(province, province, province, built["error"]))
             continue
@@ -247,7 +258,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
     bar.close()
     order = {p: k for k, p in enumerate(chosen)}
     reports.sort(key=lambda r: (order[r["province"]], r["unit"] != r["province"], r["unit"]))
-    return provinces, reports
+    return provinces, reports, pooled
 
 
 def national_run(
@@ -278,10 +289,15 @@ def national_run(
         run_dir.mkdir(parents=True)
         client = _client(scheduler, workers)
         try:
-            built, reports = _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress)
+            built, reports, pooling = _produce(
+                client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress
+            )
         finally:
             client.close()
         result = NationalResult(run_dir, built, reports)
+        if pooling:
+            result.outcomes = evaluate.pooled_outcomes(pooling)
+            result.outcomes.to_csv(run_dir / "pooled-outcomes.csv", index=False)
         meta = {
             "run": run_id,
             "phase": phase,
@@ -340,6 +356,27 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
         side_by_side = f"<h2>{say('side_by_side')}</h2><p>{say('side_by_side_note')}</p>" + table_html(
             grid.astype(str), "toan-quoc", numeric=set(headline)
         )
+    pooled = ""
+    if result.outcomes is not None and len(result.outcomes):
+        shown = publish.hide_withheld(result.outcomes)
+        ci = label("columns.ci", lang)
+        table = pd.DataFrame(
+            {
+                label("columns.indicator", lang): shown.indicator,
+                label("columns.name", lang): shown["name_vi" if lang == "vi" else "name_en"],
+                label("columns.round", lang): shown["round"].map(lambda r: label(f"round.{r}", lang)),
+                label("columns.estimate", lang): [publish.fmt(100 * v, 1, lang) for v in shown.estimate],
+                ci + " −": [publish.fmt(100 * v, 1, lang) for v in shown.ci_low],
+                ci + " +": [publish.fmt(100 * v, 1, lang) for v in shown.ci_high],
+                label("columns.n", lang): [publish.fmt(v, 0, lang) for v in shown.n],
+                label("columns.df", lang): [publish.fmt(v, 0, lang) for v in shown.df],
+                label("columns.flag", lang): shown.flag.map(lambda f: label(f"flag.{f}", lang)),
+            }
+        )
+        numeric = set(table.columns[3:8])
+        pooled = f"<h2>{say('pooled')}</h2><p>{say('pooled_note')}</p>" + table_html(
+            table, "ket-qua-toan-quoc", numeric=numeric
+        )
     sections = []
     for code in meta["provinces"]:
         built = result.provinces.get(code, {})
@@ -364,7 +401,7 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
 table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d9e2ec;padding:.3rem .5rem;text-align:left}}
 th{{background:#f0f4f8}}tr.failed td{{color:#9b1c1c}}</style></head>
 <body><h1>{say("title")}</h1><p>{html.escape(say("facts", phase=label("phase." + meta["phase"], lang), as_of=dt.date.fromisoformat(meta["as_of"]).strftime("%d/%m/%Y"), count=len(meta["provinces"])))}</p>
-{side_by_side}{"".join(sections)}</body></html>
+{side_by_side}{pooled}{"".join(sections)}</body></html>
 """
     path = run_dir / "index.html"
     path.write_text(page, encoding="utf-8")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from helpers import ROOT, d8
 from openpyxl import load_workbook
@@ -118,3 +119,37 @@ def test_a_real_cluster_gives_the_reports_of_the_local_one_and_a_failure_stays_i
     statuses = {(r["province"], r["unit"]): r["status"] for r in failed_run["reports"]}
     assert [k for k, s in statuses.items() if s != "ok"] == [("11", victim)] and len(statuses) == 32
     assert os.readlink(remote / "latest").endswith(first["run"])
+
+
+def test_outcomes_pooled_across_provinces_match_r_survey(national):
+    from rsurvey import run_r
+
+    from d8lib import evaluate, outcomes
+
+    definitions = outcomes.load_definitions()
+    frames = []
+    for code in PROVINCES:
+        folder = national / "provinces" / code
+        plan = load_plan(folder / "plan.yaml")
+        design = evaluate.outcome_design(folder, evaluate.phase_rounds("midterm"), plan.units(), definitions)
+        frames.append(evaluate.pooling_rows(design[2], code))
+    ours = evaluate.pooled_outcomes(frames, definitions).set_index(["indicator", "round"])
+    pooled = pd.concat(frames, ignore_index=True)
+    data = pooled.assign(u=pooled["_in_universe:H1"].fillna(0).astype(int), y=pooled["_answer:H1"])[
+        ["round", "stratum", "village", "weight", "u", "y"]
+    ]
+    reference = run_r(
+        """
+        d <- svydesign(ids = ~village, strata = ~stratum, weights = ~weight, data = df, nest = TRUE)
+        d <- subset(d, u == 1 & !is.na(y))
+        est <- svyby(~y, ~round, d, svymean)
+        out <- data.frame(round = est$round, estimate = est$y, se = SE(est),
+                          df = sapply(est$round, function(r) degf(subset(d, round == r))))
+        """,
+        data,
+    ).set_index("round")
+    for round_name, row in reference.iterrows():
+        mine = ours.loc[("H1", round_name)]
+        assert mine.estimate == pytest.approx(row.estimate, rel=1e-9)
+        assert mine.se == pytest.approx(row.se, rel=1e-6)
+        assert mine.df == row.df
