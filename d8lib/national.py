@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import io
 import json
+import logging
 import os
 import sys
 import tarfile
@@ -168,7 +169,11 @@ def _client(scheduler: str, workers: int | None):
     if scheduler:
         return Client(scheduler, timeout="60s")
     cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",  # any free port: never the one another cluster holds
+        silence_logs=logging.ERROR,  # the operator's log keeps d8's lines
     )
     return Client(cluster)
 
