@@ -234,10 +234,9 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
             built = future.result()
         except Exception as exc:  # noqa: BLE001 - a worker lost with the build: that province failed
             built = {"code": province, "error": f"{type(exc).__name__}: {exc}"}
-        provinces[province] = {k: v for k, v in built.items() if k != "tables"}
-        frames_for_pooling = built.get("pooling")
-        if frames_for_pooling is not None:
-            pooled.append(frames_for_pooling)
+        provinces[province] = {k: v for k, v in built.items() if k not in ("tables", "pooling")}
+        if built.get("pooling") is not None:
+            pooled.append(built["pooling"])
         if built["error"]:
             reports.append(_failed(province, province, province, built["error"]))
             continue
