@@ -103,6 +103,11 @@ def province_settings(base: dict, units: Units) -> dict:
 def generate_national(out: str | Path, provinces: int, seed: int | None = None, scale: int = 1) -> Path:
     """Write ``provinces`` provinces (Lào Cai first) to ``out``: ``national.yaml`` and one
     folder per province with ``plan.yaml``, ``units/`` and its data."""
+    if not 1 <= provinces <= len(PROVINCES):
+        raise ValueError(
+            f"Có dữ liệu đơn vị cho {len(PROVINCES)} tỉnh / Unit tables are at hand for {len(PROVINCES)} provinces "
+            f"({', '.join(PROVINCES)}): --national 1 to {len(PROVINCES)}"
+        )
     out = Path(out)
     settings = synth.load_settings()
     seed = settings["seed"] if seed is None else seed

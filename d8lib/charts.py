@@ -144,3 +144,20 @@ def completeness(summary: pd.DataFrame, lang: str = "vi"):
     axis.legend(frameon=False, ncol=3, fontsize=8)
     axis.spines[["top", "right"]].set_visible(False)
     return figure
+
+
+def provinces(shares: pd.DataFrame, lang: str = "vi"):
+    """Provinces side by side (rows, named): the median percentage of their Appendix 01
+    targets achieved, with the lowest and the highest as a line."""
+    data = shares.agg(["median", "min", "max"], axis=1)
+    figure, axis = _axes(0.45 * len(data) + 1.2)
+    y = np.arange(len(data))
+    axis.hlines(y, data["min"].clip(upper=150), data["max"].clip(upper=150), color="#999999", linewidth=1.5)
+    axis.barh(y, data["median"].clip(upper=150), height=0.5, color=PALETTE[0], label=label("charts.median", lang))
+    axis.set_yticks(y, data.index)
+    axis.invert_yaxis()
+    axis.set_xlabel(label("charts.progress_x", lang))
+    axis.axvline(100, color="#555555", linewidth=0.8)
+    axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure

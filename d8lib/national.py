@@ -26,10 +26,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib import publish, reuse
+from d8lib import charts, publish, reuse
 from d8lib.errors import InputError
 from d8lib.paths import NOTEBOOKS_DIR
 from d8lib.publish import label, table_html
@@ -251,6 +252,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
                 bar.update()
                 continue
             slug = f"{unit}-{ascii_key(name).replace(' ', '-')}"
+            name = publish.unit_name(name, lang)
             parameters = {"unit": unit, "lang": lang}
             if not review:
                 parameters |= {"phase": settings["phase"], "as_of": settings["as_of"]}
@@ -348,7 +350,7 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
     def say(key: str, **values) -> str:
         return label(f"national.{key}", lang).format(**values)
 
-    names = {c: p.get("name", c) for c, p in result.provinces.items()}
+    names = {c: publish.unit_name(p.get("name", c), lang) for c, p in result.provinces.items()}
     shares = rollup(result.provinces)
     side_by_side = ""
     if len(shares):
@@ -357,8 +359,15 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
         grid = grid[headline].reset_index()
         grid.insert(0, label("columns.unit_name", lang), grid.province.map(names))
         grid = grid.drop(columns="province").fillna("")
-        side_by_side = f"<h2>{say('side_by_side')}</h2><p>{say('side_by_side_note')}</p>" + table_html(
-            grid.astype(str), "toan-quoc", numeric=set(headline)
+        chart = grid.set_index(label("columns.unit_name", lang))[headline].replace("", np.nan).astype(float)
+        side_by_side = (
+            f"<h2>{say('side_by_side')}</h2><p>{say('side_by_side_note')}</p>"
+            + table_html(
+                grid.map(lambda v: publish.fmt(v, 0, lang) if isinstance(v, float) else v).map(str),
+                "toan-quoc",
+                numeric=set(headline),
+            )
+            + publish.figure_html(charts.provinces(chart, lang), say("chart_alt"))
         )
     pooled = ""
     if result.outcomes is not None and len(result.outcomes):
