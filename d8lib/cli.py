@@ -353,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--national",
         type=_positive,
         default=0,
-        help="K: a national dataset of K provinces (Lào Cai and synthetic plans)",
+        help="K: a national dataset of K provinces (the demo province and synthetic plans)",
     )
     synth.set_defaults(func=_synth)
 
