@@ -129,6 +129,11 @@ def unit_milestones(plan: Plan, unit: str, period: str) -> pd.DataFrame:
     return rows.sort_values(["due", "order"]).drop(columns="order").reset_index(drop=True)
 
 
+def _validation(message: str, **rule) -> DataValidation:
+    """A rule Excel checks as the cell is typed in, blank allowed, with the form's message."""
+    return DataValidation(**rule, allow_blank=True, errorTitle=_both(f"{message}_title"), error=_both(message))
+
+
 def _fill(sheet, letter: str, row: int, value, wrap: bool = True) -> None:
     cell = sheet[f"{letter}{row}"]
     cell.value = value
@@ -143,21 +148,8 @@ def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill)
     for column in MILESTONE_COLUMNS:
         _fill(sheet, column.letter, HEADER_ROW, _both(f"milestone_columns.{column.key}", "\n"))
         sheet[f"{column.letter}{HEADER_ROW}"].font = Font(bold=True)
-    done = DataValidation(
-        type="list",
-        formula1=f'"{DONE},{NOT_DONE}"',
-        allow_blank=True,
-        errorTitle=_both("invalid_done_title"),
-        error=_both("invalid_done"),
-    )
-    dates = DataValidation(
-        type="date",
-        operator="greaterThan",
-        formula1="DATE(2000,1,1)",
-        allow_blank=True,
-        errorTitle=_both("invalid_date_title"),
-        error=_both("invalid_date"),
-    )
+    done = _validation("invalid_done", type="list", formula1=f'"{DONE},{NOT_DONE}"')
+    dates = _validation("invalid_date", type="date", operator="greaterThan", formula1="DATE(2000,1,1)")
     sheet.add_data_validation(done)
     sheet.add_data_validation(dates)
     agencies = plan.agencies.set_index("code").name_vi
@@ -223,23 +215,8 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
         cell = sheet[f"{column.letter}{HEADER_ROW}"]
         cell.value = _both(f"columns.{column.key}", "\n")
         cell.font, cell.alignment = bold, Alignment(wrap_text=True, vertical="top")
-    counts = DataValidation(
-        type="whole",
-        operator="greaterThanOrEqual",
-        formula1="0",
-        allow_blank=True,
-        errorTitle=_both("invalid_count_title"),
-        error=_both("invalid_count"),
-    )
-    percents = DataValidation(
-        type="decimal",
-        operator="between",
-        formula1="0",
-        formula2="100",
-        allow_blank=True,
-        errorTitle=_both("invalid_percent_title"),
-        error=_both("invalid_percent"),
-    )
+    counts = _validation("invalid_count", type="whole", operator="greaterThanOrEqual", formula1="0")
+    percents = _validation("invalid_percent", type="decimal", operator="between", formula1="0", formula2="100")
     sheet.add_data_validation(counts)
     sheet.add_data_validation(percents)
     for offset, row in enumerate(unit_rows(plan, unit).itertuples()):

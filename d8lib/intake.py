@@ -157,6 +157,24 @@ def _date(value) -> dt.date | None:
     return None
 
 
+def _sheet_rows(values, formulas, sheet: str, columns: list, unit, period) -> list[dict]:
+    """The rows of one sheet of the form, from below its header to the first row without
+    a code, with what the unit filled in."""
+    sheet_values, sheet_formulas = values[sheet], formulas[sheet]
+    records = []
+    row = forms.HEADER_ROW + 1
+    while not _blank(sheet_values[f"A{row}"].value):
+        record = dict(
+            district=unit, period=period, commune=None, row=row, sheet=sheet, indicator=sheet_values[f"A{row}"].value
+        )
+        for column in columns:
+            if column.filled_by_district:
+                record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
+        records.append(record)
+        row += 1
+    return records
+
+
 def _read_form(submission: Submission, values, formulas) -> None:
     sheet_values, sheet_formulas = values[submission.sheet], formulas[submission.sheet]
     district = _cell(sheet_values, sheet_formulas, forms.CODE_CELL)
@@ -173,22 +191,8 @@ def _read_form(submission: Submission, values, formulas) -> None:
             column="B",
             value=sent,
         )
-    records = []
-    row = forms.HEADER_ROW + 1
-    while not _blank(sheet_values[f"A{row}"].value):
-        record = dict(
-            district=district if not _blank(district) else district_name,
-            period=period,
-            commune=None,
-            row=row,
-            sheet=submission.sheet,
-            indicator=sheet_values[f"A{row}"].value,
-        )
-        for column in forms.COLUMNS:
-            if column.filled_by_district:
-                record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
-        records.append(record)
-        row += 1
+    unit = district if not _blank(district) else district_name
+    records = _sheet_rows(values, formulas, submission.sheet, forms.COLUMNS, unit, period)
     if not records:
         submission.problem(
             "no_rows",
@@ -199,22 +203,7 @@ def _read_form(submission: Submission, values, formulas) -> None:
         )
     milestones = next((n for n in values.sheetnames if ascii_key(n) == ascii_key(forms.MILESTONE_SHEET)), None)
     if milestones:
-        sheet_values, sheet_formulas = values[milestones], formulas[milestones]
-        row = forms.HEADER_ROW + 1
-        while not _blank(sheet_values[f"A{row}"].value):
-            record = dict(
-                district=records[0]["district"] if records else None,
-                period=period,
-                commune=None,
-                row=row,
-                sheet=milestones,
-                indicator=sheet_values[f"A{row}"].value,
-            )
-            for column in forms.MILESTONE_COLUMNS:
-                if column.filled_by_district:
-                    record[column.key] = _cell(sheet_values, sheet_formulas, f"{column.letter}{row}")
-            records.append(record)
-            row += 1
+        records += _sheet_rows(values, formulas, milestones, forms.MILESTONE_COLUMNS, unit, period)
     submission.rows = pd.DataFrame(records, columns=["row", "sheet"] + TABLE_COLUMNS)
     submission.labels = {c.key: c.letter for c in forms.COLUMNS + forms.MILESTONE_COLUMNS} | {
         "district": forms.CODE_CELL,
