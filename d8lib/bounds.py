@@ -60,10 +60,11 @@ def limits() -> dict:
     return yaml.safe_load((DATA_DIR / "rules" / "limits.yaml").read_text(encoding="utf-8"))
 
 
-def inspect(path: Path) -> Refusal | None:
-    """A refusal if the file exceeds a limit or holds unsafe XML; None otherwise (a file
-    that is merely damaged is left for its reader to report)."""
-    bounds = limits()
+def inspect(path: Path, bounds: dict | None = None) -> Refusal | None:
+    """A refusal if the file exceeds a limit (of a district's file, or ``bounds``) or
+    holds unsafe XML; None otherwise (a file that is merely damaged is left for its
+    reader to report)."""
+    bounds = bounds or limits()
     size = path.stat().st_size
     if size > bounds["file_megabytes"] * MB:
         return Refusal(
@@ -80,7 +81,7 @@ def inspect(path: Path) -> Refusal | None:
             lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(MB), b""))
         columns = head.count(separator(head.decode("latin-1")).encode()) + 1
         return _extent_refusal(lines, columns, 0, bounds)
-    if suffix in ZIPPED and zipfile.is_zipfile(path):
+    if (suffix in ZIPPED or suffix == ".zip") and zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
                 return _inspect_archive(archive, suffix, bounds)
@@ -125,6 +126,8 @@ def _inspect_archive(archive: zipfile.ZipFile, suffix: str, bounds: dict) -> Ref
             f"{unpacked} bytes",
         )
     names = [e.filename for e in entries]
+    if suffix == ".zip":  # csv files, measured as their reader reads them
+        return None
     if suffix == ".ods":
         parts = [n for n in names if n == "content.xml"]
         measure = _ods_extent

@@ -219,6 +219,16 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _unexpected(path: Path, exc: Exception) -> int:
+    """A file d8 could not read for a reason it does not name itself: said, not a traceback."""
+    print(
+        f"TỪ CHỐI / REJECTED: {printable(path)}\nd8 không đọc được tệp này ({type(exc).__name__}: "
+        f"{printable(str(exc))[:300]}) / d8 could not read this file ({type(exc).__name__}: {printable(str(exc))[:300]})",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _survey_codebook(args: argparse.Namespace) -> int:
     from d8lib.codebook import CodebookError
     from d8lib.surveyimport import write_draft
@@ -228,11 +238,14 @@ def _survey_codebook(args: argparse.Namespace) -> int:
     except CodebookError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, MemoryError) as exc:
+        return _unexpected(args.form, exc)
     print(f"Đã soạn sổ mã / Codebook drafted: {args.out}")
     for item in draft["todo"]:
         print(f"    CÒN PHẢI KHAI BÁO / TO MAP: {item}")
     print(
         f"{len(draft['columns'])} biến đã khai báo / variables mapped, {len(draft['todo'])} mục còn lại / left to map"
+        f"; {len(draft['personal'])} câu hỏi cá nhân không đọc / personal questions never read"
     )
     return 1 if draft["todo"] else 0
 
@@ -242,11 +255,26 @@ def _survey_import(args: argparse.Namespace) -> int:
     from d8lib.surveyimport import import_round
 
     try:
-        path = import_round(args.form, args.export, args.round, args.data, args.codebook, args.year)
+        imported = import_round(args.form, args.export, args.round, args.data, args.codebook, args.year)
     except CodebookError as exc:
         print(f"TỪ CHỐI / REJECTED: {printable(args.export)}\n{exc}", file=sys.stderr)
         return 1
-    print(f"ĐÃ NHẬP / IMPORTED: {printable(args.export)} -> {printable(path)}")
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError, MemoryError) as exc:
+        return _unexpected(args.export, exc)
+    print(f"ĐÃ NHẬP / IMPORTED: {printable(args.export)} -> {printable(imported.path)}")
+    print(f"    {imported.rows} dòng / rows")
+    if not imported.reviewed:
+        print("    Tệp xuất không có trạng thái duyệt / The export carries no review status")
+    for state, ids in imported.left_out.items():
+        word = {"rejected": ("bị từ chối", "rejected"), "awaiting": ("chờ duyệt", "awaiting review")}[state]
+        print(f"    BỎ RA / LEFT OUT: {len(ids)} phiếu {word[0]} / {word[1]} submissions: {', '.join(ids[:20])}")
+    if imported.awaiting:
+        print(
+            f"    CHỜ DUYỆT / AWAITING REVIEW: {len(imported.awaiting)} phiếu đã nhập nhưng chưa được duyệt / "
+            "submissions imported but not yet reviewed"
+        )
+    for item in imported.not_checked:
+        print(f"    KHÔNG KIỂM TRA ĐƯỢC / NOT CHECKED (skip logic): {printable(item)}")
     return 0
 
 
@@ -269,6 +297,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"phải là số nguyên từ 1 / must be a whole number from 1: {text!r}")
     return value
+
+
+def _year(text: str) -> int:
+    """A survey round's year: 2000-2100."""
+    if not re.fullmatch(r"\d{4}", text) or not 2000 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"năm phải từ 2000 đến 2100 / a year from 2000 to 2100: {text!r}")
+    return int(text)
 
 
 def _file(text: str) -> Path:
@@ -400,19 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
     survey = commands.add_parser("survey", help="survey data from KoboToolbox or ODK Collect")
     survey_commands = survey.add_subparsers(dest="survey_command", required=True)
     draft = survey_commands.add_parser("codebook", help="draft the codebook of an XLSForm")
-    draft.add_argument("--form", type=Path, required=True, help="the XLSForm (.xlsx)")
-    draft.add_argument("--export", type=Path, default=None, help="an export, to check its values against the draft")
+    draft.add_argument("--form", type=_file, required=True, help="the XLSForm (.xlsx, .xls or .csv)")
+    draft.add_argument("--export", type=_file, default=None, help="an export, to check its values against the draft")
     draft.add_argument("--out", type=Path, required=True, help="the codebook to write (.yaml)")
     draft.set_defaults(func=_survey_codebook)
     take = survey_commands.add_parser("import", help="make a field export a survey round of a data folder")
-    take.add_argument("--form", type=Path, required=True, help="the XLSForm (.xlsx)")
-    take.add_argument("--export", type=Path, required=True, help="KoboToolbox xlsx/csv or ODK Central csv/zip export")
+    take.add_argument("--form", type=_file, required=True, help="the XLSForm (.xlsx, .xls or .csv)")
+    take.add_argument("--export", type=_file, required=True, help="KoboToolbox xlsx/csv or ODK Central csv/zip export")
     take.add_argument("--round", required=True, choices=["baseline", "midterm", "endline"])
     take.add_argument("--data", type=Path, required=True, help="the data folder (with villages.csv)")
     take.add_argument(
-        "--codebook", type=Path, default=None, help="the form's codebook (default: drafted from the form)"
+        "--codebook", type=_file, default=None, help="the form's codebook (default: drafted from the form)"
     )
-    take.add_argument("--year", type=int, default=None, help="the round's year, if the data folder does not say")
+    take.add_argument("--year", type=_year, default=None, help="the round's year, if the data folder does not say")
     take.set_defaults(func=_survey_import)
     return parser
 

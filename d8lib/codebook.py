@@ -33,6 +33,7 @@ VARIABLES_PATH = DATA_DIR / "indicators" / "survey_variables.yaml"
 TYPES = ("code", "integer", "number", "binary", "category")
 MAX_PROBLEMS = 20
 BINARY = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+REVIEWS = ("rejected", "awaiting")  # what a reviewer's verdict can leave out of an import
 
 
 class CodebookError(Bilingual, ValueError):
@@ -77,6 +78,7 @@ class Codebook:
     derived: dict = field(default_factory=dict)
     personal: list = field(default_factory=list)
     weights: dict | None = None
+    leave_out: tuple = ("rejected",)  # submissions left out by their review: rejected, awaiting
 
     @property
     def folder(self) -> Path:
@@ -148,7 +150,15 @@ def load_codebook(path: str | Path, text: str | None = None) -> Codebook:
     rounds = {
         name: {"year": int(r["year"]), "files": list(r["files"])} for name, r in (spec.get("rounds") or {}).items()
     }
-    return Codebook(path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"))
+    leave_out = (spec.get("review") or {}).get("leave_out", ["rejected"])
+    if not isinstance(leave_out, list) or set(leave_out) - set(REVIEWS):
+        raise CodebookError(
+            f"Sổ mã {path.name}: «review: leave_out» phải là danh sách trong {list(REVIEWS)}",
+            f"Codebook {path.name}: 'review: leave_out' must be a list among {list(REVIEWS)}: {leave_out!r}",
+        )
+    return Codebook(
+        path, rounds, columns, dict(spec.get("derived") or {}), personal, spec.get("weights"), tuple(leave_out)
+    )
 
 
 def _read_statistical(path: Path, required: list[str], optional: tuple) -> pd.DataFrame:
@@ -203,7 +213,8 @@ def _read_table(path: Path, required: list[str], optional: tuple = ()) -> tuple[
         raise CodebookError(f"{where}: thiếu cột {missing}", f"{where}: missing columns {missing}")
     usecols = list(required) + [c for c in optional if c in header]
     if excel:
-        return pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str, engine="openpyxl"), sheet
+        table = pd.read_excel(path, sheet_name=0, usecols=usecols, dtype=str, keep_default_na=False, engine="openpyxl")
+        return table, sheet
     return pd.read_csv(path, usecols=usecols, dtype=str, keep_default_na=False, na_values=[""]), None
 
 
@@ -266,6 +277,9 @@ def convert(
         bad = present & numbers.isna()
         flag(bad, column, "không phải số", "not a number")
         numbers = numbers.astype(float)
+        infinite = np.isinf(numbers)
+        flag(infinite, column, "không phải số hữu hạn", "not a finite number")
+        numbers = numbers.where(~infinite)
         if kind in ("integer", "binary"):
             fractional = numbers.notna() & (numbers != np.round(numbers))
             flag(fractional, column, "không phải số nguyên", "not a whole number")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,11 @@ from d8lib.codebook import (
     normalise,
     variables,
 )
-from d8lib.exports import flatten, read_export
+from d8lib.exports import SUBMISSION_IDS, flatten, read_export, review_states
 from d8lib.outcomes import age_group_spec
+from d8lib.skiplogic import Unsupported, holds
 from d8lib.store import sha256_file
-from d8lib.xlsform import Form, read_form, relevant_expression
+from d8lib.xlsform import Form, read_form
 
 PERSONAL = re.compile(
     r"(^|_)(ten|name|ho_ten|hoten|phone|dien_thoai|sdt|so_dt|cmnd|cccd|address|dia_chi)(_|$)|"
@@ -51,19 +54,91 @@ NO = {"0", "no", "không", "khong", "false"}
 ROUNDS = ("baseline", "midterm", "endline")
 
 
+def _question_key(form: Form, column: str) -> str:
+    """The question a codebook column is read from (``key/choice``: the select_multiple)."""
+    return column if column in form.questions else column.rpartition("/")[0] or column
+
+
 def _sources(entry: dict) -> list[str]:
     """The columns a codebook entry reads (several where it takes the first answer given)."""
     return entry["column"] if isinstance(entry["column"], list) else [entry["column"]]
 
 
 def _question_for(form: Form, name: str) -> tuple[str | None, str | None]:
-    """The column a d8 variable comes from: a question of its name, or a select_multiple choice of its name."""
-    if name in form.questions and form.questions[name].type not in ("select_multiple",):
-        return name, form.questions[name].type
+    """The column a d8 variable comes from: the question of its name (its key), or a
+    select_multiple choice of its name."""
+    same = [q for q in form.named(name) if not q.identifying]
+    if len(same) == 1 and same[0].type != "select_multiple":
+        return same[0].key, same[0].type
     for q in form.questions.values():
         if q.type == "select_multiple" and any(c["name"] == name for c in form.choices.get(q.list_name, [])):
-            return f"{q.name}/{name}", "select_multiple_choice"
+            return f"{q.key}/{name}", "select_multiple_choice"
     return None, None
+
+
+def _plain(text: str) -> str:
+    """A name compared without case, accents or separators."""
+    decomposed = unicodedata.normalize("NFD", normalise(text).replace("đ", "d"))
+    return re.sub(r"[^a-z0-9]+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))).strip()
+
+
+def near_matches(form: Form, name: str, limit: int = 3) -> list[str]:
+    """Questions that may be the variable: the same name but for case, accents or
+    separators, or a label sharing the words of the variable's description."""
+    wanted = _plain(name)
+    words = set(_plain(variables()[name].get("en", "")).split()) - {"a", "the", "of", "in", "or", "by", "past"}
+    scored = []
+    for q in form.questions.values():
+        if q.identifying or q.type in ("start", "end", "today"):
+            continue
+        if _plain(q.name) == wanted or any(_plain(label) == wanted for label in q.labels.values()):
+            scored.append((0, q.key))
+            continue
+        shared = max((len(words & set(_plain(label).split())) for label in q.labels.values()), default=0)
+        if words and shared >= max(2, len(words) // 2):
+            scored.append((1 / shared, q.key))
+    return [key for _, key in sorted(scored)[:limit]]
+
+
+def _missing_question(form: Form, name: str) -> str:
+    """The todo item of a variable without a question: what is missing, the one way to fix it."""
+    spec = variables()[name]
+    near = near_matches(form, name)
+    hint_vi = f" (có thể là: {', '.join(near)})" if near else ""
+    hint_en = f" (perhaps: {', '.join(near)})" if near else ""
+    if name in ("weight", "stratum"):
+        return (
+            f"{name}: không có câu hỏi tên «{name}» trong biểu mẫu{hint_vi}; ghi «column:» của câu hỏi đó, "
+            f"hoặc «weights:» (tệp trọng số theo thôn) / no question named '{name}' ({spec.get('en')}) in the "
+            f"form{hint_en}: write its question under 'column:', or, where the form has none, a 'weights:' file"
+        )
+    if len(form.named(name)) > 1:
+        keys = ", ".join(q.key for q in form.named(name))
+        return (
+            f"{name}: nhiều câu hỏi tên «{name}» ({keys}); ghi «column:» là một trong số đó / several questions "
+            f"are named '{name}' ({keys}): write one of them under 'column:'"
+        )
+    return (
+        f"{name}: không có câu hỏi tên «{name}» trong biểu mẫu{hint_vi}; ghi «column:» của câu hỏi đó / "
+        f"no question named '{name}' ({spec.get('en')}) in the form{hint_en}: write its question under 'column:'"
+    )
+
+
+def personal_questions(form: Form, known: dict) -> list[str]:
+    """Questions never read: every question of a type that can identify a person
+    (location, photo, audio, signature, barcode, device, phone, e-mail, ...), and text
+    questions whose name or label looks personal."""
+    fallbacks = {v.get("fallback") for v in known.values()}
+    return sorted(
+        q.key
+        for q in form.questions.values()
+        if q.identifying
+        or (
+            q.name not in known
+            and q.name not in fallbacks
+            and (PERSONAL.search(q.name) or any(PERSONAL.search(label) for label in q.labels.values()))
+        )
+    )
 
 
 def draft_codebook(form: Form) -> dict:
@@ -74,14 +149,12 @@ def draft_codebook(form: Form) -> dict:
         column, kind = _question_for(form, name)
         if column is None:
             if not spec.get("optional"):
-                todo.append(
-                    f"{name}: không có câu hỏi tên «{name}» trong biểu mẫu; ghi cột nguồn hoặc tệp trọng số / "
-                    f"no question named '{name}' in the form: give its column, or a weights file"
-                )
+                todo.append(_missing_question(form, name))
             continue
         entry = {"column": column}
         fallback = spec.get("fallback")
-        sources = [column] + ([fallback] if fallback in form.questions else [])
+        fallback_column, _ = _question_for(form, fallback) if fallback else (None, None)
+        sources = [column] + ([fallback_column] if fallback_column else [])
         if len(sources) > 1:
             entry["column"] = sources
         if spec["type"] in ("category", "binary") and kind == "select_one":
@@ -109,20 +182,15 @@ def draft_codebook(form: Form) -> dict:
                     mapping[k] = value
             entry["values"] = mapping
             for choice in unmapped:
+                allowed = spec.get("values") or ([0, 1] if spec["type"] == "binary" else [])
                 todo.append(
                     f"{name}: lựa chọn «{choice['name']}» ({', '.join(choice['labels'].values())}) chưa có "
-                    f"giá trị của d8 / choice '{choice['name']}' has no d8 value"
+                    f"giá trị của d8; thêm vào «values:» / choice '{choice['name']}' has no d8 value: add it under "
+                    f"'values:' mapped to one of {allowed} (or null for missing)"
                 )
         columns[name] = entry
-    fallbacks = {v.get("fallback") for v in known.values()}
-    personal = sorted(
-        q.name
-        for q in form.questions.values()
-        if q.name not in known
-        and q.name not in fallbacks
-        and (PERSONAL.search(q.name) or any(PERSONAL.search(label) for label in q.labels.values()))
-    )
-    columns = {k: v for k, v in columns.items() if not {c.split("/")[0] for c in _sources(v)} & set(personal)}
+    personal = personal_questions(form, known)
+    columns = {k: v for k, v in columns.items() if not {_question_key(form, c) for c in _sources(v)} & set(personal)}
     return {"form": form.path.name, "personal": personal, "columns": columns, "todo": todo}
 
 
@@ -148,12 +216,13 @@ def write_draft(form_path: str | Path, out: str | Path, export: str | Path | Non
 def _unmapped_values(form: Form, draft: dict, export: Path) -> list[str]:
     """Values an export holds that the draft does not map."""
     codebook = _as_codebook(draft, export.parent)
-    flat, _ = flatten(read_export(export, form), form, _wanted(codebook, form))
+    flat, _ = flatten(read_export(export, form), form, _wanted(codebook, form), _read(codebook))
     flat, reading = _coalesce(flat, codebook)
     _, problems = convert(flat, reading, export.name, places=flat["_place"])
     seen = dict.fromkeys((p.column, p.value, p.en) for p in problems)
     return [
-        f"{column}: giá trị «{value}» chưa được khai báo / value '{value}' is not mapped ({reason})"
+        f"{column}: giá trị «{value}» chưa được khai báo; thêm vào «values:» / value '{value}' is not mapped "
+        f"({reason}): add it under 'values:'"
         for column, value, reason in seen
     ]
 
@@ -164,53 +233,75 @@ def _as_codebook(spec: dict, folder: Path) -> Codebook:
     return load_codebook(path, text=text)
 
 
+def _read(codebook: Codebook) -> set[str]:
+    """The columns the codebook reads from the export (not those of a weights file)."""
+    external = set((codebook.weights or {}).get("variables", []))
+    return {c for name, spec in codebook.columns.items() if name not in external for c in _sources(spec)}
+
+
 def _wanted(codebook: Codebook, form: Form) -> set[str]:
-    """Question names an import reads: the codebook's columns and what their skip logic
-    refers to, never a personal column."""
+    """Question keys an import reads: the codebook's columns and what their skip logic
+    refers to, never a personal or identifying question."""
     columns = set()
-    for spec in codebook.columns.values():
-        for column in _sources(spec):
-            columns |= {column, column.split("/")[0]}
-    for name in list(columns):
-        question = form.questions.get(name)
-        if question is not None and question.relevant:
-            columns |= set(re.findall(r"\$\{(\w+)\}", question.relevant))
-    return columns - set(codebook.personal)
+    for column in _read(codebook):
+        columns |= {column, _question_key(form, column)}
+    for key in list(columns):
+        question = form.questions.get(key)
+        for _, names in question.relevant if question else ():
+            columns |= {k for k in names.values() if k}
+    never = set(codebook.personal) | {q.key for q in form.questions.values() if q.identifying}
+    return columns - never
 
 
-def _skip_problems(flat: pd.DataFrame, form: Form, codebook: Codebook) -> list[Problem]:
-    """Answers given where the form's ``relevant`` says the question was not asked."""
-    numeric = flat.apply(
-        lambda c: (
-            pd.to_numeric(c, errors="coerce")
-            if c.name != "_place" and pd.to_numeric(c.dropna(), errors="coerce").notna().all()
-            else c
-        )
-    )
-    problems = []
-    mapped = {spec["column"] for spec in codebook.columns.values() if isinstance(spec["column"], str)}
-    for name in sorted(mapped & set(flat.columns)):
-        question = form.questions.get(name)
-        expression = relevant_expression(question.relevant) if question else None
-        if expression is None:
+@dataclass
+class SkipLogic:
+    """What the form's skip logic found: answers given where it says the question was
+    not asked, and the conditions d8 could not check, each with the reason."""
+
+    problems: list = field(default_factory=list)
+    not_checked: list = field(default_factory=list)  # "question: condition (reason)"
+
+
+def check_skip_logic(flat: pd.DataFrame, form: Form, codebook: Codebook) -> SkipLogic:
+    """Answers the form did not ask for: a question read by the codebook answered where
+    a condition of its own or of an enclosing group is false."""
+    found = SkipLogic()
+    read = sorted({_question_key(form, c) for c in _read(codebook)} & set(form.questions))
+    for key in read:
+        question = form.questions[key]
+        answered = _answered(flat, form, key)
+        if answered is None or not question.relevant:
             continue
-        try:
-            asked = numeric.eval(expression, engine="python").fillna(False).astype(bool)
-        except (SyntaxError, NameError, KeyError, TypeError, ValueError):  # refers to what the export lacks
-            continue
-        wrong = ~asked & flat[name].notna()
-        problems += [
+        asked = pd.Series(True, index=flat.index)
+        for expression, names in question.relevant:
+            try:
+                asked &= holds(expression, flat, current=key, names=names)
+            except Unsupported as reason:
+                found.not_checked.append(f"{key}: {expression} ({reason.vi} / {reason.en})")
+        wrong = ~asked & answered
+        text = flat[key] if key in flat else pd.Series("", index=flat.index)
+        found.problems += [
             Problem(
                 p,
                 None,
-                name,
+                key,
                 str(v),
-                f"có trả lời dù biểu mẫu không hỏi ({question.relevant})",
-                f"answered although the form's skip logic says not asked ({question.relevant})",
+                f"có trả lời dù biểu mẫu không hỏi ({' and '.join(e for e, _ in question.relevant)})",
+                f"answered although the form's skip logic says not asked ({' and '.join(e for e, _ in question.relevant)})",
             )
-            for p, v in zip(flat._place[wrong], flat[name][wrong])
+            for p, v in zip(flat._place[wrong], text[wrong].fillna(""))
         ][:MAX_PROBLEMS]
-    return problems
+    return found
+
+
+def _answered(flat: pd.DataFrame, form: Form, key: str) -> pd.Series | None:
+    """Rows where a question holds an answer (for a select_multiple: any choice)."""
+    if key in flat:
+        return flat[key].notna() & (flat[key].astype(str).str.strip() != "")
+    choices = [c for c in flat.columns if c.startswith(f"{key}/")]
+    if not choices:
+        return None
+    return flat[choices].notna().any(axis=1)
 
 
 def _coalesce(flat: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, Codebook]:
@@ -223,9 +314,7 @@ def _coalesce(flat: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, Cod
             merged = f"{name}<-" + "|".join(spec["column"])
             flat[merged] = flat[present].bfill(axis=1).iloc[:, 0] if present else np.nan
             columns[name] = {**spec, "column": merged}
-    return flat, Codebook(
-        codebook.path, codebook.rounds, columns, codebook.derived, codebook.personal, codebook.weights
-    )
+    return flat, replace(codebook, columns=columns)
 
 
 def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: Path) -> list[Problem]:
@@ -236,7 +325,13 @@ def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: P
         Problem(p, None, "respondent_id", str(v), "mã người trả lời bị trùng", "duplicated respondent")
         for p, v in zip(flat._place[duplicated], ids[duplicated])
     ]
-    register = pd.read_csv(data_dir / "villages.csv", dtype=str, usecols=["village"]).village
+    register_path = data_dir / "villages.csv"
+    if not register_path.is_file():
+        raise CodebookError(
+            f"Thư mục dữ liệu {data_dir} không có danh sách thôn villages.csv",
+            f"The data folder {data_dir} has no village register villages.csv",
+        )
+    register = pd.read_csv(register_path, dtype=str, keep_default_na=False, usecols=["village"]).village
     unknown = data.village.notna() & ~data.village.isin(register)
     problems += [
         Problem(p, None, "village", str(v), "thôn không có trong danh sách thôn", "village not in the village register")
@@ -261,6 +356,44 @@ def _partial(target: Path, write) -> Path:
     return partial
 
 
+@dataclass
+class Imported:
+    """What an import wrote and left out."""
+
+    path: Path
+    rows: int
+    left_out: dict  # review ("rejected", "awaiting") -> identifiers of the submissions left out
+    awaiting: list  # identifiers of the submissions imported while still awaiting review
+    reviewed: bool  # whether the export carries a review status at all
+    not_checked: list  # skip-logic conditions d8 could not check, with the reason
+
+    def record(self) -> dict:
+        """The import's record in the dataset's codebook."""
+        return {
+            "rows": self.rows,
+            "review": {"left_out": self.left_out, "awaiting_review": len(self.awaiting)}
+            if self.reviewed
+            else "the export carries no review status",
+            "skip_logic_not_checked": self.not_checked,
+        }
+
+
+def _leave_out(flat: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, dict, list, bool]:
+    """The rows kept after the reviewers' verdicts, the submissions left out by verdict,
+    those kept while awaiting review, and whether the export has verdicts at all."""
+    states = review_states(flat)
+    if states is None:
+        return flat, {}, [], False
+    ids = next((c for c in SUBMISSION_IDS if c in flat), None)
+    names = flat[ids].fillna("").astype(str) if ids else flat["_place"]
+    left_out = {
+        state: sorted(set(names[states == state])) for state in codebook.leave_out if (states == state).any()
+    }
+    awaiting = sorted(set(names[states == "awaiting"])) if "awaiting" not in codebook.leave_out else []
+    kept = flat[~states.isin(codebook.leave_out)].reset_index(drop=True)
+    return kept, left_out, awaiting, True
+
+
 def import_round(
     form_path: str | Path,
     export_path: str | Path,
@@ -268,9 +401,10 @@ def import_round(
     data_dir: str | Path,
     codebook_path: str | Path | None = None,
     year: int | None = None,
-) -> Path:
-    """Make a field export round ``round_name`` of the dataset in ``data_dir``; returns the
-    file written. Raises ``CodebookError`` naming every problem, changing nothing."""
+) -> Imported:
+    """Make a field export round ``round_name`` of the dataset in ``data_dir``; returns
+    what was written and left out. Raises ``CodebookError`` naming every problem,
+    changing nothing."""
     if round_name not in ROUNDS:
         raise CodebookError(
             f"Vòng phải là một trong {ROUNDS}: «{round_name}»", f"The round must be one of {ROUNDS}: '{round_name}'"
@@ -293,24 +427,32 @@ def import_round(
             f"Chưa biết năm của vòng {round_name}: thêm --year",
             f"The year of round {round_name} is unknown: pass --year",
         )
-    flat, problems = flatten(read_export(export_path, form), form, _wanted(codebook, form))
+    flat, problems = flatten(read_export(export_path, form), form, _wanted(codebook, form), _read(codebook))
+    flat, left_out, awaiting, reviewed = _leave_out(flat, codebook)
+    if flat.empty:
+        raise CodebookError(
+            "Không còn phiếu nào sau khi bỏ các phiếu bị từ chối", "No submission is left once the rejected are left out"
+        )
+    skip = check_skip_logic(flat, form, codebook)
     flat, reading = _coalesce(flat, codebook)
     data, found = convert(flat, reading, export_path.name, places=flat["_place"])
     problems += found
     if codebook.weights:
         data, found = join_weights(data, codebook)
         problems += found
-    problems += _skip_problems(flat, form, codebook) + _checks(data, flat, round_name, data_dir)
+    problems += skip.problems + _checks(data, flat, round_name, data_dir)
     if problems:
         shown = "\n".join(map(str, problems[:MAX_PROBLEMS]))
         raise CodebookError(
             f"{len(problems)} lỗi, chưa nhập gì", f"{len(problems)} problems, nothing imported:\n{shown}"
         )
-    return _write(data, codebook, existing, dataset, round_name, int(year), export_path)
+    imported = Imported(Path(), len(data), left_out, awaiting, reviewed, skip.not_checked)
+    imported.path = _write(data, codebook, existing, dataset, round_name, int(year), export_path, imported.record())
+    return imported
 
 
 def _dataset_codebook(
-    existing: dict | None, data: pd.DataFrame, codebook: Codebook, round_name: str, year: int, file: str
+    existing: dict | None, data: pd.DataFrame, codebook: Codebook, round_name: str, year: int, file: str, record: dict
 ) -> dict:
     """The dataset's codebook with this round: d8's names read as they are."""
     if existing and any(
@@ -321,7 +463,7 @@ def _dataset_codebook(
             "The dataset's codebook reads files with other column names: import into a new data folder",
         )
     spec = existing or {"rounds": {}, "personal": [], "columns": {}, "derived": {"age_group": age_group_spec()}}
-    spec["rounds"][round_name] = {"year": year, "files": [file]}
+    spec["rounds"][round_name] = {"year": year, "files": [file], "import": record}
     spec["personal"] = sorted(set(spec.get("personal") or []) | set(codebook.personal))
     for name, entry in spec["columns"].items():
         if name not in data and isinstance(entry, dict) and not variables()[name].get("required"):
@@ -347,6 +489,7 @@ def _write(
     round_name: str,
     year: int,
     export: Path,
+    record: dict,
 ) -> Path:
     """Write the round, the archive copy and the codebook, each in one step; nothing
     is left half-written."""
@@ -354,7 +497,7 @@ def _write(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{round_name}-{year}.csv"
     columns = [c for c in variables() if c in data]
-    spec = _dataset_codebook(existing, data, codebook, round_name, year, target.name)
+    spec = _dataset_codebook(existing, data, codebook, round_name, year, target.name, record)
     digest = sha256_file(export)
     archived = folder / "raw" / f"{digest}{export.suffix.lower()}"
     partials = [

@@ -1,159 +1,310 @@
-"""XLSForm questionnaires (KoboToolbox, ODK): the questions of the ``survey`` sheet
-with their groups, repeats, types and labels, and the ``choices`` of each list.
+"""XLSForm questionnaires (KoboToolbox, ODK) read as the specification allows.
 
-``read_form(path)`` returns a ``Form``; ``Form.lookup()`` maps every way an export
-may head a question's column (its name, its group path joined by "/" or "-", its
-label in any language) onto the question's name.
+``read_form(path)`` reads an XLSForm in any of the files pyxform reads (.xlsx, .xls,
+.csv) through pyxform's own file readers and header rules: headers in any case, their
+aliases ("list name", "relevance", "caption", ...), languages as ``label::English (en)``
+or ``label:English``, every text kept as written ("NA" is a choice, not a gap). d8
+then walks the survey sheet itself, leniently: every type pyxform knows (metadata
+such as ``start`` and ``end`` included), ``begin group`` / ``begin_group`` /
+``begin repeat`` in any spelling, groups and repeats nested to any depth. A question
+is known by its name, or by its path where two share a name (``women/age``,
+``children/age``); its ``relevant`` holds the skip logic of every enclosing group
+and its own, each with the names it refers to resolved to questions.
+
+``Form.headers(keys)`` maps every way an export may head those questions' columns
+(their name, the path of names or of labels in any language joined by any of
+``SEPARATORS``, the label alone where no other question has it, and for a
+select_multiple each choice's own column) onto the question, or ``question/choice``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
+from pyxform import aliases
+from pyxform.errors import PyXFormError
+from pyxform.parsing.sheet_headers import dealias_and_group_headers
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+from pyxform.xls2json import RE_BEGIN_CONTROL, RE_END_CONTROL, RE_SELECT
+from pyxform.xls2json_backends import get_xlsform
 
 from d8lib.codebook import CodebookError, normalise
 
-STRUCTURE = {
-    "begin group",
-    "begin_group",
-    "begin repeat",
-    "begin_repeat",
-    "end group",
-    "end_group",
-    "end repeat",
-    "end_repeat",
+SEPARATORS = ("/", "-", ".", ":")
+FORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+MAX_FORM_BYTES = 20 * 2**20
+# Types whose answers can identify a person: never read, always listed under `personal`.
+IDENTIFYING_BINDS = {"geopoint", "geotrace", "geoshape", "binary", "barcode"}
+IDENTIFYING_TYPES = {
+    "email",
+    "username",
+    "deviceid",
+    "device id",
+    "imei",
+    "phonenumber",
+    "phone number",
+    "simserial",
+    "sim id",
+    "subscriberid",
+    "subscriber id",
+    "audit",
 }
-NO_DATA = {"note", "start", "end", "today", "deviceid", "username", "audit", "begin"}
+NO_ANSWER = {"note", "trigger", "acknowledge", "xml-external", "csv-external"}
+SELECTS = {"select one": "select_one", "select all that apply": "select_multiple", "rank": "rank"}
+SURVEY_COLUMNS = {"type", "name", "label", "bind", "control", "hint", "media", "appearance"}
+CHOICE_COLUMNS = {"list name", "name", "label", "media"}
 
 
 @dataclass
 class Question:
     name: str
-    type: str  # integer, decimal, text, select_one, select_multiple, calculate, date, ...
-    path: tuple  # enclosing group and repeat names
-    repeat: str | None  # innermost repeat, or None for the main table
+    key: str  # the name, or the path of names where another question has the same name
+    type: str  # integer, decimal, text, select_one, select_multiple, calculate, date, start, geopoint, ...
+    path: tuple  # enclosing group and repeat names, outermost first
+    repeats: tuple  # ids of the enclosing repeats, outermost first
     list_name: str | None = None
     labels: dict = field(default_factory=dict)  # language -> label
-    relevant: str = ""
+    group_labels: tuple = ()  # for each enclosing group: language -> label
+    relevant: tuple = ()  # (expression, {name in it: key}) of each enclosing group, then its own
+    row: int = 0  # row of the survey sheet
+
+    @property
+    def repeat(self) -> str | None:
+        """The innermost repeat, or None for a question of the main table."""
+        return self.repeats[-1] if self.repeats else None
+
+    @property
+    def identifying(self) -> bool:
+        bind = (QUESTION_TYPE_DICT.get(self.type) or {}).get("bind", {}).get("type")
+        return self.type in IDENTIFYING_TYPES or self.type.startswith("uri:") or bind in IDENTIFYING_BINDS
 
 
 @dataclass
 class Form:
     path: Path
-    questions: dict  # name -> Question
+    questions: dict  # key -> Question
     choices: dict  # list name -> [{"name": ..., "labels": {language: label}}]
-    repeats: list  # repeat names, outermost first
+    repeats: list  # repeat ids in the order of the form: the name, "name~1" for a second of that name
+    settings: dict = field(default_factory=dict)
 
-    def lookup(self) -> dict:
-        """Every header an export may use for a question, normalised, -> the question's name."""
-        keys = {}
-        for q in self.questions.values():
-            for separator in ("/", "-"):
-                keys[normalise(separator.join((*q.path, q.name)))] = q.name
-            for label in q.labels.values():
-                keys.setdefault(normalise(label), q.name)
-            keys[normalise(q.name)] = q.name
-        return keys
+    @property
+    def form_id(self) -> str:
+        return self.settings.get("form_id") or self.path.stem
 
-    def choice_values(self, question: str) -> dict:
+    def named(self, name: str) -> list[Question]:
+        """The questions of a name (more than one where repeats share it)."""
+        return [q for q in self.questions.values() if q.name == name]
+
+    def choice_values(self, key: str) -> dict:
         """A select question's choices: every name and label, normalised, -> the choice's name."""
         values = {}
-        for choice in self.choices.get(self.questions[question].list_name, []):
+        for choice in self.choices.get(self.questions[key].list_name, []):
             values[normalise(choice["name"])] = choice["name"]
             for label in choice["labels"].values():
                 values.setdefault(normalise(label), choice["name"])
         return values
 
+    def _spellings(self, question: Question) -> tuple[set, set]:
+        """How an export may head a question: by names (unique to it) and by labels."""
+        paths = [question.path]
+        if question.repeats:  # ODK writes a repeat's columns from the repeat, with or without the groups between
+            start = len(question.path) - question.path[::-1].index(question.repeat.split("~")[0]) - 1
+            paths += [question.path[start:], question.path[start : start + 1], question.path[start + 1 :]]
+        names = {normalise(s.join((*path, question.name))) for s in SEPARATORS for path in paths}
+        if len(self.named(question.name)) == 1:
+            names.add(normalise(question.name))
+        labels = set(normalise(label) for label in question.labels.values())
+        for language, label in question.labels.items():
+            groups = [g.get(language) or g.get("default") or n for g, n in zip(question.group_labels, question.path)]
+            labels |= {normalise(s.join((*groups, label))) for s in SEPARATORS}
+        return names, labels
 
-def _labels(row: pd.Series, columns: list[str]) -> dict:
-    """Labels of a row by language: "label" is "default"; "label::English (en)" is "English (en)"."""
-    return {
-        (c.split("::", 1)[1] if "::" in c else "default"): str(row[c])
-        for c in columns
-        if isinstance(row[c], str) and row[c].strip()
-    }
+    def headers(self, keys) -> dict:
+        """Every header an export may give these questions, normalised -> key (or
+        ``key/choice`` for a select_multiple choice's column); a label two questions
+        share is left out."""
+        by_name, by_label, ambiguous = {}, {}, set()
+        for question in self.questions.values():
+            names, labels = self._spellings(question)
+            for text in labels:
+                if by_label.setdefault(text, question.key) != question.key:
+                    ambiguous.add(text)
+            if question.key in keys:
+                by_name.update(dict.fromkeys(names, question.key))
+        found = {t: k for t, k in by_label.items() if k in keys and t not in ambiguous}
+        found.update(by_name)
+        for question in (self.questions[k] for k in keys if k in self.questions):
+            if question.type != "select_multiple":
+                continue
+            heads = [t for t, k in found.items() if k == question.key]
+            for choice in self.choices.get(question.list_name, []):
+                for value in (choice["name"], *choice["labels"].values()):
+                    for head in heads:
+                        for separator in SEPARATORS:
+                            found.setdefault(
+                                normalise(f"{head}{separator}{value}"), f"{question.key}/{choice['name']}"
+                            )
+        return found
+
+
+def _error(path: Path, vi: str, en: str) -> CodebookError:
+    return CodebookError(f"{path.name}: {vi}", f"{path.name}: {en}")
+
+
+def _labels(value) -> dict:
+    """Labels by language: a plain "label" column is "default"."""
+    if isinstance(value, dict):
+        return {language: text for language, text in value.items() if isinstance(text, str) and text.strip()}
+    return {"default": value} if isinstance(value, str) and value.strip() else {}
+
+
+def _sheet(path: Path, definition, sheet: str, aliases_of: dict, columns: set) -> list[dict]:
+    """A sheet's rows with pyxform's names for their headers ("label" a dict by language)."""
+    rows = getattr(definition, sheet) or []
+    headers = getattr(definition, f"{sheet}_header") or []
+    try:
+        return dealias_and_group_headers(
+            sheet_name=sheet, sheet_data=rows, sheet_header=headers, header_aliases=aliases_of, header_columns=columns
+        ).data
+    except PyXFormError as exc:
+        raise _error(path, f"trang {sheet}: tiêu đề cột không đọc được", f"sheet {sheet}: {exc}") from exc
+
+
+def _read_definition(path: Path):
+    if not path.is_file():
+        raise CodebookError(f"Không có biểu mẫu {path}", f"No form at {path}")
+    if path.suffix.lower() not in FORM_SUFFIXES:
+        raise _error(
+            path,
+            "biểu mẫu phải là tệp .xlsx, .xls hoặc .csv theo chuẩn XLSForm",
+            "an XLSForm must be an .xlsx, .xls or .csv file",
+        )
+    if path.stat().st_size > MAX_FORM_BYTES:
+        raise _error(path, f"biểu mẫu lớn hơn {MAX_FORM_BYTES >> 20} MB", f"larger than {MAX_FORM_BYTES >> 20} MB")
+    try:
+        definition = get_xlsform(path, file_type=path.suffix.lower())
+    except Exception as exc:  # pyxform's readers raise what their libraries raise; its words say why
+        raise _error(path, "không đọc được biểu mẫu", f"cannot read the form: {str(exc)[:300]}") from exc
+    if not definition.survey:
+        raise _error(path, "không có trang «survey»", "the form has no 'survey' sheet")
+    return definition
+
+
+def _type(text: str) -> tuple[str, str | None]:
+    """A question's type and its list of choices."""
+    select = RE_SELECT.search(text)
+    if select:
+        command = aliases.select[select.group("select_command")]
+        return SELECTS.get(command, "select_one"), select.group("list_name")
+    lowered = text.lower()
+    known = QUESTION_TYPE_DICT.get(text) or QUESTION_TYPE_DICT.get(lowered) or {}
+    bind = known.get("bind", {}).get("type")
+    if bind in ("int", "decimal") and known.get("control"):
+        return {"int": "integer", "decimal": "decimal"}[bind], None
+    return (lowered if known else text), None
 
 
 def read_form(path: str | Path) -> Form:
-    """Read an XLSForm's survey and choices sheets."""
+    """Read an XLSForm's survey, choices and settings."""
     path = Path(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
-    except Exception as exc:  # a form that is not a workbook, or a damaged one
-        raise CodebookError(f"Không đọc được biểu mẫu {path.name}", f"Cannot read the form {path.name}: {exc}") from exc
-    sheets = {name.strip().lower(): frame for name, frame in sheets.items()}
-    if "survey" not in sheets:
-        raise CodebookError(f"{path.name}: không có trang «survey»", f"{path.name}: the form has no 'survey' sheet")
-    survey = sheets["survey"].rename(columns=lambda c: str(c).strip())
-    for column in ("type", "name"):
-        if column not in survey:
-            raise CodebookError(
-                f"{path.name}, trang survey: thiếu cột «{column}»",
-                f"{path.name}, sheet survey: missing column '{column}'",
-            )
-    label_columns = [c for c in survey.columns if c == "label" or c.startswith("label::")]
-    questions, stack, repeats = {}, [], []
-    for index, row in survey.iterrows():
-        kind = " ".join(str(row["type"]).split()) if isinstance(row["type"], str) else ""
-        name = str(row["name"]).strip() if isinstance(row["name"], str) else ""
+    definition = _read_definition(path)
+    survey = _sheet(path, definition, "survey", aliases.survey_header, SURVEY_COLUMNS)
+    if survey and "type" not in {k for row in survey for k in row}:
+        raise _error(path, "trang survey: thiếu cột «type»", "sheet survey: missing column 'type'")
+    questions: list[Question] = []
+    stack: list[tuple[str, str | None, dict, str]] = []  # (name, repeat id or None, labels, relevant)
+    repeats: list[str] = []
+    for number, row in enumerate(survey, start=2):
+        kind = " ".join(str(row.get("type") or "").split())
+        name = str(row.get("name") or "").strip()
+        relevant = str((row.get("bind") or {}).get("relevant") or "").strip()
         if not kind:
             continue
-        if kind.startswith("begin"):
-            stack.append((name, "repeat" in kind))
-            if "repeat" in kind:
-                repeats.append(name)
+        begin, end = RE_BEGIN_CONTROL.search(kind.lower()), RE_END_CONTROL.search(kind.lower())
+        if begin:
+            name = name or f"row{number}"
+            repeat = None
+            if aliases.control[begin.group("type")] != "group":  # ODK Central's id of a second "r": "r~1"
+                same = sum(r.split("~")[0] == name for r in repeats)
+                repeat = f"{name}~{same}" if same else name
+                repeats.append(repeat)
+            stack.append((name, repeat, _labels(row.get("label")), relevant))
             continue
-        if kind.startswith("end"):
+        if end:
             if not stack:
-                raise CodebookError(
-                    f"{path.name}, trang survey, dòng {index + 2}: «{kind}» không có «begin»",
-                    f"{path.name}, sheet survey, row {index + 2}: '{kind}' without a matching begin",
+                raise _error(
+                    path,
+                    f"trang survey, dòng {number}: «{kind}» không có «begin»",
+                    f"sheet survey, row {number}: '{kind}' without a matching begin",
                 )
             stack.pop()
             continue
-        base, _, list_name = kind.partition(" ")
-        if base in NO_DATA or not name:
+        base, list_name = _type(kind)
+        if base in NO_ANSWER or base in aliases.settings_header or not name:
             continue
-        enclosing = [n for n, is_repeat in stack if is_repeat]
-        if len(enclosing) > 1:
-            raise CodebookError(
-                f"{path.name}: nhóm lặp lồng nhau ({' / '.join(enclosing)}) chưa được hỗ trợ",
-                f"{path.name}: nested repeat groups are not supported ({' / '.join(enclosing)})",
+        questions.append(
+            Question(
+                name,
+                name,
+                base,
+                tuple(n for n, _, _, _ in stack),
+                tuple(r for _, r, _, _ in stack if r),
+                list_name,
+                _labels(row.get("label")),
+                tuple(labels for _, _, labels, _ in stack),
+                tuple(r for *_, r in stack if r) + ((relevant,) if relevant else ()),
+                number,
             )
-        questions[name] = Question(
-            name,
-            base,
-            tuple(n for n, _ in stack),
-            enclosing[-1] if enclosing else None,
-            list_name.split(" ")[0] or None,
-            _labels(row, label_columns),
-            str(row.get("relevant", "") if isinstance(row.get("relevant"), str) else ""),
         )
     if stack:
-        raise CodebookError(
-            f"{path.name}: nhóm «{stack[-1][0]}» không có «end»", f"{path.name}: group '{stack[-1][0]}' is never ended"
-        )
+        raise _error(path, f"nhóm «{stack[-1][0]}» không có «end»", f"group '{stack[-1][0]}' is never ended")
+    keyed = _keys(questions)
     choices: dict = {}
-    if "choices" in sheets:
-        table = sheets["choices"].rename(columns=lambda c: str(c).strip())
-        choice_labels = [c for c in table.columns if c == "label" or c.startswith("label::")]
-        for _, row in table.dropna(subset=["list_name", "name"]).iterrows():
-            choices.setdefault(str(row["list_name"]).strip(), []).append(
-                {"name": str(row["name"]).strip(), "labels": _labels(row, choice_labels)}
-            )
-    return Form(path, questions, choices, repeats)
+    for row in _sheet(path, definition, "choices", aliases.list_header, CHOICE_COLUMNS):
+        list_name, name = row.get("list name"), row.get("name")
+        if list_name is None or name is None:
+            continue
+        choices.setdefault(str(list_name).strip(), []).append(
+            {"name": str(name).strip(), "labels": _labels(row.get("label"))}
+        )
+    settings = {}
+    for row in (definition.settings or [])[:1]:
+        settings = {str(k).strip().lower(): str(v).strip() for k, v in row.items() if isinstance(v, str)}
+    return Form(path, keyed, choices, repeats, settings)
 
 
-def relevant_expression(text: str) -> str | None:
-    """A simple XLSForm ``relevant`` (comparisons of questions with values, joined by
-    ``and`` / ``or``) as a pandas expression over question names; None for anything
-    else, which is then not checked."""
-    if not text.strip() or re.search(r"\w+\s*\(", text):
-        return None
-    expression = re.sub(r"\$\{(\w+)\}", r"`\1`", text)
-    expression = re.sub(r"'(-?\d+(?:\.\d+)?)'", r"\1", expression)  # '1' compares as the number 1
-    expression = re.sub(r"(?<![<>!=])=(?!=)", "==", expression)
-    return None if "$" in expression else expression
+def _keys(questions: list[Question]) -> dict:
+    """Questions by key, and the names their skip logic refers to resolved to keys."""
+    from d8lib.skiplogic import Unsupported, parse, references
+
+    counts: dict = {}
+    for q in questions:
+        counts[q.name] = counts.get(q.name, 0) + 1
+    for q in questions:
+        if counts[q.name] > 1:
+            q.key = "/".join((*q.path, q.name))
+    by_name: dict = {}
+    for q in questions:
+        by_name.setdefault(q.name, []).append(q)
+
+    def resolve(name: str, within: Question) -> str | None:
+        same = by_name.get(name, [])
+        if len(same) <= 1:
+            return same[0].key if same else None
+
+        def shared(other: Question) -> int:
+            return next((i for i, (a, b) in enumerate(zip(other.path, within.path)) if a != b), len(other.path))
+
+        return max(same, key=shared).key
+
+    for q in questions:
+        resolved = []
+        for expression in q.relevant:
+            try:
+                names = references(parse(expression))
+            except Unsupported:
+                names = set()
+            resolved.append((expression, {n: resolve(n, q) for n in names}))
+        q.relevant = tuple(resolved)
+    return {q.key: q for q in questions}

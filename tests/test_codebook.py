@@ -116,7 +116,7 @@ def test_only_named_columns_are_read(tmp_path, monkeypatch):
         ("tuoi", "12", "below 15"),
         ("tuoi", "24.5", "not a whole number"),
         ("biet_dctc", "3", "code not in the codebook"),
-        ("trong_so", "-1", "below 0"),
+        ("trong_so", "-1", "below 1e-06"),
     ],
 )
 def test_a_bad_value_is_named(tmp_path, column, value, message):
