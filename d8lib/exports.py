@@ -222,7 +222,9 @@ def _repeat_of(form: Form, keys: set) -> str | None:
     return next(iter(inside), None)
 
 
-def flatten(export: Export, form: Form, wanted: set[str], required: set[str] = frozenset()) -> tuple[pd.DataFrame, list]:
+def flatten(
+    export: Export, form: Form, wanted: set[str], required: set[str] = frozenset()
+) -> tuple[pd.DataFrame, list]:
     """One row per repeat row (or per submission without repeats), headed by question
     keys; ``wanted`` are the keys to keep, ``required`` those the export must have.
     Returns the table (``_place`` says where each row came from) and the problems found."""

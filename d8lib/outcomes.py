@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from d8lib.paths import DATA_DIR
+from d8lib.skiplogic import rule
 from d8lib.survey import Design
 
 DEFAULT_DEFINITIONS = DATA_DIR / "indicators" / "outcomes.yaml"
@@ -56,11 +57,11 @@ def age_group(age: pd.Series) -> pd.Series:
 
 def indicator_columns(data: pd.DataFrame, spec: pd.Series) -> pd.DataFrame:
     """The universe flag (1 or missing) and the 0/1 answer (missing where not known)."""
-    universe = data.eval(spec.universe).fillna(False).astype(bool)
-    answer = data.eval(spec.numerator).astype(float)
+    universe = rule(spec.universe, data)
+    answer = rule(spec.numerator, data).astype(float)
     unknown = data[list(spec.variables)].isna().any(axis=1)
     if isinstance(spec.missing_when, str):
-        unknown |= data.eval(spec.missing_when).fillna(False).astype(bool)
+        unknown |= rule(spec.missing_when, data)
     return pd.DataFrame(
         {_IN_UNIVERSE: np.where(universe, 1.0, np.nan), _ANSWER: answer.mask(unknown | ~universe)}, index=data.index
     )

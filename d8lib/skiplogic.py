@@ -15,6 +15,9 @@ so only brackets, calls and signs nest; an expression longer than ``MAX_LENGTH``
 of more than ``MAX_TOKENS`` tokens or nested deeper than ``MAX_DEPTH`` is refused by
 name (``Unsupported``), and so is any function or construct not listed.
 
+d8's own rules (``outcomes.yaml``, ``rules/intake.yaml``) are read by the same grammar
+(``rule``), a bare name there standing for the column of that name.
+
 Values follow XPath 1.0 as ODK Collect records answers: an unanswered question is the
 empty string, text compares as text, numbers as numbers, ``<`` and ``>`` compare
 numbers. One leniency: two texts that both read as numbers are also equal when their
@@ -38,7 +41,7 @@ TOKEN = re.compile(
       (?P<ref>\$\{[^{}\s]{1,200}\})
     | (?P<number>\d+(?:\.\d*)?|\.\d+)
     | (?P<string>'[^']*'|"[^"]*")
-    | (?P<op>!=|<=|>=|=|<|>|\+|-|\*|\(|\)|,)
+    | (?P<op>!=|<=|>=|==|=|<|>|\+|-|\*|\(|\)|,)
     | (?P<name>[A-Za-z_][\w.:-]{0,100})
     | (?P<dot>\.)
     )""",
@@ -71,6 +74,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         value = match.group(kind)
         if kind == "name" and value in WORD_OPERATORS:
             kind = "op"
+        if value == "==":
+            value = "="
         tokens.append((kind, value))
         if len(tokens) > MAX_TOKENS:
             raise Unsupported(f"nhiều hơn {MAX_TOKENS} thành phần", f"more than {MAX_TOKENS} tokens")
@@ -85,8 +90,8 @@ class _Parser:
 
     LEVELS = [{"or"}, {"and"}, COMPARISONS, {"+", "-"}, {"*", "div", "mod"}]
 
-    def __init__(self, tokens: list[tuple[str, str]]):
-        self.tokens, self.at, self.depth = tokens, 0, 0
+    def __init__(self, tokens: list[tuple[str, str]], bare_names: bool):
+        self.tokens, self.at, self.depth, self.bare_names = tokens, 0, 0, bare_names
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -154,12 +159,15 @@ class _Parser:
                     f"hàm «{value}()» nhận {low}-{high} đối số", f"'{value}()' takes {low} to {high} arguments"
                 )
             return ("call", value, tuple(arguments))
+        if kind == "name" and self.bare_names:
+            return ("ref", value)
         raise Unsupported(f"không đọc được «{value}»", f"cannot read '{value}'")
 
 
-def parse(text: str):
-    """The tree of a ``relevant`` expression; raises ``Unsupported`` for anything else."""
-    parser = _Parser(_tokens(text))
+def parse(text: str, bare_names: bool = False):
+    """The tree of a ``relevant`` expression (with ``bare_names``, of one of d8's own
+    rules, where ``age`` stands for ``${age}``); raises ``Unsupported`` for anything else."""
+    parser = _Parser(_tokens(text), bare_names)
     tree = parser.expression()
     if parser.peek() is not None:
         raise Unsupported(f"thừa «{parser.peek()[1]}»", f"unexpected '{parser.peek()[1]}'")
@@ -233,13 +241,16 @@ class Columns:
     its ``column/choice`` columns of "1"/"0"; ``.`` is the column ``current``."""
 
     def __init__(self, frame: pd.DataFrame, current: str | None = None, names: dict | None = None):
-        self.frame, self.current, self.names = frame, current, names or {}
+        self.frame, self.current, self.names, self.read = frame, current, names or {}, {}
 
     def answers(self, name: str) -> pd.Series:
         name = self.names.get(name) or name
         if name not in self.frame:
-            raise Unsupported(f"tệp xuất không có câu «{name}»", f"the export has no question '{name}'")
-        return self.frame[name].astype(object).where(self.frame[name].notna(), "").astype(str)
+            raise Unsupported(f"không có cột «{name}»", f"there is no column '{name}'")
+        if name not in self.read:
+            column = self.frame[name]
+            self.read[name] = column.astype(object).where(column.notna(), "").astype(str)
+        return self.read[name]
 
     def chosen(self, name: str, choice: str) -> pd.Series:
         column = f"{self.names.get(name) or name}/{choice}"
@@ -355,7 +366,17 @@ def evaluate(tree, columns: Columns) -> tuple:
     return value
 
 
-def holds(text: str, frame: pd.DataFrame, current: str | None = None, names: dict | None = None) -> pd.Series:
-    """Where a ``relevant`` holds, row by row (True: the question was asked); raises
-    ``Unsupported`` for an expression d8 does not evaluate (see ``Columns``)."""
-    return _bool(evaluate(parse(text), Columns(frame, current, names))).fillna(False).astype(bool)
+def holds(
+    text: str, frame: pd.DataFrame, current: str | None = None, names: dict | None = None, bare_names: bool = False
+) -> pd.Series:
+    """Where an expression holds, row by row (for a ``relevant``: True where the
+    question was asked); raises ``Unsupported`` for an expression d8 does not evaluate
+    (see ``Columns``)."""
+    tree = parse(text, bare_names)
+    return _bool(evaluate(tree, Columns(frame, current, names))).fillna(False).astype(bool)
+
+
+def rule(text: str, frame: pd.DataFrame) -> pd.Series:
+    """Where one of d8's own rules holds (outcomes.yaml, rules/intake.yaml): the same
+    grammar, a bare name standing for the column of that name."""
+    return holds(text, frame, bare_names=True)

@@ -386,9 +386,7 @@ def _leave_out(flat: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, di
         return flat, {}, [], False
     ids = next((c for c in SUBMISSION_IDS if c in flat), None)
     names = flat[ids].fillna("").astype(str) if ids else flat["_place"]
-    left_out = {
-        state: sorted(set(names[states == state])) for state in codebook.leave_out if (states == state).any()
-    }
+    left_out = {state: sorted(set(names[states == state])) for state in codebook.leave_out if (states == state).any()}
     awaiting = sorted(set(names[states == "awaiting"])) if "awaiting" not in codebook.leave_out else []
     kept = flat[~states.isin(codebook.leave_out)].reset_index(drop=True)
     return kept, left_out, awaiting, True
@@ -431,7 +429,8 @@ def import_round(
     flat, left_out, awaiting, reviewed = _leave_out(flat, codebook)
     if flat.empty:
         raise CodebookError(
-            "Không còn phiếu nào sau khi bỏ các phiếu bị từ chối", "No submission is left once the rejected are left out"
+            "Không còn phiếu nào sau khi bỏ các phiếu bị từ chối",
+            "No submission is left once the rejected are left out",
         )
     skip = check_skip_logic(flat, form, codebook)
     flat, reading = _coalesce(flat, codebook)

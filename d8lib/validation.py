@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from d8lib.paths import DATA_DIR
+from d8lib.skiplogic import rule as rule_holds
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -278,7 +279,7 @@ def validate(
     for rule in rules:
         when = rule.get("when")
         if when and when not in scopes:
-            scopes[when] = rows.eval(when).fillna(False).astype(bool)
+            scopes[when] = rule_holds(when, rows)
         in_scope = scopes[when] if when else pd.Series(True, index=rows.index)
         if not in_scope.any():
             continue

@@ -142,9 +142,7 @@ class Form:
                 for value in (choice["name"], *choice["labels"].values()):
                     for head in heads:
                         for separator in SEPARATORS:
-                            found.setdefault(
-                                normalise(f"{head}{separator}{value}"), f"{question.key}/{choice['name']}"
-                            )
+                            found.setdefault(normalise(f"{head}{separator}{value}"), f"{question.key}/{choice['name']}")
         return found
 
 

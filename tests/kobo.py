@@ -38,7 +38,7 @@ CHOICES = {
         ("other", "other", "Other"),
     ],
     "hoc_van": [
-        ("none", "Không đi học", "none"),
+        ("none", "Không đi học", "None"),
         ("primary", "Tiểu học", "primary"),
         ("lower_secondary", "Trung học cơ sở", "lower_secondary"),
         ("upper_secondary", "Trung học phổ thông", "upper_secondary"),
@@ -102,7 +102,7 @@ SURVEY = [
     ("end group", "", "", ""),
     ("begin group", "bao_luc", "Bạo lực", ""),
     ("select_one yes_no", "ipv_physical_12m", "Bạo lực thể chất 12 tháng", ""),
-    ("select_one yes_no", "ipv_sexual_12m", "Bạo lực tình dục 12 tháng", ""),
+    ("select_one yes_no", "ipv_sexual_12m", "Bạo lực tình dục của chồng/bạn tình 12 tháng", ""),
     (
         "select_one yes_no",
         "sought_formal_help",
@@ -119,11 +119,17 @@ SURVEY = [
 ]
 
 
-def write_form(path: Path, rename: dict | None = None, relabel: dict | None = None, extra: tuple = ()) -> Path:
+def write_form(
+    path: Path,
+    rename: dict | None = None,
+    relabel: dict | None = None,
+    extra: tuple = (),
+    relevant: dict | None = None,
+) -> Path:
     """The XLSForm; ``rename`` gives questions other names, ``relabel`` other choices
     (name, Vietnamese label, English label) per list; ``extra`` rows go at the end of
-    the household group."""
-    rename, relabel = rename or {}, relabel or {}
+    the household group; ``relevant`` sets the skip logic of questions or groups by name."""
+    rename, relabel, relevant_of = rename or {}, relabel or {}, relevant or {}
     book = Workbook()
     survey = book.active
     survey.title = "survey"
@@ -131,6 +137,7 @@ def write_form(path: Path, rename: dict | None = None, relabel: dict | None = No
     rows = list(SURVEY)
     rows[rows.index(("end group", "", "", "")) : rows.index(("end group", "", "", ""))] = list(extra)
     for kind, name, label, relevant in rows:
+        relevant = relevant_of.get(name, relevant) if name else relevant
         for old, new in rename.items():
             relevant = relevant.replace("${" + old + "}", "${" + new + "}")
         survey.append([kind, rename.get(name, name), label, name.replace("_", " "), relevant])
@@ -154,14 +161,17 @@ def _text(value) -> str:
     return str(value)
 
 
-def _label(list_name: str, value: str, relabel: dict | None = None) -> str:
+def _label(list_name: str, value: str, relabel: dict | None = None, language: str = "vi") -> str:
     changed = (relabel or {}).get(list_name, {})
+    index = 1 if language == "vi" else 2
     if value in changed:
-        return changed[value][1]
-    return next((vi for name, vi, _ in CHOICES[list_name] if name == value), value)
+        return changed[value][index]
+    return next((choice[index] for choice in CHOICES[list_name] if choice[0] == value), value)
 
 
-def woman_columns(round_: pd.DataFrame, labels: bool, relabel: dict | None = None) -> pd.DataFrame:
+def woman_columns(
+    round_: pd.DataFrame, labels: bool, relabel: dict | None = None, language: str = "vi"
+) -> pd.DataFrame:
     """The women's answers as the form records them: choice labels or names."""
     women = pd.DataFrame(index=round_.index)
     lists = {
@@ -200,9 +210,9 @@ def woman_columns(round_: pd.DataFrame, labels: bool, relabel: dict | None = Non
         if column == "ethnicity":
             values = values.map(lambda v: ethnic.get(v, v))
         if labels and column in lists:
-            values = values.map(lambda v, c=column: _label(lists[c], v, relabel) if v else v)
+            values = values.map(lambda v, c=column: _label(lists[c], v, relabel, language) if v else v)
         if labels and column in YES_NO_QUESTIONS:
-            values = values.map(lambda v: _label("yes_no", v) if v else v)
+            values = values.map(lambda v: _label("yes_no", v, language=language) if v else v)
         women[column] = values
     answered = round_[REASONS].notna().all(axis=1)
     chosen = [
@@ -215,12 +225,27 @@ def woman_columns(round_: pd.DataFrame, labels: bool, relabel: dict | None = Non
     return women
 
 
-def kobo_xlsx(round_: pd.DataFrame, path: Path, rename: dict | None = None, relabel: dict | None = None) -> Path:
-    """KoboToolbox's xlsx export: XML group paths as headers, labels as values, the
-    women on the sheet of their repeat group, metadata columns."""
-    rename = rename or {}
+LABELS = {name: label for _, name, label, _ in SURVEY if name}
+
+
+def kobo_xlsx(
+    round_: pd.DataFrame,
+    path: Path,
+    rename: dict | None = None,
+    relabel: dict | None = None,
+    language: str = "vi",
+    label_headers: bool = False,
+    review: dict | None = None,
+) -> Path:
+    """KoboToolbox's xlsx export: XML group paths (or with ``label_headers`` the
+    Vietnamese labels of groups and questions) as headers, labels in ``language`` as
+    values, the women on the sheet of their repeat group, metadata columns;
+    ``review`` gives households a ``_validation_status``."""
+    rename, review = rename or {}, review or {}
 
     def head(*parts: str) -> str:
+        if label_headers:
+            return "/".join(LABELS.get(p, p) for p in parts)
         return "/".join(rename.get(p, p) for p in parts)
 
     households = round_.drop_duplicates("household").reset_index(drop=True)
@@ -249,16 +274,16 @@ def kobo_xlsx(round_: pd.DataFrame, path: Path, rename: dict | None = None, rela
                 h.household,
                 h.stratum,
                 _text(h.weight),
-                _label("ket_qua_ho", result),
+                _label("ket_qua_ho", result, language=language),
                 1000 + k,
                 f"uuid-{h.household}",
                 "2024-10-01T08:00:00",
-                "",
+                review.get(h.household, ""),
                 k + 1,
             ]
         )
     sheet = book.create_sheet("phu_nu")
-    women = woman_columns(round_, labels=True, relabel=relabel)
+    women = woman_columns(round_, labels=True, relabel=relabel, language=language)
     groups = {
         "respondent_name": ("thong_tin", "ho_ten"),
         "phone": ("thong_tin", "so_dien_thoai"),
@@ -280,6 +305,8 @@ def kobo_xlsx(round_: pd.DataFrame, path: Path, rename: dict | None = None, rela
     for column in women.columns:
         stem, _, choice = column.partition("/")
         parts = groups.get(stem, (stem,))
+        if choice and label_headers:
+            choice = _label("ly_do", choice)
         headers.append(head("phu_nu", *parts) + (f"/{choice}" if choice else ""))
     sheet.append(headers + ["_index", "_parent_table_name", "_parent_index", "_submission__uuid"])
     parent = {h: k + 1 for k, h in enumerate(households.household)}
@@ -290,9 +317,10 @@ def kobo_xlsx(round_: pd.DataFrame, path: Path, rename: dict | None = None, rela
     return path
 
 
-def odk_zip(round_: pd.DataFrame, path: Path) -> Path:
+def odk_zip(round_: pd.DataFrame, path: Path, review: dict | None = None) -> Path:
     """ODK Central's csv zip: "-" group paths, choice names, select_multiple as one
-    space-separated column, the repeat in form-phu_nu.csv linked by PARENT_KEY."""
+    space-separated column, the repeat in form-phu_nu.csv linked by PARENT_KEY;
+    ``review`` gives households a ``ReviewState``."""
     households = round_.drop_duplicates("household").reset_index(drop=True)
     main = pd.DataFrame(
         {
@@ -306,6 +334,7 @@ def odk_zip(round_: pd.DataFrame, path: Path) -> Path:
             ),
             "meta-instanceID": "uuid:" + households.household,
             "KEY": "uuid:" + households.household,
+            "ReviewState": households.household.map(review or {}).fillna(""),
         }
     )
     interviewed = round_[round_.response != "household_not_interviewed"]
