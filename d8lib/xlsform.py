@@ -20,6 +20,7 @@ select_multiple each choice's own column) onto the question, or ``question/choic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pyxform import aliases
@@ -115,10 +116,18 @@ class Form:
         if len(self.named(question.name)) == 1:
             names.add(normalise(question.name))
         labels = set(normalise(label) for label in question.labels.values())
-        for language, label in question.labels.items():
+        for language in self.languages:  # a group or question without a label there: its name
+            label = question.labels.get(language) or question.labels.get("default") or question.name
             groups = [g.get(language) or g.get("default") or n for g, n in zip(question.group_labels, question.path)]
             labels |= {normalise(s.join((*groups, label))) for s in SEPARATORS}
         return names, labels
+
+    @cached_property
+    def languages(self) -> set:
+        """The languages of the form's labels ("default" for a plain "label" column)."""
+        return {
+            language for q in self.questions.values() for labels in (q.labels, *q.group_labels) for language in labels
+        }
 
     def headers(self, keys) -> dict:
         """Every header an export may give these questions, normalised -> key (or

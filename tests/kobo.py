@@ -245,7 +245,7 @@ def kobo_xlsx(
 
     def head(*parts: str) -> str:
         if label_headers:
-            return "/".join(LABELS.get(p, p) for p in parts)
+            return "/".join(LABELS.get(p) or p for p in parts)  # a question without a label: its name
         return "/".join(rename.get(p, p) for p in parts)
 
     households = round_.drop_duplicates("household").reset_index(drop=True)
@@ -334,7 +334,7 @@ def odk_zip(round_: pd.DataFrame, path: Path, review: dict | None = None) -> Pat
             ),
             "meta-instanceID": "uuid:" + households.household,
             "KEY": "uuid:" + households.household,
-            "ReviewState": households.household.map(review or {}).fillna(""),
+            "ReviewState": [(review or {}).get(h, "") for h in households.household],
         }
     )
     interviewed = round_[round_.response != "household_not_interviewed"]

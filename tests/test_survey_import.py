@@ -387,3 +387,94 @@ def test_the_codebook_command_checks_an_export_and_says_what_remains(tmp_path, m
     )
     todo = yaml.safe_load((tmp_path / "other.yaml").read_text(encoding="utf-8"))["todo"]
     assert len(todo) == 2 and "chua_ket_hon" in todo[0] and "'never' is not mapped" in todo[1]
+
+
+# The field's skip logic: a group's own, selected() on a select_one and on two answers.
+FIELD_RELEVANT = {
+    "bao_luc": "${response} = 'completed'",
+    "anc_visits": "selected(${birth_2y}, '1')",
+    "sought_formal_help": "selected(${ipv_physical_12m}, '1') or selected(${ipv_sexual_12m}, '1')",
+}
+
+
+def _rejected_copies(midterm: pd.DataFrame, count: int = 6) -> pd.DataFrame:
+    """Test submissions a reviewer rejected: copies of households with other answers."""
+    households = midterm[midterm.response == "completed"].household.drop_duplicates().head(count)
+    copies = midterm[midterm.household.isin(households) & (midterm.response == "completed")].copy()
+    copies["household"] = "R" + copies.household
+    copies["respondent_id"] = "R" + copies.respondent_id
+    copies["weight"] = copies.weight * 50
+    copies[["ipv_physical_12m", "birth_2y"]] = 1.0
+    copies["sought_formal_help"] = 1.0
+    copies["birth_place"] = "home"
+    copies["anc_visits"] = 0.0
+    return copies
+
+
+def _field_export(kind: str, round_: pd.DataFrame, folder: Path, review: dict) -> Path:
+    if kind == "kobo":  # English labels as values, Vietnamese labels as headers
+        states = {
+            h: {"rejected": "Not approved", "held": "On hold", "approved": "Approved"}[s] for h, s in review.items()
+        }
+        return kobo_xlsx(round_, folder / "export.xlsx", language="en", label_headers=True, review=states)
+    states = {h: {"rejected": "rejected", "held": "hasIssues", "approved": "approved"}[s] for h, s in review.items()}
+    return odk_zip(round_, folder / "export.zip", review=states)
+
+
+@pytest.mark.parametrize("kind", ["kobo", "odk"])
+def test_a_womens_questionnaire_as_the_field_exports_it(tmp_path, plan, midterm, expected, kind):
+    form = write_form(tmp_path / "form.xlsx", relevant=FIELD_RELEVANT)
+    rejected = _rejected_copies(midterm)
+    households = midterm.household.drop_duplicates()
+    review = {h: "rejected" for h in rejected.household} | {h: "held" for h in households[:4]}
+    review |= {h: "approved" for h in households[4:]}
+    export = _field_export(kind, pd.concat([midterm, rejected], ignore_index=True), tmp_path, review)
+    data = _dataset(tmp_path)
+    imported = import_round(form, export, "midterm", data)
+    prefix = "uuid-" if kind == "kobo" else "uuid:"
+    assert imported.left_out == {"rejected": sorted(prefix + h for h in set(rejected.household))}
+    assert imported.awaiting == sorted(prefix + h for h in households[:4])
+    assert imported.not_checked == []
+    ours = _estimates(data, plan)  # "None" stayed a choice: every answer as given
+    for column in ("estimate", "se", "n"):
+        np.testing.assert_allclose(ours[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12)
+    record = yaml.safe_load((data / "survey" / "codebook.yaml").read_text(encoding="utf-8"))["rounds"]["midterm"]
+    assert record["import"]["review"]["left_out"] == imported.left_out
+    assert record["import"]["review"]["awaiting_review"] == 4
+
+
+@pytest.mark.parametrize("kind", ["kobo", "odk"])
+def test_every_injected_skip_logic_violation_is_reported(tmp_path, midterm, kind):
+    form = write_form(tmp_path / "form.xlsx", relevant=FIELD_RELEVANT)
+    round_ = midterm.copy()
+    no_birth = round_.index[(round_.response == "completed") & (round_.birth_2y == 0)][0]
+    round_.loc[no_birth, "anc_visits"] = 3.0  # selected() on a select_one
+    no_violence = round_.index[(round_.response == "completed") & (round_.ipv_physical_12m == 0)]
+    no_violence = no_violence[round_.loc[no_violence, "ipv_sexual_12m"] == 0][0]
+    round_.loc[no_violence, "sought_formal_help"] = 0.0  # selected() or selected()
+    refused = round_.index[round_.response == "refused"][0]
+    round_.loc[refused, "ipv_sexual_12m"] = 0.0  # the group's skip logic
+    export = _field_export(kind, round_, tmp_path, {})
+    data = _dataset(tmp_path)
+    before = _hashes(data)
+    with pytest.raises(CodebookError) as error:
+        import_round(form, export, "midterm", data)
+    said = str(error.value)
+    assert "3 problems" in said, said
+    for question, expression in (
+        ("anc_visits", "selected(${birth_2y}, '1')"),
+        ("sought_formal_help", "selected(${ipv_physical_12m}, '1')"),
+        ("ipv_sexual_12m", "${response} = 'completed'"),
+    ):
+        assert f"«{question}»" in said and expression in said, question
+    assert _hashes(data) == before
+
+
+def test_skip_logic_d8_cannot_evaluate_is_named_and_never_run(tmp_path, midterm):
+    marker = tmp_path / "RAN"
+    payload = f"(age.__class__.__init__.__globals__['sys'].modules['os'].system)('touch {marker}')"
+    form = write_form(tmp_path / "form.xlsx", relevant={"age": payload, "education": "regex(${age}, '1')"})
+    imported = import_round(form, kobo_xlsx(midterm, tmp_path / "export.xlsx"), "midterm", _dataset(tmp_path))
+    assert not marker.exists()
+    assert [item.split(":")[0] for item in imported.not_checked] == ["age", "education"]
+    assert "not supported" in imported.not_checked[1] and "cannot read" in imported.not_checked[0]
