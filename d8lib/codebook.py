@@ -260,7 +260,7 @@ def convert(
             continue
         if spec.get("values") is not None or kind == "binary":
             mapping = spec.get("values") if spec.get("values") is not None else BINARY
-            keys = text.map(normalise, na_action="ignore")
+            keys = text.astype(object).where(present, None).map(normalise, na_action="ignore")
             known = keys.isin(list(mapping)) | ~present
             if group_undeclared and kind == "category" and OTHER in mapping.values() and (~known).any():
                 out.attrs["grouped_as_other"][name] = int((~known).sum())

@@ -343,3 +343,15 @@ def test_interrupted_intake_leaves_the_store_as_it_was(plan, store, tmp_path):
         store.accept(path, submission.sha256, submission.reported_rows, None, warnings=[object()])
     assert snapshot(store)[0] == before
     assert not store.has_file(submission.sha256)
+
+
+@pytest.mark.parametrize("text", ["NA", "None", "null", "N/A"])
+def test_a_text_in_a_number_cell_is_an_error_never_a_blank(tmp_path, plan, text):
+    """A district file keeps what it says: "NA" in a value cell is named, not read as not reported."""
+    store = Store(tmp_path / "store")
+    form = filled_form(plan, "085", "2024", tmp_path / "form.xlsx", {**GOOD_FORM, "O1": {**GOOD_FORM["O1"], "value": text}})
+    table = long_table(tmp_path / "long.csv", [csv_row(value=text)])
+    for path in (form, table):
+        result = intake([path], store, plan, plan.units())[0]
+        assert result.status == "rejected", (path.name, text)
+        assert any(p.code == "not_a_number" and p.value == text for p in result.problems), result.problems

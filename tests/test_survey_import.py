@@ -478,3 +478,30 @@ def test_skip_logic_d8_cannot_evaluate_is_named_and_never_run(tmp_path, midterm)
     assert not marker.exists()
     assert [item.split(":")[0] for item in imported.not_checked] == ["age", "education"]
     assert "not supported" in imported.not_checked[1] and "cannot read" in imported.not_checked[0]
+
+
+def _rewrite_headers(path: Path, change) -> Path:
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            if isinstance(cell.value, str) and not cell.value.startswith("_"):
+                cell.value = change(cell.value)
+    book.save(path)
+    return path
+
+
+def test_a_dot_as_group_separator_and_an_empty_column_import_as_given(tmp_path, plan, midterm, expected):
+    form = write_form(tmp_path / "form.xlsx")
+    export = _rewrite_headers(kobo_xlsx(midterm, tmp_path / "export.xlsx"), lambda h: h.replace("/", "."))
+    data = _dataset(tmp_path)
+    import_round(form, export, "midterm", data)
+    ours = _estimates(data, plan)
+    np.testing.assert_allclose(ours.estimate.to_numpy(float), expected.estimate.to_numpy(float), rtol=1e-12)
+    book = load_workbook(export)  # a mapped select column blank in every row
+    women = book.worksheets[1]
+    column = next(c.column for c in women[1] if c.value == "phu_nu.ca_nhan.education")
+    for row in range(2, women.max_row + 1):
+        women.cell(row, column).value = None
+    book.save(export)
+    written = import_round(form, export, "midterm", _dataset(tmp_path / "empty")).path
+    assert pd.read_csv(written).education.isna().all()
