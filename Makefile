@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check d8lib d8demo tests benchmarks
-	$(BIN)/ruff format --check d8lib d8demo tests benchmarks
+	$(BIN)/ruff check d8lib d8demo tests benchmarks scripts
+	$(BIN)/ruff format --check d8lib d8demo tests benchmarks scripts
 	$(BIN)/python -m pytest
 
 report: $(STAMP)

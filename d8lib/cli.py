@@ -67,6 +67,15 @@ def _intake(args: argparse.Namespace) -> int:
     from d8lib.intake import intake
     from d8lib.store import Store
 
+    issued = args.plan.meta.get("date")
+    earliest = issued if isinstance(issued, dt.date) else dt.date(2000, 1, 1)
+    if args.sent and not earliest <= args.sent <= dt.date.today():
+        print(
+            f"d8 intake: --sent phải từ ngày ban hành kế hoạch {earliest:%d/%m/%Y} đến hôm nay / "
+            f"--sent must lie between the plan's date ({earliest:%d/%m/%Y}) and today: {args.sent:%d/%m/%Y}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     results = intake(args.files, Store(args.store), args.plan, args.plan.units(), sent_on=args.sent)
     labels = {
         "accepted": "ĐÃ NHẬN / ACCEPTED",

@@ -16,8 +16,6 @@ import pandas as pd
 
 from d8lib.survey import Design, t_test
 
-CELLS = ("treated_before", "treated_after", "comparison_before", "comparison_after")
-
 
 def change(
     before: pd.DataFrame, after: pd.DataFrame, by: str | list[str] | None = None, alpha: float = 0.05

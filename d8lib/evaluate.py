@@ -67,9 +67,10 @@ def phase_rounds(phase: str) -> list[str]:
     return list(settings()["phases"][phase]["rounds"])
 
 
-def default_as_of(phase: str) -> dt.date:
-    """The date a phase's figures run to when a run names none."""
-    return settings()["phases"][phase]["as_of"]
+def default_as_of(phase: str, today: dt.date | None = None) -> dt.date:
+    """The date a phase's figures run to when a run names none: the phase's own date
+    (``data/evaluation.yaml``), or today while that date is still to come."""
+    return min(settings()["phases"][phase]["as_of"], today or dt.date.today())
 
 
 def survey_codebook(data_dir: Path) -> Codebook:

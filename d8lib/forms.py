@@ -52,7 +52,6 @@ COLUMNS = [
     FormColumn("note", "M", True),
 ]
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
-COLUMN_BY_LETTER = {c.letter: c for c in COLUMNS}
 # The milestone sheet keeps the letters of the report sheet where a column means the
 # same (F: done, in the value column; I-L: persons; M: note).
 MILESTONE_COLUMNS = [

@@ -185,11 +185,14 @@ def _failed(province: str, unit: str, name: str, error: str) -> dict:
 
 
 def _reused(earlier: dict | None, out_dir: Path, run_dir: Path, record: dict) -> dict | None:
-    """A report of the published run linked into this one, or None when its files are gone."""
-    source = (out_dir / "latest").resolve() / record["province"]
-    names = [record[k] for k in ("html", "excel", "notebook") if record.get(k)]
-    if not all((source / n).is_file() for n in names):
+    """A report of the published run linked into this one, or None when its files are gone
+    or not what the published manifest recorded."""
+    source = (out_dir / "latest").resolve()
+    names = [f"{record['province']}/{record[k]}" for k in ("html", "excel", "notebook") if record.get(k)]
+    if not reuse.intact(source, names, earlier or {}):
         return None
+    source = source / record["province"]
+    names = [name.split("/", 1)[1] for name in names]
     for name in names:
         (run_dir / record["province"] / name).parent.mkdir(parents=True, exist_ok=True)
         os.link(source / name, run_dir / record["province"] / name)
@@ -323,6 +326,7 @@ def national_run(
             "inputs": {p: reuse.folder_digest(data_dir / "provinces" / p) for p in chosen},
             "provinces_built": built,
             "reports": reports,
+            "files": reuse.file_digests(run_dir),
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
         (run_dir / "manifest.json").write_text(text, encoding="utf-8")

@@ -3,13 +3,16 @@ part of the run's tables (``Bundle.digest``), its notebook, d8's code and labels
 versions of the packages that draw it, and its parameters. A report whose record
 matches that of the published run is reused (its files linked), not executed again; a
 run whose inputs all match the published run's (``run_key``) reuses every report
-without building its tables. ``--force`` executes everything.
+without building its tables. ``--force`` executes everything. A published file is
+reused only while its bytes are those its manifest recorded (``files``); a manifest
+that cannot be read is reported and ignored, and everything is executed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 from d8lib.paths import DATA_DIR, default_standard_path
@@ -47,9 +50,40 @@ def report_inputs(tables: str, notebook: Path, code: str, parameters: dict) -> d
 
 
 def published(out_dir: Path) -> dict | None:
-    """The manifest of the published run (``<out>/latest``), if any."""
+    """The manifest of the published run (``<out>/latest``), if any; a damaged one is
+    reported and taken as none."""
     path = out_dir / "latest" / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        manifest = exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("reports", []), list):
+        print(
+            f"d8: bản kê {path} bị hỏng, bỏ qua: mọi báo cáo được chạy lại / the manifest {path} is damaged and "
+            f"ignored: every report is executed ({type(manifest).__name__})",
+            file=sys.stderr,
+        )
+        return None
+    return manifest
+
+
+def file_digests(run_dir: Path) -> dict[str, str]:
+    """The SHA-256 of every file a run publishes (its manifest aside), by relative path."""
+    return {
+        str(p.relative_to(run_dir)): sha256_file(p)
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+def intact(source: Path, names: list[str], earlier: dict) -> bool:
+    """Whether published files are there with the bytes their manifest recorded."""
+    digests = earlier.get("files") or {}
+    return all(
+        name in digests and (source / name).is_file() and sha256_file(source / name) == digests[name] for name in names
+    )
 
 
 def decide(earlier: dict | None, inputs: dict[str, str], force: bool) -> tuple[bool, str]:

@@ -379,8 +379,9 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
 
 
 def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: dict, versions: dict) -> Path:
-    """The run's record: parameters, the SHA-256 of every input file, versions, and per
-    report its status, whether it was executed or reused and why, and its input digests."""
+    """The run's record: parameters, the SHA-256 of every input file, versions, per
+    report its status, whether it was executed or reused and why, and its input digests,
+    and the SHA-256 of every file the run publishes."""
     manifest = {
         **meta,
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
@@ -388,6 +389,7 @@ def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: d
         "versions": versions,
         "inputs": inputs,
         "reports": [asdict(o) for o in outcomes],
+        "files": reuse.file_digests(run_dir),
     }
     path = run_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -506,6 +508,8 @@ def run(
                     )
                     reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, force)
                     reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
+                    if reusable and reused is None:
+                        job.reason = "published files missing or changed"
                     (outcomes.append(reused) if reused else to_run.append(job))
                 log = str(run_dir / "notebooks" / "kernels.log")
                 executed = _execute_all(to_run, jobs, progress, lock_fd=lock_fd, log=log) if to_run else []
@@ -556,9 +560,9 @@ def _files(record: dict) -> list[str]:
 
 def _reuse_report(earlier: dict, out_dir: Path, run_dir: Path, job: Job, record: dict | None) -> Outcome | None:
     """A report of the published run taken over as it is (its files linked), or None when
-    its files are gone."""
+    its files are gone or not what the published manifest recorded."""
     source = (out_dir / "latest").resolve()
-    if not all((source / name).is_file() for name in _files(record)):
+    if not reuse.intact(source, _files(record), earlier):
         return None
     for name in _files(record):
         _link(source / name, run_dir / name)
@@ -579,8 +583,11 @@ def _reuse_run(earlier: dict, out_dir: Path, run_dir: Path, work: list[Job]) -> 
     changed; None when one of them is missing (the run then proceeds as usual)."""
     source = (out_dir / "latest").resolve()
     records = {r["unit"]: r for r in earlier["reports"] if r["status"] == "ok"}
-    complete = (source / "tables").is_dir() and all(
-        job.unit in records and all((source / n).is_file() for n in _files(records[job.unit])) for job in work
+    tables = [name for name in earlier.get("files") or {} if name.startswith("tables/")]
+    complete = (
+        bool(tables)
+        and reuse.intact(source, tables, earlier)
+        and all(job.unit in records and reuse.intact(source, _files(records[job.unit]), earlier) for job in work)
     )
     if not complete:
         return None
@@ -594,16 +601,13 @@ def _reuse_run(earlier: dict, out_dir: Path, run_dir: Path, work: list[Job]) -> 
 def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dict, order: list[str]) -> list[Outcome]:
     """The outcomes of this run, with the good reports of the other units taken from the
     published run when it has the same phase and language (linked, not copied)."""
-    latest = out_dir / "latest" / "manifest.json"
-    if not latest.is_file():
-        return outcomes
-    previous = json.loads(latest.read_text(encoding="utf-8"))
-    if any(previous.get(key, "") != meta[key] for key in ("phase", "review", "lang")):
+    previous = reuse.published(out_dir)
+    if previous is None or any(previous.get(key, "") != meta[key] for key in ("phase", "review", "lang")):
         return outcomes
     done = {o.unit for o in outcomes}
-    source = latest.parent.resolve()
+    source = (out_dir / "latest").resolve()
     for report in previous.get("reports", []):
-        if report["unit"] in done or report["status"] != "ok":
+        if report["unit"] in done or report["status"] != "ok" or not reuse.intact(source, _files(report), previous):
             continue
         for name in (report["html"], report["excel"], report["notebook"]):
             if name and (source / name).is_file():

@@ -16,6 +16,7 @@ writes, for the province asked for (default: Lào Cai, GSO code 10):
 
 The project reads only the CSV files; none of these packages is needed to run it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,16 +104,41 @@ def build(province_code: int, out: Path) -> None:
         new_name = {_key(r["new"]["province_name"]) for r in rows}
         new = next(p for p in _nested(new_root) if {_key(p["name"]), _key("Tỉnh " + p["name"])} & new_name)
 
-    units = [dict(code=f"{old['code']:02d}", level="province", kind=_kind(old["name"]), name=nfc(old["name"]), parent_code="", aliases="")]
+    units = [
+        dict(
+            code=f"{old['code']:02d}",
+            level="province",
+            kind=_kind(old["name"]),
+            name=nfc(old["name"]),
+            parent_code="",
+            aliases="",
+        )
+    ]
     commune_by_name = {}
     for district in old["districts"]:
         dcode = f"{district['code']:03d}"
-        units.append(dict(code=dcode, level="district", kind=_kind(district["name"]), name=nfc(district["name"]),
-                          parent_code=units[0]["code"], aliases=""))
+        units.append(
+            dict(
+                code=dcode,
+                level="district",
+                kind=_kind(district["name"]),
+                name=nfc(district["name"]),
+                parent_code=units[0]["code"],
+                aliases="",
+            )
+        )
         for ward in district["wards"]:
             wcode = f"{ward['code']:05d}"
-            units.append(dict(code=wcode, level="commune", kind=_kind(ward["name"]), name=nfc(ward["name"]), parent_code=dcode,
-                              aliases=_key(ward["name"]) != tone_key(ward["name"]) and _expanded(ward["name"]) or ""))
+            units.append(
+                dict(
+                    code=wcode,
+                    level="commune",
+                    kind=_kind(ward["name"]),
+                    name=nfc(ward["name"]),
+                    parent_code=dcode,
+                    aliases=_key(ward["name"]) != tone_key(ward["name"]) and _expanded(ward["name"]) or "",
+                )
+            )
             commune_by_name[(_key(district["name"]), _key(ward["name"]))] = (dcode, wcode, nfc(ward["name"]))
     units = pd.DataFrame(units)
 
@@ -121,17 +147,28 @@ def build(province_code: int, out: Path) -> None:
     for r in rows:
         dcode, wcode, wname = commune_by_name[(_key(r["old"]["district_name"]), _key(r["old"]["ward_name"]))]
         new_name_ = next(nfc(w["name"]) for w in new["wards"] if _key(w["name"]) == _key(r["new"]["ward_name"]))
-        cross.append(dict(old_code=wcode, old_name=wname, old_district_code=dcode,
-                          new_code=new_code_by_name[_key(r["new"]["ward_name"])], new_name=new_name_))
+        cross.append(
+            dict(
+                old_code=wcode,
+                old_name=wname,
+                old_district_code=dcode,
+                new_code=new_code_by_name[_key(r["new"]["ward_name"])],
+                new_name=new_name_,
+            )
+        )
     cross = pd.DataFrame(cross).sort_values("old_code", ignore_index=True)
     if len(cross) != (units.level == "commune").sum() or cross.old_code.duplicated().any():
         raise SystemExit("the crosswalk does not map every old commune exactly once")
     spans = cross.groupby("new_code").old_district_code.nunique()
     cross["new_spans_districts"] = cross.new_code.map(spans > 1)
 
-    communes_2025 = (cross[["new_code", "new_name"]].drop_duplicates().rename(columns={"new_code": "code", "new_name": "name"})
-                     .assign(level="commune_2025", parent_code=f"{new['code']:02d}")
-                     .sort_values("code", ignore_index=True))
+    communes_2025 = (
+        cross[["new_code", "new_name"]]
+        .drop_duplicates()
+        .rename(columns={"new_code": "code", "new_name": "name"})
+        .assign(level="commune_2025", parent_code=f"{new['code']:02d}")
+        .sort_values("code", ignore_index=True)
+    )
     communes_2025["kind"] = communes_2025.name.map(_kind)
     communes_2025["aliases"] = ""
     communes_2025 = communes_2025[units.columns]

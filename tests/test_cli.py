@@ -86,6 +86,11 @@ def test_bad_arguments_are_usage_errors_that_leave_nothing_behind(tmp_path):
         (["run", "--phase", "midterm", "--jobs", "two", "--out", str(out)], "from 1"),
         (["run", "--phase", "midterm", "--plan", str(tmp_path / "none.yaml"), "--out", str(out)], "no such file"),
         (["intake", str(tmp_path / "x.csv"), "--sent", "2024-02-30", "--store", str(tmp_path / "store")], "YYYY-MM-DD"),
+        (["intake", str(tmp_path / "x.csv"), "--sent", "2099-12-31", "--store", str(tmp_path / "store")], "today"),
+        (
+            ["intake", str(tmp_path / "x.csv"), "--sent", "1900-01-01", "--store", str(tmp_path / "store")],
+            "plan's date",
+        ),
     ]:
         result = d8(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
@@ -102,3 +107,12 @@ def test_the_province_form_is_written_from_the_command_line(tmp_path):
     assert sheet["D3"].value == "10" and sheet["B3"].value == "Tỉnh Lào Cai"
     assert [sheet[f"A{r}"].value for r in range(8, 15)] == ["O1.5", "O13", "P1", "P2", "P3", "P4", None]
     assert d8("template", "--province", "--district", "085", "--period", "2024").returncode == 2
+
+
+def test_a_phase_whose_date_is_still_to_come_runs_to_today():
+    import datetime as dt
+
+    from d8lib.evaluate import default_as_of
+
+    assert default_as_of("midterm", today=dt.date(2024, 3, 5)) == dt.date(2024, 3, 5)
+    assert default_as_of("midterm", today=dt.date(2026, 1, 1)) == dt.date(2024, 12, 31)

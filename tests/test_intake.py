@@ -349,7 +349,9 @@ def test_interrupted_intake_leaves_the_store_as_it_was(plan, store, tmp_path):
 def test_a_text_in_a_number_cell_is_an_error_never_a_blank(tmp_path, plan, text):
     """A district file keeps what it says: "NA" in a value cell is named, not read as not reported."""
     store = Store(tmp_path / "store")
-    form = filled_form(plan, "085", "2024", tmp_path / "form.xlsx", {**GOOD_FORM, "O1": {**GOOD_FORM["O1"], "value": text}})
+    form = filled_form(
+        plan, "085", "2024", tmp_path / "form.xlsx", {**GOOD_FORM, "O1": {**GOOD_FORM["O1"], "value": text}}
+    )
     table = long_table(tmp_path / "long.csv", [csv_row(value=text)])
     for path in (form, table):
         result = intake([path], store, plan, plan.units())[0]

@@ -82,3 +82,30 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     # --force executes everything again.
     _, executions = _run(data, out, "--force")
     assert executions == dict.fromkeys(["10", "085", "086"], ("executed", "forced"))
+
+
+@pytest.mark.slow
+def test_damage_in_the_published_folder_is_never_republished(tmp_path, capsys):
+    data, out = tmp_path / "data", tmp_path / "outputs"
+    shutil.copytree(DEMO, data)
+
+    def run():
+        manifest = d8_run("--review", "2024", "--units", "085", "--data", str(data), "--out", str(out))
+        return manifest, {r["unit"]: (r["execution"], r["reason"]) for r in manifest["reports"]}
+
+    first, _ = run()
+    latest = out / "latest"
+    report = next(r for r in first["reports"] if r["unit"] == "085")["html"]
+    good = (latest / report).read_bytes()
+    (latest / report).write_bytes(good[:100])  # truncated in place: the earlier run's link too
+    second, executions = run()
+    assert executions["085"] == ("executed", "published files missing or changed")
+    assert (out / "latest" / report).read_bytes()[:200] == good[:200] and len((latest / report).read_bytes()) > 1000
+    table = next((out / "latest" / "tables").glob("*.parquet"))
+    table.unlink()  # a deleted table: the run builds its tables again
+    third, executions = run()
+    assert (out / "latest" / "tables" / table.name).is_file()
+    assert set(third["files"]) >= {f"tables/{table.name}", report}
+    (out / "latest" / "manifest.json").write_text('{"reports": [', encoding="utf-8")  # truncated
+    _, executions = run()
+    assert executions["085"] == ("executed", "no earlier report")
