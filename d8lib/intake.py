@@ -694,7 +694,23 @@ def _take_in(path: Path, store: Store, plan: Plan, units: Units, sent_on: dt.dat
     )
     if ids is None:  # a concurrent intake stored the same file first
         return IntakeResult(path, "unchanged", [])
-    return IntakeResult(path, "accepted", submission.problems, ids)
+    older = [
+        Problem(
+            path.name,
+            "",
+            None,
+            "",
+            f"{r.district} {r.period}",
+            "older_than_stored",
+            "warning",
+            f"Tệp gửi ngày {r.sent_on or '?'} cũ hơn tệp đang dùng (gửi ngày {r.standing_sent_on or '?'}): "
+            "đã lưu vào lịch sử, số liệu đang dùng không đổi",
+            f"This file, sent {r.sent_on or '?'}, is older than the one in use (sent {r.standing_sent_on or '?'}): "
+            "kept in the history, the figures in use are unchanged",
+        )  # fmt: skip
+        for r in store.kept_as_history(ids).itertuples()
+    ]
+    return IntakeResult(path, "accepted", submission.problems + older, ids)
 
 
 def intake(

@@ -137,11 +137,7 @@ class Store:
                         (sha256, district, period, received, sent_on.isoformat() if sent_on else None),
                     )
                     new_id = cursor.lastrowid
-                    connection.execute(
-                        "UPDATE submissions SET superseded_by = ? WHERE district = ? AND period = ? AND id != ? "
-                        "AND superseded_by IS NULL",
-                        (new_id, district, period, new_id),
-                    )
+                    _supersede(connection, new_id, district, period, sent_on, received)
                     connection.executemany(
                         "INSERT INTO submitted_values VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [
@@ -207,6 +203,15 @@ class Store:
             cursor = connection.execute(sql, params)
             return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
+    def kept_as_history(self, ids: list[int]) -> pd.DataFrame:
+        """Those of these submissions that an earlier-received but later-sent one supersedes."""
+        marks = ",".join("?" * len(ids)) or "NULL"
+        return self._query(
+            f"SELECT s.district, s.period, s.sent_on, t.sent_on AS standing_sent_on FROM submissions s "
+            f"JOIN submissions t ON t.id = s.superseded_by WHERE s.id IN ({marks})",
+            tuple(ids),
+        )
+
     def submissions(self) -> pd.DataFrame:
         """Every accepted submission, superseded ones included, oldest first."""
         return self._query("SELECT s.*, f.name AS file FROM submissions s JOIN files f USING (sha256) ORDER BY s.id")
@@ -227,6 +232,25 @@ class Store:
             "SELECT f.name AS file, w.*, s.district, s.period FROM warnings w JOIN files f USING (sha256) "
             "LEFT JOIN (SELECT DISTINCT sha256, district, period FROM submissions) s USING (sha256) ORDER BY w.rowid"
         )
+
+
+def _supersede(connection, new_id: int, district: str, period: str, sent_on, received: str) -> None:
+    """The newer of a district's submissions for a period stands: the one sent later
+    (the date sent, else the day received), then the one received later. A file sent
+    before the one that stands goes into the history, superseded by it."""
+    standing = connection.execute(
+        "SELECT id, COALESCE(sent_on, substr(received_at, 1, 10)) FROM submissions "
+        "WHERE district = ? AND period = ? AND id != ? AND superseded_by IS NULL",
+        (district, period, new_id),
+    ).fetchone()
+    sent = sent_on.isoformat() if sent_on else received[:10]
+    if standing and sent < standing[1]:
+        connection.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?", (standing[0], new_id))
+        return
+    connection.execute(
+        "UPDATE submissions SET superseded_by = ? WHERE district = ? AND period = ? AND id != ? AND superseded_by IS NULL",
+        (new_id, district, period, new_id),
+    )
 
 
 def _archive(source: Path, target: Path) -> Path | None:

@@ -159,6 +159,11 @@ def _error(path: Path, vi: str, en: str) -> CodebookError:
     return CodebookError(f"{path.name}: {vi}", f"{path.name}: {en}")
 
 
+def _text(value) -> str:
+    """A cell as text ("" for none, or for what a header split into parts)."""
+    return value if isinstance(value, str) else "" if value is None or isinstance(value, dict) else str(value)
+
+
 def _labels(value) -> dict:
     """Labels by language: a plain "label" column is "default"."""
     if isinstance(value, dict):
@@ -174,7 +179,7 @@ def _sheet(path: Path, definition, sheet: str, aliases_of: dict, columns: set) -
         return dealias_and_group_headers(
             sheet_name=sheet, sheet_data=rows, sheet_header=headers, header_aliases=aliases_of, header_columns=columns
         ).data
-    except PyXFormError as exc:
+    except (PyXFormError, TypeError, ValueError, AttributeError) as exc:  # pyxform's words say which header
         raise _error(path, f"trang {sheet}: tiêu đề cột không đọc được", f"sheet {sheet}: {exc}") from exc
 
 
@@ -223,9 +228,10 @@ def read_form(path: str | Path) -> Form:
     stack: list[tuple[str, str | None, dict, str]] = []  # (name, repeat id or None, labels, relevant)
     repeats: list[str] = []
     for number, row in enumerate(survey, start=2):
-        kind = " ".join(str(row.get("type") or "").split())
-        name = str(row.get("name") or "").strip()
-        relevant = str((row.get("bind") or {}).get("relevant") or "").strip()
+        kind = " ".join(_text(row.get("type")).split())
+        name = _text(row.get("name")).strip()
+        bind = row.get("bind")
+        relevant = _text(bind.get("relevant") if isinstance(bind, dict) else "").strip()
         if not kind:
             continue
         begin, end = RE_BEGIN_CONTROL.search(kind.lower()), RE_END_CONTROL.search(kind.lower())
@@ -269,12 +275,9 @@ def read_form(path: str | Path) -> Form:
     keyed = _keys(questions)
     choices: dict = {}
     for row in _sheet(path, definition, "choices", aliases.list_header, CHOICE_COLUMNS):
-        list_name, name = row.get("list name"), row.get("name")
-        if list_name is None or name is None:
-            continue
-        choices.setdefault(str(list_name).strip(), []).append(
-            {"name": str(name).strip(), "labels": _labels(row.get("label"))}
-        )
+        list_name, name = _text(row.get("list name")).strip(), _text(row.get("name")).strip()
+        if list_name and name:
+            choices.setdefault(list_name, []).append({"name": name, "labels": _labels(row.get("label"))})
     settings = {}
     for row in (definition.settings or [])[:1]:
         settings = {str(k).strip().lower(): str(v).strip() for k, v in row.items() if isinstance(v, str)}

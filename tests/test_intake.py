@@ -357,3 +357,25 @@ def test_a_text_in_a_number_cell_is_an_error_never_a_blank(tmp_path, plan, text)
         result = intake([path], store, plan, plan.units())[0]
         assert result.status == "rejected", (path.name, text)
         assert any(p.code == "not_a_number" and p.value == text for p in result.problems), result.problems
+
+
+def test_a_file_sent_before_the_one_in_use_goes_into_the_history(tmp_path, plan):
+    store = Store(tmp_path / "store")
+
+    def send(name, value, sent):
+        form = filled_form(
+            plan, "085", "2024", tmp_path / name, {**GOOD_FORM, "O1": {**GOOD_FORM["O1"], "value": value}}, sent
+        )
+        return intake([form], store, plan, plan.units())[0]
+
+    def in_use():
+        values = store.values()
+        return values[(values.district == "085") & (values.indicator == "O1")].value.tolist()
+
+    assert send("b.xlsx", 25, "05/09/2024").status == "accepted" and in_use() == [25]
+    late = send("a.xlsx", 21, "01/09/2024")  # sent earlier, received later
+    assert late.status == "accepted" and in_use() == [25]
+    assert [p.code for p in late.problems if p.code == "older_than_stored"] == ["older_than_stored"]
+    assert "2024-09-01" in str(late.problems[-1]) and "2024-09-05" in str(late.problems[-1])
+    assert send("c.xlsx", 30, "09/09/2024").status == "accepted" and in_use() == [30]
+    assert len(store.submissions()) == 3  # the history keeps all three
