@@ -206,6 +206,8 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
     from distributed import as_completed
     from tqdm import tqdm
 
+    from d8lib.runner import analysis_tables
+
     review, lang = settings["review"], settings["lang"]
     code = reuse.code_fingerprint(settings["versions"])
     earlier = reuse.published(out_dir)
@@ -244,7 +246,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
         if built["error"]:
             reports.append(_failed(province, province, province, built["error"]))
             continue
-        unpack(built["tables"], run_dir / province / "tables")
+        unpack(built["tables"], analysis_tables(out_dir, run_dir.name) / province)  # for analysts, not shared
         for unit, name in built["units"]:
             inputs = reuse.report_inputs(built["digests"][unit], notebook, code, {**settings, "unit": unit})
             record = records.get((province, unit))
@@ -284,7 +286,7 @@ def national_run(
 ) -> NationalResult:
     """The reports of every province asked, on a Dask cluster (see the module notes)."""
     from d8lib import evaluate
-    from d8lib.runner import _stopped_by_signals, _versions, publish, run_lock
+    from d8lib.runner import _stopped_by_signals, _versions, analysis_tables, publish, run_lock
 
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
     chosen = provinces_of(data_dir, provinces)
@@ -327,6 +329,7 @@ def national_run(
             "provinces_built": built,
             "reports": reports,
             "files": reuse.file_digests(run_dir),
+            "tables": {"folder": str(analysis_tables(out_dir, run_id)), "shared": False},
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
         (run_dir / "manifest.json").write_text(text, encoding="utf-8")

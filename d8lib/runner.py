@@ -378,10 +378,19 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
     return path
 
 
-def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: dict, versions: dict) -> Path:
+def analysis_tables(out_dir: Path, run_id: str) -> Path:
+    """Where a run keeps its full tables (``<out>/analysis/<run>/tables``): every
+    estimate and count before disclosure control, for analysts; outside the run's
+    folder, so that ``latest`` never shares them."""
+    return out_dir / "analysis" / run_id / "tables"
+
+
+def write_manifest(
+    run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: dict, versions: dict, tables: Path
+) -> Path:
     """The run's record: parameters, the SHA-256 of every input file, versions, per
     report its status, whether it was executed or reused and why, and its input digests,
-    and the SHA-256 of every file the run publishes."""
+    the SHA-256 of every file the run publishes, and its full tables (not shared)."""
     manifest = {
         **meta,
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
@@ -390,6 +399,7 @@ def write_manifest(run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: d
         "inputs": inputs,
         "reports": [asdict(o) for o in outcomes],
         "files": reuse.file_digests(run_dir),
+        "tables": {"folder": str(tables), "shared": False, "files": reuse.file_digests(tables)},
     }
     path = run_dir / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -450,7 +460,7 @@ def run(
         run_dir = out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
         store_dir = prepare_store(plan, data_dir, out_dir / "cache")
-        tables_dir = run_dir / "tables"
+        tables_dir = analysis_tables(out_dir, run_id)  # full tables: for analysts, never published
         files = input_files(data_dir, plan, notebooks)
         hashes = {str(p): sha256_file(p) for p in files}
         versions = _versions()
@@ -535,7 +545,7 @@ def run(
         if len(chosen) < len(plan.districts) + 1:
             outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
         write_index(run_dir, outcomes, meta, lang)
-        write_manifest(run_dir, outcomes, meta, hashes, versions)
+        write_manifest(run_dir, outcomes, meta, hashes, versions, tables_dir)
         result = RunResult(run_dir, outcomes, error=meta["error"])
         if result.ok:
             publish(out_dir, run_dir)
@@ -583,16 +593,17 @@ def _reuse_run(earlier: dict, out_dir: Path, run_dir: Path, work: list[Job]) -> 
     changed; None when one of them is missing (the run then proceeds as usual)."""
     source = (out_dir / "latest").resolve()
     records = {r["unit"]: r for r in earlier["reports"] if r["status"] == "ok"}
-    tables = [name for name in earlier.get("files") or {} if name.startswith("tables/")]
+    tables = analysis_tables(out_dir, earlier["run"])
+    recorded = (earlier.get("tables") or {}).get("files") or {}
     complete = (
-        bool(tables)
-        and reuse.intact(source, tables, earlier)
+        bool(recorded)
+        and reuse.intact(tables, list(recorded), {"files": recorded})
         and all(job.unit in records and reuse.intact(source, _files(records[job.unit]), earlier) for job in work)
     )
     if not complete:
         return None
-    for table in sorted((source / "tables").glob("*")):
-        _link(table, run_dir / "tables" / table.name)
+    for name in recorded:
+        _link(tables / name, analysis_tables(out_dir, run_dir.name) / name)
     for job in work:
         job.inputs, job.reason = records[job.unit].get("inputs", {}), "unchanged run"
     return [_reuse_report(earlier, out_dir, run_dir, job, records[job.unit]) for job in work]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -190,48 +191,97 @@ def references(tree) -> set[str]:
     return found
 
 
-# Values are Series of one kind: "text" (str, "" when unanswered), "number" (float) or "bool".
+class Value:
+    """A value for every row: its XPath type ("text", "number" or "bool") and its data,
+    a Series, or one scalar standing for every row (a literal); a column read as text
+    keeps its numbers, so that comparing it with a number reads no text. Each
+    conversion is computed once."""
+
+    def __init__(self, kind: str, data, column: pd.Series | None = None):
+        self.kind, self.data, self.column = kind, data, column
+
+    @cached_property
+    def text(self):
+        if self.column is not None:
+            return _column_text(self.column)
+        if self.kind == "text":
+            return self.data
+        if self.kind == "bool":
+            return self.data.map({True: "true", False: "false"}) if _many(self.data) else str(self.data).lower()
+        return self.data.map(_number_text) if _many(self.data) else _number_text(self.data)
+
+    @cached_property
+    def number(self):
+        if self.column is not None and _numeric(self.column):
+            return self.column.astype(float)
+        if self.kind == "number":
+            return self.data
+        if self.kind == "bool":
+            return self.data.astype(float) if _many(self.data) else float(self.data)
+        if _many(self.text):
+            return pd.to_numeric(self.text.str.strip().replace("", "x"), errors="coerce").astype(float)
+        try:
+            return float(self.text.strip())
+        except ValueError:
+            return np.nan
+
+    @cached_property
+    def truth(self):
+        if self.column is not None and _numeric(self.column):
+            return self.column.notna()
+        if self.kind == "bool":
+            return self.data
+        if self.kind == "number":
+            return (self.data.notna() & (self.data != 0)) if _many(self.data) else bool(self.data == self.data != 0)
+        return (self.text.str.len() > 0) if _many(self.text) else bool(self.text)
 
 
-def _text(value: tuple) -> pd.Series:
-    kind, series = value
-    if kind == "text":
-        return series
-    if kind == "bool":
-        return series.map({True: "true", False: "false"})
-    return series.map(lambda x: "NaN" if np.isnan(x) else (str(int(x)) if float(x).is_integer() else repr(float(x))))
+def _numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def _number(value: tuple) -> pd.Series:
-    kind, series = value
-    if kind == "number":
-        return series
-    if kind == "bool":
-        return series.astype(float)
-    return pd.to_numeric(series.str.strip().replace("", "x"), errors="coerce").astype(float)
+def _many(data) -> bool:
+    return isinstance(data, pd.Series)
 
 
-def _bool(value: tuple) -> pd.Series:
-    kind, series = value
-    if kind == "bool":
-        return series
-    if kind == "number":
-        return series.notna() & (series != 0)
-    return series.str.len() > 0
+def _column_text(column: pd.Series) -> pd.Series:
+    """A column's answers as text, "" where unanswered; numbers as XPath writes them."""
+    if _numeric(column):
+        values = column.astype(float)
+        text = pd.Series("", index=column.index, dtype=object)
+        whole = values.notna() & (values % 1 == 0)
+        text[whole] = values[whole].astype(np.int64).astype(str)
+        rest = values.notna() & ~whole
+        text[rest] = values[rest].map(_number_text)
+        return text
+    text = column.astype(object).where(column.notna(), "")
+    return text if pd.api.types.infer_dtype(text, skipna=False) == "string" else text.astype(str)
 
 
-def _compare(operator: str, left: tuple, right: tuple) -> pd.Series:
-    kinds = {left[0], right[0]}
+def _number_text(x: float) -> str:
+    """A number as XPath writes it: 3, 2.5, NaN."""
+    return "NaN" if x != x else str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _no_number(value: Value) -> bool:
+    """A literal that does not read as a number."""
+    return value.column is None and not _many(value.data) and value.number != value.number
+
+
+def _compare(operator: str, left: Value, right: Value):
+    kinds = {left.kind, right.kind}
     if operator in ("=", "!="):
         if "bool" in kinds:
-            equal = _bool(left) == _bool(right)
+            equal = left.truth == right.truth
         elif "number" in kinds:
-            equal = _number(left) == _number(right)
+            equal = left.number == right.number
         else:
-            a, b = _number(left), _number(right)
-            equal = (_text(left) == _text(right)) | (a.notna() & (a == b))
-        return equal if operator == "=" else ~equal
-    a, b = _number(left), _number(right)
+            equal = left.text == right.text
+            if not (_no_number(left) or _no_number(right)):  # a literal that is no number: text alone
+                a, b = left.number, right.number
+                equal = equal | ((a == b) & pd.notna(a))
+        return equal if operator == "=" else ~equal if _many(equal) else not equal
+    a, b = left.number, right.number
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[operator]
 
 
@@ -243,23 +293,26 @@ class Columns:
     def __init__(self, frame: pd.DataFrame, current: str | None = None, names: dict | None = None):
         self.frame, self.current, self.names, self.read = frame, current, names or {}, {}
 
-    def answers(self, name: str) -> pd.Series:
+    def answers(self, name: str) -> Value:
         name = self.names.get(name) or name
         if name not in self.frame:
             raise Unsupported(f"không có cột «{name}»", f"there is no column '{name}'")
         if name not in self.read:
-            column = self.frame[name]
-            self.read[name] = column.astype(object).where(column.notna(), "").astype(str)
+            self.read[name] = Value("text", None, self.frame[name])
         return self.read[name]
 
     def chosen(self, name: str, choice: str) -> pd.Series:
         column = f"{self.names.get(name) or name}/{choice}"
         if column in self.frame:
             return self.frame[column].astype(str).str.strip().isin(["1", "1.0", "true", "True"])
-        return self.answers(name).str.split().map(lambda parts: choice in parts)
+        return self.answers(name).text.str.split().map(lambda parts: choice in parts)
 
     def count(self, name: str) -> pd.Series:
-        return self.answers(name).str.split().map(len).astype(float)
+        return self.answers(name).text.str.split().map(len).astype(float)
+
+    def series(self, data) -> pd.Series:
+        """A value for every row as a Series (a scalar repeated)."""
+        return data if _many(data) else pd.Series(data, index=self.frame.index)
 
 
 def _argument_ref(node, function: str) -> str:
@@ -278,91 +331,89 @@ def _literal(node) -> str:
     raise Unsupported("«selected()» cần một lựa chọn viết sẵn", "'selected()' needs a written choice")
 
 
-def _constant(columns: Columns, kind: str, value) -> tuple:
-    return kind, pd.Series(value, index=columns.frame.index, dtype=object if kind == "text" else None)
-
-
-def _if(columns, arguments):
-    condition = _bool(evaluate(arguments[0], columns))
+def _if(columns: Columns, arguments) -> Value:
+    condition = columns.series(evaluate(arguments[0], columns).truth)
     a, b = evaluate(arguments[1], columns), evaluate(arguments[2], columns)
-    if a[0] == b[0]:
-        return a[0], a[1].where(condition, b[1])
-    return "text", _text(a).where(condition, _text(b))
+    kind = a.kind if a.kind == b.kind else "text"
+    pick = (lambda v: v.data) if a.kind == b.kind and a.column is None and b.column is None else (lambda v: v.text)
+    return Value(kind, columns.series(pick(a)).where(condition, columns.series(pick(b))))
 
 
-def _coalesce(columns, arguments):
-    a, b = _text(evaluate(arguments[0], columns)), _text(evaluate(arguments[1], columns))
-    return "text", a.where(a != "", b)
+def _coalesce(columns: Columns, arguments) -> Value:
+    a, b = (columns.series(evaluate(x, columns).text) for x in arguments)
+    return Value("text", a.where(a != "", b))
+
+
+def _pairs(columns: Columns, arguments, test) -> Value:
+    a, b = (columns.series(evaluate(x, columns).text) for x in arguments)
+    return Value("bool", pd.Series([test(x, y) for x, y in zip(a, b)], index=a.index))
 
 
 # name -> ((fewest, most arguments), evaluation over the argument trees)
 FUNCTIONS: dict[str, tuple[tuple[int, int], Callable]] = {
-    "selected": ((2, 2), lambda c, a: ("bool", c.chosen(_argument_ref(a[0], "selected"), _literal(a[1])))),
-    "count-selected": ((1, 1), lambda c, a: ("number", c.count(_argument_ref(a[0], "count-selected")))),
-    "not": ((1, 1), lambda c, a: ("bool", ~_bool(evaluate(a[0], c)))),
-    "true": ((0, 0), lambda c, a: _constant(c, "bool", True)),
-    "false": ((0, 0), lambda c, a: _constant(c, "bool", False)),
-    "boolean": ((1, 1), lambda c, a: ("bool", _bool(evaluate(a[0], c)))),
-    "number": ((1, 1), lambda c, a: ("number", _number(evaluate(a[0], c)))),
-    "int": ((1, 1), lambda c, a: ("number", np.trunc(_number(evaluate(a[0], c))))),
-    "string": ((1, 1), lambda c, a: ("text", _text(evaluate(a[0], c)))),
-    "string-length": ((1, 1), lambda c, a: ("number", _text(evaluate(a[0], c)).str.len().astype(float))),
-    "contains": ((2, 2), lambda c, a: ("bool", _contains(_text(evaluate(a[0], c)), _text(evaluate(a[1], c))))),
-    "starts-with": (
-        (2, 2),
-        lambda c, a: ("bool", _starts(_text(evaluate(a[0], c)), _text(evaluate(a[1], c)))),
-    ),
+    "selected": ((2, 2), lambda c, a: Value("bool", c.chosen(_argument_ref(a[0], "selected"), _literal(a[1])))),
+    "count-selected": ((1, 1), lambda c, a: Value("number", c.count(_argument_ref(a[0], "count-selected")))),
+    "not": ((1, 1), lambda c, a: Value("bool", _not(evaluate(a[0], c).truth))),
+    "true": ((0, 0), lambda c, a: Value("bool", True)),
+    "false": ((0, 0), lambda c, a: Value("bool", False)),
+    "boolean": ((1, 1), lambda c, a: Value("bool", evaluate(a[0], c).truth)),
+    "number": ((1, 1), lambda c, a: Value("number", evaluate(a[0], c).number)),
+    "int": ((1, 1), lambda c, a: Value("number", np.trunc(evaluate(a[0], c).number))),
+    "string": ((1, 1), lambda c, a: Value("text", evaluate(a[0], c).text)),
+    "string-length": ((1, 1), lambda c, a: Value("number", c.series(evaluate(a[0], c).text).str.len().astype(float))),
+    "contains": ((2, 2), lambda c, a: _pairs(c, a, lambda x, y: y in x)),
+    "starts-with": ((2, 2), lambda c, a: _pairs(c, a, lambda x, y: x.startswith(y))),
     "if": ((3, 3), _if),
     "coalesce": ((2, 2), _coalesce),
 }
 
 
-def _contains(text: pd.Series, part: pd.Series) -> pd.Series:
-    return pd.Series([b in a for a, b in zip(text, part)], index=text.index)
+def _not(truth):
+    return ~truth if _many(truth) else not truth
 
 
-def _starts(text: pd.Series, part: pd.Series) -> pd.Series:
-    return pd.Series([a.startswith(b) for a, b in zip(text, part)], index=text.index)
+def _nonzero(b):
+    return b.where(b != 0) if _many(b) else (b if b != 0 else np.nan)
 
 
 _ARITHMETIC = {
     "+": np.add,
     "-": np.subtract,
     "*": np.multiply,
-    "div": lambda a, b: a / b.where(b != 0),
-    "mod": lambda a, b: np.fmod(a, b.where(b != 0)),
+    "div": lambda a, b: a / _nonzero(b),
+    "mod": lambda a, b: np.fmod(a, _nonzero(b)),
 }
 
 
-def evaluate(tree, columns: Columns) -> tuple:
-    """The value of a tree for every row: (kind, Series)."""
+def evaluate(tree, columns: Columns) -> Value:
+    """The value of a tree for every row."""
     node = tree[0]
     if node == "number":
-        return _constant(columns, "number", tree[1])
+        return Value("number", tree[1])
     if node == "string":
-        return _constant(columns, "text", tree[1])
+        return Value("text", tree[1])
     if node == "ref":
-        return "text", columns.answers(tree[1])
+        return columns.answers(tree[1])
     if node == "self":
         if columns.current is None:
             raise Unsupported("«.» không có câu hỏi hiện tại", "'.' has no current question here")
-        return "text", columns.answers(columns.current)
+        return columns.answers(columns.current)
     if node == "neg":
-        return "number", -_number(evaluate(tree[1], columns))
+        return Value("number", -evaluate(tree[1], columns).number)
     if node == "call":
         return FUNCTIONS[tree[1]][1](columns, tree[2])
     value = evaluate(tree[1], columns)
     for operator, operand in tree[2]:  # a chain of one level's operators, left to right
         right = evaluate(operand, columns)
         if operator == "and":
-            value = "bool", _bool(value) & _bool(right)
+            value = Value("bool", value.truth & right.truth)
         elif operator == "or":
-            value = "bool", _bool(value) | _bool(right)
+            value = Value("bool", value.truth | right.truth)
         elif operator in COMPARISONS:
-            value = "bool", _compare(operator, value, right)
+            value = Value("bool", _compare(operator, value, right))
         else:
             with np.errstate(all="ignore"):
-                value = "number", _ARITHMETIC[operator](_number(value), _number(right)).astype(float)
+                value = Value("number", _ARITHMETIC[operator](value.number, right.number) * 1.0)
     return value
 
 
@@ -372,8 +423,9 @@ def holds(
     """Where an expression holds, row by row (for a ``relevant``: True where the
     question was asked); raises ``Unsupported`` for an expression d8 does not evaluate
     (see ``Columns``)."""
-    tree = parse(text, bare_names)
-    return _bool(evaluate(tree, Columns(frame, current, names))).fillna(False).astype(bool)
+    columns = Columns(frame, current, names)
+    truth = columns.series(evaluate(parse(text, bare_names), columns).truth)
+    return truth.fillna(False).astype(bool)
 
 
 def rule(text: str, frame: pd.DataFrame) -> pd.Series:

@@ -67,9 +67,10 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     for report in second["reports"]:
         earlier, now = out / "runs" / first["run"] / report["html"], out / "runs" / second["run"] / report["html"]
         assert now.read_bytes() == earlier.read_bytes() and report["reused_from"] == first["run"]
-    assert sorted(p.name for p in (out / "runs" / second["run"] / "tables").iterdir()) == sorted(
-        p.name for p in (out / "runs" / first["run"] / "tables").iterdir()
+    assert sorted(p.name for p in (out / "analysis" / second["run"] / "tables").iterdir()) == sorted(
+        p.name for p in (out / "analysis" / first["run"] / "tables").iterdir()
     )
+    assert not (out / "latest" / "tables").exists()  # the full tables are never published
     # Bảo Thắng sends its 2024 update again, with another figure: its report and the province's are redone.
     table = pd.read_csv(data / "submissions" / "086-2024-final.csv", dtype=str, keep_default_na=False)
     table.loc[table["Mã chỉ số"] == "O8", "Kết quả"] = "999"
@@ -101,11 +102,11 @@ def test_damage_in_the_published_folder_is_never_republished(tmp_path, capsys):
     second, executions = run()
     assert executions["085"] == ("executed", "published files missing or changed")
     assert (out / "latest" / report).read_bytes()[:200] == good[:200] and len((latest / report).read_bytes()) > 1000
-    table = next((out / "latest" / "tables").glob("*.parquet"))
+    table = next((out / "analysis" / second["run"] / "tables").glob("*.parquet"))
     table.unlink()  # a deleted table: the run builds its tables again
     third, executions = run()
-    assert (out / "latest" / "tables" / table.name).is_file()
-    assert set(third["files"]) >= {f"tables/{table.name}", report}
+    assert (out / "analysis" / third["run"] / "tables" / table.name).is_file()
+    assert table.name in third["tables"]["files"] and third["tables"]["shared"] is False and report in third["files"]
     (out / "latest" / "manifest.json").write_text('{"reports": [', encoding="utf-8")  # truncated
     _, executions = run()
     assert executions["085"] == ("executed", "no earlier report")

@@ -126,3 +126,29 @@ def test_no_input_text_is_ever_evaluated_by_python_anywhere_in_d8():
         if pattern.search(line) and not line.lstrip().startswith("#")
     ]
     assert found == [], found
+
+
+@pytest.mark.parametrize("expression", list(CASES))
+def test_numbers_held_as_numbers_give_the_same_values(expression):
+    numeric = FRAME.assign(
+        married=pd.to_numeric(FRAME.married), age=pd.to_numeric(FRAME.age.replace("", None)).astype(float)
+    )
+    assert holds(expression, numeric, current="married").tolist() == CASES[expression]
+
+
+def test_d8s_own_rules_give_what_pandas_gives_on_the_demo_survey():
+    """The rules of outcomes.yaml, against pandas' own reading of the same conditions."""
+    from d8lib.skiplogic import rule
+
+    survey = pd.read_csv(ROOT / "data" / "demo" / "survey" / "endline-2025.csv")
+    pairs = {
+        "age >= 15 and age <= 49": "(age >= 15) & (age <= 49)",
+        "ipv_physical_12m = 1 or ipv_sexual_12m = 1": "(ipv_physical_12m == 1) | (ipv_sexual_12m == 1)",
+        "marital_status = 'married' or marital_status = 'cohabiting'": "marital_status.isin(['married', 'cohabiting'])",
+        "marital_status != 'never' and age_first_union = ''": "(marital_status != 'never') & age_first_union.isna()",
+        "birth_place = 'home'": "birth_place == 'home'",
+        "anc_visits >= 4": "anc_visits >= 4",
+    }
+    for ours, theirs in pairs.items():
+        expected = survey.eval(theirs).fillna(False).astype(bool)  # the peer, on our own text
+        assert rule(ours, survey).equals(expected), ours
