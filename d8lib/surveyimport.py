@@ -7,12 +7,13 @@ values; the questions that look personal listed as such. What it cannot map is
 listed under ``todo``; a draft without ``todo`` is complete.
 
 ``import_round(...)`` reads a KoboToolbox or ODK Central export through such a
-codebook, checks it (codes, ranges, types, duplicated submissions or respondents,
-weights, villages of the register, answers the form's skip logic says were not
-asked, the round), and only then writes ``<data>/survey/<round>-<year>.csv`` (d8's
-variables, nothing personal), archives the export as received under
-``<data>/survey/raw/<sha256><suffix>`` and records the round in the dataset's
-codebook. A rejected export changes nothing.
+codebook, leaves out the submissions a reviewer rejected, checks the rest (codes,
+ranges, types, duplicated submissions or respondents, weights, villages of the
+register, answers the form's skip logic says were not asked, the round), and only
+then writes ``<data>/survey/<round>-<year>.csv`` (d8's variables, nothing personal),
+archives the export as received under ``<data>/survey/raw/<sha256><suffix>`` and
+records the round and the import (``Imported.record``) in the dataset's codebook. A
+rejected export changes nothing.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from pyxform.xls2json import RE_BEGIN_CONTROL, RE_END_CONTROL, RE_SELECT
 from pyxform.xls2json_backends import get_xlsform
 
 from d8lib.codebook import CodebookError, normalise
+from d8lib.skiplogic import Unsupported, parse, references
 
 SEPARATORS = ("/", "-", ".", ":")
 FORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
@@ -286,8 +287,6 @@ def read_form(path: str | Path) -> Form:
 
 def _keys(questions: list[Question]) -> dict:
     """Questions by key, and the names their skip logic refers to resolved to keys."""
-    from d8lib.skiplogic import Unsupported, parse, references
-
     counts: dict = {}
     for q in questions:
         counts[q.name] = counts.get(q.name, 0) + 1
