@@ -380,3 +380,29 @@ def test_a_whole_export_read_in_memory_stays_within_its_limits(tmp_path):
     rows.write_text("village\n" + "v\n" * 100_001, encoding="utf-8")
     with pytest.raises(CodebookError, match="more than 100,000"):
         read_export(rows, form)
+
+
+def test_the_codebook_chooses_which_review_verdicts_leave_a_submission_out(tmp_path):
+    from types import SimpleNamespace
+
+    from d8lib.codebook import load_codebook
+    from d8lib.surveyimport import _leave_out
+
+    flat = pd.DataFrame(
+        {
+            "_uuid": ["a", "b", "c", "d", "e"],
+            "_validation_status": ["Approved", "Not approved", "On hold", "", "validation_status_not_approved"],
+            "_place": list("12345"),
+        }
+    )
+    kept, left_out, awaiting, reviewed = _leave_out(flat, SimpleNamespace(leave_out=("rejected",)))
+    assert kept._uuid.tolist() == ["a", "c", "d"] and left_out == {"rejected": ["b", "e"]}
+    assert awaiting == ["c", "d"] and reviewed
+    kept, left_out, awaiting, _ = _leave_out(flat, SimpleNamespace(leave_out=("rejected", "awaiting")))
+    assert kept._uuid.tolist() == ["a"] and left_out == {"rejected": ["b", "e"], "awaiting": ["c", "d"]}
+    assert awaiting == []
+    assert _leave_out(flat.drop(columns="_validation_status"), SimpleNamespace(leave_out=("rejected",)))[3] is False
+    demo = (Path(__file__).parents[1] / "data" / "demo" / "survey" / "codebook.yaml").read_text(encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(demo + "\nreview: {leave_out: [maybe]}\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match="leave_out"):
+        load_codebook(tmp_path / "c.yaml")
