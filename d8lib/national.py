@@ -57,13 +57,45 @@ def provinces_of(data_dir: Path, provinces: str = "all") -> list[str]:
     return asked
 
 
-def pack(folder: Path, skip: tuple[str, ...] = ("store",)) -> bytes:
-    """A folder as the bytes of a gzipped tar (without its ``skip`` sub-folders)."""
+NOT_SENT = {"store", "registers"}  # folders of a province that no worker reads
+
+
+def pack(folder: Path) -> bytes:
+    """A folder as the bytes of a gzipped tar."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for path in sorted(folder.rglob("*")):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.add(path, arcname=str(path.relative_to(folder)))
+    return buffer.getvalue()
+
+
+def pack_for_worker(folder: Path) -> bytes:
+    """What a worker reads of a province's folder, as ``pack`` gives it: its plan, units,
+    submissions and village register, and its survey files without the columns their
+    codebook names as personal; never its store (rebuilt there), its registers of
+    people (the survivors' among them) or the demo's true values."""
+    survey = folder / "survey" / "codebook.yaml"
+    spec = yaml.safe_load(survey.read_text(encoding="utf-8")) if survey.is_file() else {}
+    personal = set(spec.get("personal") or [])
+    rounds = {name for r in (spec.get("rounds") or {}).values() for name in r.get("files", [])}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             relative = path.relative_to(folder)
-            if path.is_file() and not set(relative.parts) & set(skip):
+            if set(relative.parts) & NOT_SENT or path.name.startswith("truth"):
+                continue
+            if relative.parent == Path("survey") and path.name in rounds and path.suffix.lower() == ".csv":
+                table = pd.read_csv(path, dtype=str, keep_default_na=False)
+                data = table.drop(columns=[c for c in table if c in personal]).to_csv(index=False).encode()
+                info = tarfile.TarInfo(str(relative))
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            elif relative.parent == Path("survey") and path.name in rounds:
+                raise InputError(
+                    f"{path}: lần chạy toàn quốc chỉ gửi tệp khảo sát CSV",
+                    f"{path}: a national run sends CSV survey files only",
+                )
+            else:
                 archive.add(path, arcname=str(relative))
     return buffer.getvalue()
 
@@ -114,7 +146,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             "error": "",
             "name": plan.meta["province"]["name"],
             "synthetic": bool(plan.meta.get("synthetic")),
-            "tables": pack(Path(temporary) / "tables", skip=()),
+            "tables": pack(Path(temporary) / "tables"),
             "digests": {u: bundle.digest(u) for u in units.unit},
             "units": list(zip(units.unit, units.name)),
             "progress": progress[["indicator", "achieved", "target", "status"]].to_dict("records"),
@@ -168,7 +200,13 @@ def _client(scheduler: str, workers: int | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="60s")
+        try:  # a tls:// address takes Dask's security settings (distributed.comm.tls) from its configuration
+            return Client(scheduler, timeout="60s")
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                f"Địa chỉ bộ điều phối không hợp lệ: «{scheduler}»",
+                f"Not a scheduler address: '{scheduler}' ({exc}); write it as tls://HOST:PORT",
+            ) from None
     cluster = LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
@@ -214,7 +252,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
     records = {(r["province"], r["unit"]): r for r in (earlier or {}).get("reports", []) if r["status"] == "ok"}
     submitted = {}
     for province in chosen:
-        folder = pack(data_dir / "provinces" / province)
+        folder = pack_for_worker(data_dir / "provinces" / province)
         args = (province, folder, settings["phase"], settings["as_of"], review)
         submitted[client.submit(build_tables, *args, pure=False)] = ("build", province)
     provinces, reports, pooled = {}, [], []
@@ -297,8 +335,8 @@ def national_run(
         started = dt.datetime.now()
         run_id = f"{started:%Y%m%d-%H%M%S}-national-{phase}-{lang}"
         run_dir = out_dir / "runs" / run_id
-        run_dir.mkdir(parents=True)
         client = _client(scheduler, workers)
+        run_dir.mkdir(parents=True)
         try:
             built, reports, pooling = _produce(
                 client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress

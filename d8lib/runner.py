@@ -10,6 +10,7 @@ runs on the same output folder from overlapping.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import html
@@ -138,9 +139,10 @@ def run_lock(out_dir: Path):
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield handle.fileno()
-        handle.seek(0)
-        handle.truncate()
-    finally:
+    finally:  # a run that ends, well or with an error, clears its name; only a killed one leaves it
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            handle.truncate()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

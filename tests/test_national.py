@@ -153,3 +153,37 @@ def test_outcomes_pooled_across_provinces_match_r_survey(national):
         assert mine.estimate == pytest.approx(row.estimate, rel=1e-9)
         assert mine.se == pytest.approx(row.se, rel=1e-6)
         assert mine.df == row.df
+
+
+def test_a_worker_is_sent_nothing_personal(tmp_path):
+    """What travels to a worker: no register of people, no survey column named personal."""
+    import io
+    import tarfile
+
+    from d8lib.national import pack_for_worker
+
+    demo = ROOT / "data" / "demo"
+    with tarfile.open(fileobj=io.BytesIO(pack_for_worker(demo)), mode="r:gz") as archive:
+        names = archive.getnames()
+        text = b"".join(archive.extractfile(m).read() for m in archive.getmembers() if m.isfile())
+        sent = pd.read_csv(archive.extractfile("survey/midterm-2024.csv"), dtype=str)
+    assert not [n for n in names if n.startswith(("registers/", "store/", "truth"))]
+    assert {"villages.csv", "inbox.csv", "survey/codebook.yaml", "survey/midterm-2024.csv"} <= set(names)
+    survivors = pd.read_csv(demo / "registers" / "survivors.csv", dtype=str)
+    survey = pd.read_csv(demo / "survey" / "midterm-2024.csv", dtype=str)
+    for value in [*survivors.full_name, *survivors.phone, *survey.respondent_name.dropna(), *survey.phone.dropna()]:
+        assert value.encode() not in text, value
+    assert "respondent_name" not in sent and "phone" not in sent and len(sent) == len(survey)
+
+
+def test_a_malformed_scheduler_address_is_a_usage_error_that_leaves_nothing(national, tmp_path):
+    out = tmp_path / "out"
+    for address in ("nonsense", "tls://127.0.0.1:notaport"):
+        result = d8(
+            "national", "run", "--phase", "midterm", "--data", str(national), "--out", str(out), "--scheduler", address
+        )
+        assert (
+            result.returncode == 2 and "Not a scheduler address" in result.stderr and "Traceback" not in result.stderr
+        )
+    assert not (out / "runs").exists() and (out / ".lock").read_text() == ""  # the lock names no one
+    assert "takes over" not in result.stderr
