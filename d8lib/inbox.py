@@ -16,6 +16,7 @@ from d8lib.errors import InputError
 from d8lib.intake import intake
 from d8lib.paths import DATA_DIR
 from d8lib.plan import Plan
+from d8lib.reuse import code_fingerprint
 from d8lib.store import Store, sha256_file
 from d8lib.text import printable
 
@@ -73,13 +74,15 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
         return data_dir / "store"
     sources = [
         data_dir / "inbox.csv",
-        *sorted((data_dir / "submissions").glob("*")),
+        *sorted((data_dir / "submissions").rglob("*")),  # files at any depth, by their path
         plan.path,
         DATA_DIR / "rules" / "intake.yaml",
         DATA_DIR / "rules" / "limits.yaml",
         *sorted(plan.units_dir.glob("*.csv")),
     ]
-    key = hashlib.sha256("".join(sha256_file(p) for p in sources if p.is_file()).encode()).hexdigest()[:16]
+    named = {p: p.relative_to(data_dir) if p.is_relative_to(data_dir) else p.name for p in sources if p.is_file()}
+    read = "".join(f"{name}:{sha256_file(p)}" for p, name in named.items())
+    key = hashlib.sha256((read + code_fingerprint({})).encode()).hexdigest()[:16]  # d8's code takes files in too
     target = cache / f"store-{key}"
     if not (target / "complete").exists():
         building = cache / f".store-{key}-{os.getpid()}"

@@ -110,3 +110,24 @@ def test_damage_in_the_published_folder_is_never_republished(tmp_path, capsys):
     (out / "latest" / "manifest.json").write_text('{"reports": [', encoding="utf-8")  # truncated
     _, executions = run()
     assert executions["085"] == ("executed", "no earlier report")
+
+
+def test_the_cached_store_is_built_again_when_a_file_at_any_depth_or_the_code_changes(tmp_path, plan, monkeypatch):
+    from d8lib import inbox
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    header, entry = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()[:2]
+    (data / "submissions").mkdir(parents=True)
+    (data / "inbox.csv").write_text(f"{header}\n{entry}\n", encoding="utf-8")  # one district's file
+    name = entry.split(",")[0]
+    shutil.copy(DEMO / "submissions" / name, data / "submissions" / name)
+    first = inbox.prepare_store(plan, data, cache)
+    assert inbox.prepare_store(plan, data, cache) == first  # nothing changed: the same store
+    (data / "submissions" / "later").mkdir()
+    (data / "submissions" / "later" / "note.txt").write_text("24", encoding="utf-8")
+    second = inbox.prepare_store(plan, data, cache)
+    (data / "submissions" / "later" / "note.txt").write_text("31", encoding="utf-8")  # edited in place
+    third = inbox.prepare_store(plan, data, cache)
+    monkeypatch.setattr(inbox, "code_fingerprint", lambda versions: "another d8")
+    fourth = inbox.prepare_store(plan, data, cache)
+    assert len({first, second, third, fourth}) == 4
