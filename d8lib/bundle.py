@@ -110,12 +110,16 @@ class Bundle:
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        for name in TABLES:
-            _plain(getattr(self, name)).to_parquet(partial / f"{name}.parquet", index=False)
-        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
-        facts["as_of"] = self.as_of.isoformat()
-        (partial / "facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(partial, folder)
+        try:
+            for name in TABLES:
+                _plain(getattr(self, name)).to_parquet(partial / f"{name}.parquet", index=False)
+            facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
+            facts["as_of"] = self.as_of.isoformat()
+            (partial / "facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(partial, folder)
+        except BaseException:  # a full disk, an interruption: no half folder stays behind
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         return folder
 
 

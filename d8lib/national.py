@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from d8lib import charts, publish, reuse
+from d8lib.atomic import write_text
 from d8lib.errors import InputError
 from d8lib.paths import NOTEBOOKS_DIR
 from d8lib.publish import label, table_html
@@ -370,7 +371,7 @@ def national_run(
             "tables": {"folder": str(analysis_tables(out_dir, run_id)), "shared": False},
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        (run_dir / "manifest.json").write_text(text, encoding="utf-8")
+        write_text(run_dir / "manifest.json", text)
         if result.ok:
             publish(out_dir, run_dir)
             result.published = True
@@ -462,5 +463,5 @@ th{{background:#f0f4f8}}tr.failed td{{color:#9b1c1c}}</style></head>
 {side_by_side}{pooled}{"".join(sections)}</body></html>
 """
     path = run_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path

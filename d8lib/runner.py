@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from d8lib import evaluate, reuse
+from d8lib.atomic import write_text
 from d8lib.errors import InputError
 from d8lib.inbox import prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
@@ -317,8 +318,7 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
         body,
         flags=re.DOTALL,
     )
-    page.write_text(body, encoding="utf-8")
-    return page
+    return write_text(page, body)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -376,8 +376,7 @@ th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
 <table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></body></html>
 """
     path = run_dir / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_text(path, page)
 
 
 def analysis_tables(out_dir: Path, run_id: str) -> Path:
@@ -404,8 +403,7 @@ def write_manifest(
         "tables": {"folder": str(tables), "shared": False, "files": reuse.file_digests(tables)},
     }
     path = run_dir / "manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def publish(out_dir: Path, run_dir: Path) -> Path:

@@ -350,13 +350,6 @@ def _checks(data: pd.DataFrame, flat: pd.DataFrame, round_name: str, data_dir: P
     return problems[: 5 * MAX_PROBLEMS]
 
 
-def _partial(target: Path, write) -> Path:
-    """Write ``target``'s content beside it, under a name readers never open."""
-    partial = target.with_name(target.name + ".partial")
-    write(partial)
-    return partial
-
-
 @dataclass
 class Imported:
     """What an import wrote and left out."""
@@ -500,19 +493,21 @@ def _write(
     spec = _dataset_codebook(existing, data, codebook, round_name, year, target.name, record)
     digest = sha256_file(export)
     archived = folder / "raw" / f"{digest}{export.suffix.lower()}"
-    partials = [
-        (_partial(target, lambda p: data[columns].to_csv(p, index=False, lineterminator="\n")), target),
-        (
-            _partial(
-                dataset,
-                lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8"),
-            ),
-            dataset,
-        ),
+    writes = [
+        (target, lambda p: data[columns].to_csv(p, index=False, lineterminator="\n")),
+        (dataset, lambda p: p.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")),
     ]
     if not archived.exists():
         archived.parent.mkdir(exist_ok=True)
-        partials.insert(0, (_partial(archived, lambda p: p.write_bytes(export.read_bytes())), archived))
-    for partial, final in partials:
+        writes.insert(0, (archived, lambda p: p.write_bytes(export.read_bytes())))
+    partials = [final.with_name(final.name + ".partial") for final, _ in writes]  # names readers never open
+    try:
+        for (_, write), partial in zip(writes, partials):
+            write(partial)
+    except BaseException:  # a full disk: nothing is left behind, the dataset is as it was
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        raise
+    for (final, _), partial in zip(writes, partials):
         os.replace(partial, final)
     return target

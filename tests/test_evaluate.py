@@ -152,3 +152,22 @@ def test_a_report_before_any_round_is_due_shows_no_data_not_an_error(plan, store
         shown = sections.progress(bundle, unit).tables["tien-do"]
         assert set(shown.iloc[:, -3]) <= {"Chưa có số liệu", "Chưa đến hạn"}, unit  # no data / not due
     assert sections.district_shares(bundle).isna().all().all()
+
+
+def test_a_full_disk_while_the_tables_are_written_leaves_nothing_behind(tmp_path, plan, store, monkeypatch):
+    import errno
+
+    built = evaluate.build(plan, DEMO, store, "midterm")
+    written = []
+    real = pd.DataFrame.to_parquet
+
+    def fill_up(self, path, *args, **kwargs):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(path)
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fill_up)
+    with pytest.raises(OSError):
+        built.save(tmp_path / "tables")
+    assert written and list(tmp_path.iterdir()) == []

@@ -406,3 +406,20 @@ def test_the_codebook_chooses_which_review_verdicts_leave_a_submission_out(tmp_p
     (tmp_path / "c.yaml").write_text(demo + "\nreview: {leave_out: [maybe]}\n", encoding="utf-8")
     with pytest.raises(CodebookError, match="leave_out"):
         load_codebook(tmp_path / "c.yaml")
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
+    import errno
+
+    from d8lib import atomic
+
+    def fill_up(path):
+        path.write_text("half a pa", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "index.html"
+    target.write_text("the page published before", encoding="utf-8")
+    with pytest.raises(OSError):
+        atomic.write_whole(target, fill_up)
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+    assert target.read_text(encoding="utf-8") == "the page published before"

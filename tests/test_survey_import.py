@@ -509,3 +509,25 @@ def test_a_dot_as_group_separator_and_an_empty_column_import_as_given(tmp_path, 
     book.save(export)
     written = import_round(form, export, "midterm", _dataset(tmp_path / "empty")).path
     assert pd.read_csv(written).education.isna().all()
+
+
+def test_a_full_disk_during_an_import_leaves_the_dataset_as_it_was(tmp_path, kobo_export, monkeypatch):
+    import errno
+
+    from d8lib import surveyimport
+
+    form, export = kobo_export
+    data = _dataset(tmp_path)
+    before = _hashes(data)
+
+    written = []
+
+    def full(path, *args, **kwargs):  # the export's copy and the round's file are written, its codebook is not
+        written.extend(p.name for p in path.parent.glob("*.partial"))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(surveyimport.Path, "write_text", full)
+    with pytest.raises(OSError):
+        import_round(form, export, "midterm", data)
+    assert written == ["midterm-2024.csv.partial"]  # the failure came while the round was being put in place
+    assert _hashes(data) == before and not list(data.rglob("*.partial"))
