@@ -30,12 +30,12 @@ from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json import RE_BEGIN_CONTROL, RE_END_CONTROL, RE_SELECT
 from pyxform.xls2json_backends import get_xlsform
 
+from d8lib import bounds
 from d8lib.codebook import CodebookError, normalise
 from d8lib.skiplogic import Unsupported, parse, references
 
 SEPARATORS = ("/", "-", ".", ":")
 FORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
-MAX_FORM_BYTES = 20 * 2**20
 # Types whose answers can identify a person: never read, always listed under `personal`.
 IDENTIFYING_BINDS = {"geopoint", "geotrace", "geoshape", "binary", "barcode"}
 IDENTIFYING_TYPES = {
@@ -193,8 +193,9 @@ def _read_definition(path: Path):
             "biểu mẫu phải là tệp .xlsx, .xls hoặc .csv theo chuẩn XLSForm",
             "an XLSForm must be an .xlsx, .xls or .csv file",
         )
-    if path.stat().st_size > MAX_FORM_BYTES:
-        raise _error(path, f"biểu mẫu lớn hơn {MAX_FORM_BYTES >> 20} MB", f"larger than {MAX_FORM_BYTES >> 20} MB")
+    refusal = bounds.inspect(path, bounds.limits()["survey_form"])
+    if refusal:
+        raise _error(path, refusal.message_vi, refusal.message_en)
     try:
         definition = get_xlsform(path, file_type=path.suffix.lower())
     except Exception as exc:  # pyxform's readers raise what their libraries raise; its words say why

@@ -423,3 +423,10 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
         atomic.write_whole(target, fill_up)
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
     assert target.read_text(encoding="utf-8") == "the page published before"
+
+
+def test_a_form_beyond_its_bounds_is_refused_before_it_is_read(tmp_path, capsys):
+    rows = [["type", "name"]] + [["text", f"q{i}"] for i in range(20_001)]  # the bound is 20,000 rows
+    path = workbook(tmp_path / "long.xlsx", {"survey": rows})
+    assert main(["survey", "codebook", "--form", str(path), "--out", str(tmp_path / "c.yaml")]) == 1
+    assert "more than 20,000 rows" in capsys.readouterr().err and not (tmp_path / "c.yaml").exists()
