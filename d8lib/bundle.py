@@ -35,8 +35,10 @@ TABLES = (
     "changes",
     "effects",
     "sample",
+    "disclosure",
 )
 REVIEW_HALF = "-06"  # the 6-month review of a year is named YYYY-06
+RECORDS = ("disclosure",)  # kept for the next run's protection; no report reads them
 UNIT_TABLES = ("progress", "milestones", "by_area", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
 
 
@@ -65,6 +67,7 @@ class Bundle:
     changes: pd.DataFrame
     effects: pd.DataFrame
     sample: pd.DataFrame  # unit, round, respondents, villages, strata
+    disclosure: pd.DataFrame  # every protected count and whether it was withheld (publish.Protected.cells)
     design: dict = field(default_factory=dict)
     period: str = ""  # the reporting round of a monitoring review
     review: str = ""  # a scheduled review: YYYY (the year's) or YYYY-06 (the 6-month), or adhoc
@@ -83,13 +86,13 @@ class Bundle:
         and the province-wide ones of completeness and problems, and the shared tables."""
         facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
         if unit == self.province:
-            return {"facts": facts, **{name: getattr(self, name) for name in TABLES}}
+            return {"facts": facts, **{name: getattr(self, name) for name in TABLES if name not in RECORDS}}
         own = {
             "completeness": self.completeness[self.completeness.district == unit],
             "problems": self.problems[self.problems.district.isin([unit, ""])],
             **{name: frame[frame.unit == unit] for name, frame in ((n, getattr(self, n)) for n in UNIT_TABLES)},
         }
-        shared = {name: getattr(self, name) for name in TABLES if name not in own}
+        shared = {name: getattr(self, name) for name in TABLES if name not in own and name not in RECORDS}
         return {"facts": facts, **own, **shared}
 
     def digest(self, unit: str) -> str:

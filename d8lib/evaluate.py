@@ -327,12 +327,15 @@ def build(
     review: str = "",
     areas: pd.Series | None = None,
     design: tuple | None = None,
+    earlier: publish.Earlier | None = None,
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
     tables stay empty. ``areas`` (``commune_areas``) gives progress by area; ``design``
-    (``outcome_design``) a survey design computed already.
+    (``outcome_design``) a survey design computed already; ``earlier`` what the last
+    published run of the same phase or review showed (``publish.Earlier``), which the
+    protection of persons takes into account.
     """
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
@@ -353,7 +356,17 @@ def build(
         table = pd.concat([table, theirs], ignore_index=True)
     standing = milestones.milestone_status(plan, sent, as_of, new_units)
     by_area = progress.by_area(plan, values, areas if areas is not None else pd.Series(dtype=str), as_of)
-    people = publish.protect_people(_people(plan, values, as_of), province)
+    persons = table.indicator.isin(plan.person_indicators)
+    protected = publish.protect_people(
+        _people(plan, values, as_of),
+        province,
+        earlier=earlier,
+        achieved=table.loc[persons, ["unit", "indicator", "achieved"]],
+        by_area=by_area[by_area.indicator.isin(plan.person_indicators)],
+    )
+    withheld = persons & table.achieved.notna() & protected.achieved.achieved.reindex(table.index).isna()
+    table.loc[withheld, ["achieved", "percent_achieved"]] = float("nan")
+    by_area = pd.concat([by_area[~by_area.indicator.isin(plan.person_indicators)], protected.by_area]).sort_index()
     submissions = store.submissions()
     if new_units:
         submissions = reform.by_old_district(submissions, units)
@@ -426,7 +439,8 @@ def build(
         .drop(columns="agency_code")
         .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"}),
         priority_groups=plan.priority_groups,
-        people=people,
+        people=protected.people,
+        disclosure=protected.cells,
         completeness=complete,
         problems=problems,
         findings=pd.DataFrame(

@@ -84,7 +84,7 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
     read = "".join(f"{name}:{sha256_file(p)}" for p, name in named.items())
     key = hashlib.sha256((read + code_fingerprint({})).encode()).hexdigest()[:16]  # d8's code takes files in too
     target = cache / f"store-{key}"
-    if not (target / "complete").exists():
+    if not (target / "complete").exists() or not Store(target).intact():  # a damaged cache is built again
         building = cache / f".store-{key}-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         ingest_inbox(plan, data_dir, building)

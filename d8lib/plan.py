@@ -102,6 +102,16 @@ class Plan:
         """The districts the plan allocates targets to: unit, name."""
         return self.allocation[["unit", "name"]].drop_duplicates(ignore_index=True)
 
+    @property
+    def person_indicators(self) -> list[str]:
+        """The indicators whose figure is a count of persons (unit ``người`` / ``persons``):
+        their figures are protected like the persons reached."""
+        unit_vi = self.indicators.unit_vi.fillna("").str.strip().str.lower()
+        unit_en = self.indicators.unit_en.fillna("").str.strip().str.lower()
+        return self.indicators.code[
+            (self.indicators.measure == "count") & (unit_vi.eq("người") | unit_en.isin(["persons", "people"]))
+        ].tolist()
+
     def units(self) -> Units | None:
         """The unit tables the plan names (read once per folder), or None."""
         return _units_in(str(self.units_dir)) if self.units_dir else None

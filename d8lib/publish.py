@@ -5,7 +5,8 @@ Disclosure rule (stated in every report's methods annex): a count of people belo
 ``MIN_COUNT`` (5) is withheld, and so are complementary cells wherever a withheld value
 could otherwise be recovered, or narrowed below 5, by subtracting published parts from
 a published total, within a report and across the province's and the districts'
-reports of a run; a survey group of fewer than 5 respondents is not named; a survey
+reports of a run, and against the last published run of the same phase or review
+(``Earlier``); the figures of indicators that count persons go with the persons; a survey group of fewer than 5 respondents is not named; a survey
 percentage that the presentation standard (``d8lib.standards``) withholds is not shown. Analysts working
 in JupyterLab see full values; only these functions' outputs are published.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,9 +89,39 @@ def has_label(key: str) -> bool:
 # --- disclosure control -----------------------------------------------------------------
 
 
-def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, threshold: int = MIN_COUNT) -> set:
+@dataclass(frozen=True)
+class Earlier:
+    """What the last published run of the same phase or review showed of the same cells:
+    every cell's count, derived ones included (``cells``), and the keys it withheld."""
+
+    counts: dict = field(default_factory=dict)
+    withheld: frozenset = frozenset()
+
+    @classmethod
+    def from_record(cls, record: pd.DataFrame | None) -> Earlier:
+        """From the ``cells`` table of an earlier ``Protected`` (``key, count, withheld``)."""
+        if record is None or record.empty:
+            return cls()
+        keys = [_key(k) for k in record.key]
+        return cls(
+            dict(zip(keys, record["count"].astype(float))), frozenset(k for k, w in zip(keys, record.withheld) if w)
+        )
+
+
+def _key(text: str) -> tuple:
+    return tuple(_key(v) if isinstance(v, list) else v for v in json.loads(text))
+
+
+def protect(
+    cells: dict,
+    constraints: list[tuple],
+    derived: dict | None = None,
+    threshold: int = MIN_COUNT,
+    earlier: Earlier | None = None,
+) -> set:
     """The keys of the cells to withhold so that no withheld count can be worked out and
-    no count of 1 to ``threshold`` - 1 can be worked out or narrowed down.
+    no count of 1 to ``threshold`` - 1 can be worked out or narrowed down, in this run or
+    by comparing it with an ``earlier`` publication of the same cells.
 
     ``cells`` maps keys to counts; each constraint ``(total, parts)`` says that the
     total is the sum of the parts, as a reader can add them up. A ``derived`` cell is
@@ -100,9 +133,31 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
     positive cell, or add up to less than ``threshold``, has one more part withheld
     (the smallest published positive part, else a source of a derived part, else the
     total); a withheld total whose parts are all known has its smallest part withheld.
+
+    Against an earlier publication the reader is taken to know which counts did not
+    change: a cell withheld then stays withheld while its count is the same (showing it
+    would give the earlier one away); a cell published then with the same count hides
+    nothing when withheld, so it is never chosen as a complement; and a line whose total
+    was published both times gives away, by its change, the sum of the changed cells
+    withheld now when none of them was withheld then (a district going from 0 to 3
+    survivors while the province's total goes from 159 to 162), or the sum of the changed
+    cells withheld then when none is withheld now (a commune going from 2 to 5): the rule
+    of a line protects that sum like any other, with one more changed cell withheld now.
     """
     derived = derived or {}
+    earlier = earlier or Earlier()
+    compared = bool(earlier.counts)
+
+    def unchanged(key) -> bool:
+        return compared and earlier.counts.get(key, 0.0) == cells[key]
+
+    def withheld_then(key) -> bool:
+        if key in derived:
+            return any(withheld_then(k) for k in derived[key])
+        return key in earlier.withheld
+
     hidden = {k for k, v in cells.items() if 0 < v < threshold}
+    hidden |= {k for k in earlier.withheld if k in cells and k not in derived and unchanged(k)}
 
     def unknown(key) -> bool:
         if key in derived:
@@ -110,7 +165,14 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
         return key in hidden
 
     def withholdable(keys):
-        keys = [k for k in keys if k not in derived and k not in hidden and cells.get(k, 0) > 0]
+        keys = [
+            k
+            for k in keys
+            if k not in derived
+            and k not in hidden
+            and cells.get(k, 0) > 0
+            and not (unchanged(k) and k in earlier.counts)
+        ]
         return min(keys, key=lambda k: (cells[k], str(k))) if keys else None
 
     def behind(keys):
@@ -118,6 +180,13 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
             if (choice := withholdable(derived[key])) is not None:
                 return choice
         return None
+
+    def revealing(missing: list, counts: dict = cells) -> bool:
+        positive = [p for p in missing if counts.get(p, 0.0) > 0]
+        return len(positive) == 1 or 0 < sum(counts.get(p, 0.0) for p in missing) < threshold
+
+    def complement(total, parts):
+        return withholdable(parts) or behind(parts) or withholdable([total]) or behind([total])
 
     def needed() -> object:
         for key in hidden & derived.keys():
@@ -130,11 +199,16 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
                     if choice is not None:
                         return choice
                 continue
-            missing = [p for p in parts if unknown(p)]
-            positive = [p for p in missing if cells[p] > 0]
-            if len(positive) == 1 or 0 < sum(cells[p] for p in missing) < threshold:
-                choice = withholdable(parts) or behind(parts) or withholdable([total]) or behind([total])
-                if choice is not None:
+            if revealing([p for p in parts if unknown(p)]) and (choice := complement(total, parts)) is not None:
+                return choice
+        for total, parts in constraints if compared else ():
+            if unknown(total) or total not in earlier.counts or withheld_then(total):
+                continue
+            changed = [p for p in parts if not unchanged(p)]
+            now = [p for p in changed if unknown(p)]
+            then = [p for p in changed if withheld_then(p)]
+            if (revealing(now) and not then) or (revealing(then, earlier.counts) and not now):
+                if (choice := complement(total, parts)) is not None:
                     return choice
         return None
 
@@ -146,11 +220,34 @@ def protect(cells: dict, constraints: list[tuple], derived: dict | None = None, 
 PEOPLE = ["people", "female", "male", "ethnic_minority"]
 
 
-def protect_people(people: pd.DataFrame, province: str, threshold: int = MIN_COUNT) -> pd.DataFrame:
+@dataclass
+class Protected:
+    """Counts of persons as every report of a run publishes them (withheld cells NaN),
+    and the record of every cell that the next run's protection compares with."""
+
+    people: pd.DataFrame
+    achieved: pd.DataFrame  # unit, indicator, achieved: indicators counted in persons
+    by_area: pd.DataFrame  # unit, area, indicator, achieved: the same by area
+    cells: pd.DataFrame  # key (JSON), count, withheld
+
+
+def protect_people(
+    people: pd.DataFrame,
+    province: str,
+    threshold: int = MIN_COUNT,
+    earlier: Earlier | None = None,
+    achieved: pd.DataFrame | None = None,
+    by_area: pd.DataFrame | None = None,
+) -> Protected:
     """Persons reached (``unit, indicator, people, female, male, ethnic_minority``) as
     published by every report of a run: the province's row is the sum of the districts'
     rows, each row's people are female + male, and ethnic-minority persons plus the
-    others (published by subtraction); withheld cells become NaN."""
+    others (published by subtraction). ``achieved`` (``unit, indicator, achieved``) are
+    the figures of indicators that count persons, the same number as the persons
+    reached where they are equal, and ``by_area`` the same by area, each unit's the sum
+    of its areas'. Protected together, and against an ``earlier`` publication."""
+    achieved = achieved if achieved is not None else pd.DataFrame(columns=["unit", "indicator", "achieved"])
+    by_area = by_area if by_area is not None else pd.DataFrame(columns=["unit", "area", "indicator", "achieved"])
     cells, constraints, derived = {}, [], {}
     for r in people.itertuples():
         row = {m: float(getattr(r, m)) for m in PEOPLE if pd.notna(getattr(r, m))}
@@ -171,22 +268,53 @@ def protect_people(people: pd.DataFrame, province: str, threshold: int = MIN_COU
                     [(r.unit, r.indicator, "ethnic_minority"), (r.unit, r.indicator, "others")],
                 )
             )
+    for r in achieved.dropna(subset=["achieved"]).itertuples():
+        key, same = (r.unit, r.indicator, "achieved"), (r.unit, r.indicator, "people")
+        cells[key] = float(r.achieved)
+        if cells.get(same) == cells[key]:  # one number shown twice: either gives the other
+            constraints += [(key, [same]), (same, [key])]
+    areas = by_area.dropna(subset=["achieved"])
+    for r in areas.itertuples():
+        cells[(r.unit, r.indicator, "area", r.area)] = float(r.achieved)
+    for (unit, indicator), group in areas.groupby(["unit", "indicator"]):
+        parts = [(unit, indicator, "area", a) for a in group.area]
+        _add_line(cells, constraints, derived, (unit, indicator, "achieved"), parts, ("rest", unit, indicator, "area"))
+    # The province's cells add up over the units with a row of persons: its districts, and
+    # the new communes that count in its total only (those formed within one district
+    # count in that district's figures).
     districts = [u for u in people.unit.unique() if u != province]
-    for indicator in people.indicator.unique():
-        for measure in PEOPLE + ["others"]:
+    measures = {k[2:] for k in cells if k[0] == province}
+    for indicator in sorted({k[1] for k in cells if k[0] == province}):
+        for measure in sorted(measures):
             _across(
                 cells,
                 constraints,
                 derived,
-                (province, indicator, measure),
-                [(u, indicator, measure) for u in districts],
+                (province, indicator, *measure),
+                [(u, indicator, *measure) for u in districts],
             )
-    hidden = protect(cells, constraints, derived, threshold)
-    shown = people.copy()
-    for column in PEOPLE:
-        keys = zip(shown.unit, shown.indicator, [column] * len(shown))
-        shown[column] = shown[column].astype(float).where([k not in hidden for k in keys])
-    return shown
+    hidden = protect(cells, constraints, derived, threshold, earlier)
+
+    def shown(frame: pd.DataFrame, columns: list[str], key) -> pd.DataFrame:
+        frame = frame.copy()
+        for column in columns:
+            keys = [key(r, column) for r in frame.itertuples()]
+            frame[column] = frame[column].astype(float).where([k not in hidden for k in keys])
+        return frame
+
+    record = pd.DataFrame(
+        {
+            "key": [json.dumps(k, ensure_ascii=False) for k in cells],
+            "count": list(cells.values()),
+            "withheld": [k in hidden for k in cells],
+        }
+    )
+    return Protected(
+        people=shown(people, PEOPLE, lambda r, c: (r.unit, r.indicator, c)),
+        achieved=shown(achieved, ["achieved"], lambda r, c: (r.unit, r.indicator, "achieved")),
+        by_area=shown(by_area, ["achieved"], lambda r, c: (r.unit, r.indicator, "area", r.area)),
+        cells=record,
+    )
 
 
 def protect_respondents(

@@ -27,13 +27,15 @@ from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 
+import pandas as pd
+
 from d8lib import evaluate, reuse
 from d8lib.atomic import write_text
 from d8lib.errors import InputError
 from d8lib.inbox import prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
-from d8lib.publish import label, review_name, unit_name
+from d8lib.publish import Earlier, label, review_name, unit_name
 from d8lib.store import JOURNAL, Store, sha256_file
 from d8lib.text import ascii_key, printable
 
@@ -386,6 +388,27 @@ def analysis_tables(out_dir: Path, run_id: str) -> Path:
     return out_dir / "analysis" / run_id / "tables"
 
 
+def earlier_publication(out_dir: Path, phase: str, review: str) -> tuple[str, Earlier]:
+    """The last published run of the same phase and review (in any language), and what it
+    showed of the counts of persons, against which a new run's protection is chosen: a
+    run is published when its manifest says ``ok``. Nothing to compare with when there
+    is none or its full tables are gone."""
+    for manifest_path in sorted((out_dir / "runs").glob("*/manifest.json"), reverse=True):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # a damaged manifest was never a published run's
+        if not isinstance(manifest, dict) or manifest.get("status") != "ok":
+            continue
+        if (manifest.get("phase"), manifest.get("review")) != (phase, review):
+            continue
+        record = analysis_tables(out_dir, manifest_path.parent.name) / "disclosure.parquet"
+        if record.is_file():
+            return manifest_path.parent.name, Earlier.from_record(pd.read_parquet(record))
+        return "", Earlier()
+    return "", Earlier()
+
+
 def write_manifest(
     run_dir: Path, outcomes: list[Outcome], meta: dict, inputs: dict, versions: dict, tables: Path
 ) -> Path:
@@ -496,14 +519,17 @@ def run(
                     lang,
                 )
             )
-        error, outcomes = "", None
+        error, outcomes, compared_with = "", None, ""
         if not force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok":
             outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
         if outcomes is None:
             try:  # the run's tables, once: every report reads them as Parquet files
                 survey = None if review else data_dir  # a progress review reads no survey
                 areas = evaluate.commune_areas(data_dir)
-                bundle = evaluate.build(plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas)
+                compared_with, earlier = earlier_publication(out_dir, phase, review)
+                bundle = evaluate.build(
+                    plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas, earlier=earlier
+                )
                 bundle.save(tables_dir)
             except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
                 error = f"{type(exc).__name__}: {exc}"
@@ -541,6 +567,7 @@ def run(
             "store": str(store_dir),
             "started": started.isoformat(timespec="seconds"),
             "error": error,
+            "disclosure_compared_with": compared_with,
         }
         if len(chosen) < len(plan.districts) + 1:
             outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])

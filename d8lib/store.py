@@ -27,6 +27,12 @@ from d8lib.errors import Bilingual
 JOURNAL = "received.jsonl"
 VALUE_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
+# The schema's version is kept in the database (PRAGMA user_version). A store of an
+# earlier version is brought up to this one by the steps after its version, in order.
+SCHEMA_VERSION = 2
+MIGRATIONS = {
+    2: "ALTER TABLE submitted_values ADD COLUMN done_on TEXT",  # the day a milestone was done
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     sha256 TEXT PRIMARY KEY,
@@ -75,17 +81,15 @@ class Store:
 
     @contextmanager
     def _connect(self, create: bool = False):
-        if not self.path.exists() and not create:
-            connection = sqlite3.connect(":memory:")  # an empty store, with the schema
-            connection.executescript(SCHEMA)
+        empty = not self.path.exists() and not create
+        if empty:
+            connection = sqlite3.connect(":memory:", isolation_level=None)  # an empty store, with the schema
         else:
             self.directory.mkdir(parents=True, exist_ok=True)
             self.raw.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=60)
         try:
-            if create:
-                connection.executescript(SCHEMA)
-            _add_missing_columns(connection)
+            _upgrade(connection, create or empty, self.path)
             yield connection
         except sqlite3.DatabaseError as exc:
             if type(exc) is not sqlite3.DatabaseError:  # its subclasses: full disk, busy, constraints
@@ -99,6 +103,16 @@ class Store:
             ) from exc
         finally:
             connection.close()
+
+    def intact(self) -> bool:
+        """Whether the database passes SQLite's own check (a store not yet written does)."""
+        if not self.path.exists():
+            return True
+        try:
+            with self._connect() as connection:
+                return connection.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except (StoreError, sqlite3.DatabaseError):
+            return False
 
     def has_file(self, sha256: str) -> bool:
         """Whether a file with this content was accepted before."""
@@ -158,15 +172,6 @@ class Store:
                     [(sha256, w.sheet, w.row, w.column, w.value, w.code, w.message_vi, w.message_en) for w in warnings],
                 )
                 placed = _archive(source, archived)
-                self._journal(
-                    {
-                        "sha256": sha256,
-                        "name": name,
-                        "archived_as": archived.name,
-                        "received_at": received,
-                        "sent_on": sent_on.isoformat() if sent_on else None,
-                    }
-                )
                 connection.execute("COMMIT")
             except BaseException:
                 if connection.in_transaction:
@@ -174,26 +179,35 @@ class Store:
                 if placed:
                     placed.unlink(missing_ok=True)
                 raise
+            self._journal(connection)
         return ids
 
-    def _journal(self, entry: dict) -> None:
-        """Append one accepted file to ``received.jsonl``, the order in which files came:
-        with the raw archive, it is enough to rebuild the store (``rebuild``)."""
+    def _journal(self, connection) -> None:
+        """Bring ``received.jsonl`` up to the store after a commit: every accepted file in
+        the order it came, which with the raw archive is enough to rebuild the store
+        (``rebuild``). Written after the commit, so that it never names a file the store
+        does not hold; a line a crash kept from being written is added by the next intake."""
+        listed = {e.get("sha256") for e in _journal_lines(self.directory / JOURNAL)}
+        files = connection.execute(
+            "SELECT f.sha256, f.name, f.archived_as, f.received_at, MIN(s.sent_on) FROM files f "
+            "LEFT JOIN submissions s ON s.sha256 = f.sha256 GROUP BY f.sha256 ORDER BY f.rowid"
+        ).fetchall()
+        missing = [f for f in files if f[0] not in listed]
+        if not missing:
+            return
         with open(self.directory / JOURNAL, "a", encoding="utf-8") as journal:
-            journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            for sha256, name, archived_as, received_at, sent_on in missing:
+                entry = {"sha256": sha256, "name": name, "archived_as": archived_as}
+                entry.update(received_at=received_at, sent_on=sent_on)
+                journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
             journal.flush()
             os.fsync(journal.fileno())
 
     def journal(self) -> list[dict]:
         """The accepted files in the order they came, with their raw copies; a line left
         unfinished by a crash, or naming a raw copy that is not there, is skipped."""
-        path = self.directory / JOURNAL
         entries = []
-        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for entry in _journal_lines(self.directory / JOURNAL):
             if (self.raw / entry["archived_as"]).is_file() and entry["sha256"] not in {e["sha256"] for e in entries}:
                 entries.append(entry)
         return entries
@@ -281,18 +295,53 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _add_missing_columns(connection) -> None:
-    """Bring a store written by an earlier d8 up to the schema (columns added since)."""
-    tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "submitted_values" not in tables:
-        return
-    columns = {r[1] for r in connection.execute("PRAGMA table_info(submitted_values)")}
-    if "done_on" not in columns:
+def _journal_lines(path: Path) -> list[dict]:
+    """The entries of a journal, leaving out a line a crash left unfinished."""
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
         try:
-            connection.execute("ALTER TABLE submitted_values ADD COLUMN done_on TEXT")
-        except sqlite3.OperationalError as exc:  # another process added it meanwhile
-            if "duplicate column" not in str(exc):
-                raise
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and {"sha256", "archived_as"} <= entry.keys():
+            entries.append(entry)
+    return entries
+
+
+def _upgrade(connection, create: bool, path: Path) -> None:
+    """Give a new store the schema, and bring one of an earlier version up to this one
+    (``MIGRATIONS``, in order, in one transaction). A store without a version was
+    written before versions were kept: version 1, or 2 if it has ``done_on``."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and create:
+            for statement in SCHEMA.split(";"):
+                connection.execute(statement)
+            version = SCHEMA_VERSION
+        elif tables and version == 0:
+            columns = {r[1] for r in connection.execute("PRAGMA table_info(submitted_values)")}
+            version = 2 if "done_on" in columns else 1
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"Kho số liệu {path} do một phiên bản d8 mới hơn ghi (lược đồ {version}, bản này đọc đến "
+                f"{SCHEMA_VERSION}); hãy cập nhật d8",
+                f"The store {path} was written by a newer d8 (schema {version}; this one reads up to "
+                f"{SCHEMA_VERSION}); update d8",
+            )
+        if tables or create:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                connection.execute(MIGRATIONS[step])
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def _iso(value) -> str | None:

@@ -142,6 +142,7 @@ def test_an_older_store_gains_the_date_column_and_keeps_its_values(plan, tmp_pat
     assert intake([path], store, plan, plan.units())[0].status == "accepted"
     with sqlite3.connect(store.path) as connection:  # the store as d8 wrote it before milestones
         connection.execute("ALTER TABLE submitted_values DROP COLUMN done_on")
+        connection.execute("PRAGMA user_version = 0")
     assert store.values().set_index("indicator").loc["O1", "value"] == 5
     with sqlite3.connect(store.path) as connection:
         assert "done_on" in {r[1] for r in connection.execute("PRAGMA table_info(submitted_values)")}

@@ -24,7 +24,7 @@ def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_fi
             "ethnic_minority": [38, 20, 58],
         }
     )
-    shown = publish.protect_people(people, province="P").set_index("unit")
+    shown = publish.protect_people(people, province="P").people.set_index("unit")
     # Worked by hand: A's men and their complement (women); A's ethnic-minority count, so
     # that 40 - 38 cannot be taken; then in B the cells that would give A's back from the
     # province's totals (15 - 12 = 3 men, 58 - 20 = 38), and B's women with B's men.
@@ -89,11 +89,11 @@ def test_nothing_is_withheld_when_every_count_is_large_enough():
             "ethnic_minority": [20, 20],
         }
     )
-    assert publish.protect_people(people, "P").equals(people.astype({c: float for c in publish.PEOPLE}))
+    assert publish.protect_people(people, "P").people.equals(people.astype({c: float for c in publish.PEOPLE}))
     zeros = pd.DataFrame(
         {"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0], "ethnic_minority": [12]}
     )
-    assert publish.protect_people(zeros, "P").male.iloc[0] == 0
+    assert publish.protect_people(zeros, "P").people.male.iloc[0] == 0
 
 
 def test_withheld_percentages_are_hidden_and_small_counts_withheld():

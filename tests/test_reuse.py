@@ -78,6 +78,7 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     with open(data / "inbox.csv", "a", encoding="utf-8") as inbox:
         inbox.write("086-2024-final-lan-2.csv,2025-02-10,accepted,\n")
     third, executions = _run(data, out)
+    assert first["disclosure_compared_with"] == "" and third["disclosure_compared_with"] == second["run"]
     assert executions["085"] == ("reused", "unchanged")
     assert executions["086"] == executions["10"] == ("executed", "changed: tables")
     # --force executes everything again.
@@ -131,3 +132,25 @@ def test_the_cached_store_is_built_again_when_a_file_at_any_depth_or_the_code_ch
     monkeypatch.setattr(inbox, "code_fingerprint", lambda versions: "another d8")
     fourth = inbox.prepare_store(plan, data, cache)
     assert len({first, second, third, fourth}) == 4
+
+
+def test_a_damaged_cached_store_is_built_again_from_the_inbox(tmp_path, plan):
+    from d8lib import inbox
+    from d8lib.store import Store
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    header, entry = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()[:2]
+    (data / "submissions").mkdir(parents=True)
+    (data / "inbox.csv").write_text(f"{header}\n{entry}\n", encoding="utf-8")
+    name = entry.split(",")[0]
+    shutil.copy(DEMO / "submissions" / name, data / "submissions" / name)
+    cached = inbox.prepare_store(plan, data, cache)
+    expected = Store(cached).values()
+    database = cached / "d8.sqlite"
+    database.write_bytes(database.read_bytes()[:3000])  # cut short, as by a full disk
+    assert not Store(cached).intact()
+    again = inbox.prepare_store(plan, data, cache)
+    assert again == cached and Store(again).intact()
+    pd.testing.assert_frame_equal(
+        Store(again).values().drop(columns="received_at"), expected.drop(columns="received_at")
+    )
