@@ -30,7 +30,9 @@ def _journal(store: Store) -> list[str]:
     return [json.loads(line)["name"] for line in lines]
 
 
-def test_a_crash_after_the_commit_leaves_the_journal_short_and_the_next_intake_completes_it(plan, tmp_path, monkeypatch):
+def test_a_crash_after_the_commit_leaves_the_journal_short_and_the_next_intake_completes_it(
+    plan, tmp_path, monkeypatch
+):
     store = Store(tmp_path / "store")
     older = _form(plan, tmp_path, "older.xlsx", 25, "01/09/2024")
     newer = _form(plan, tmp_path, "newer.xlsx", 28, "05/09/2024")
