@@ -367,6 +367,7 @@ def build(
     withheld = persons & table.achieved.notna() & protected.achieved.achieved.reindex(table.index).isna()
     table.loc[withheld, ["achieved", "percent_achieved"]] = float("nan")
     by_area = pd.concat([by_area[~by_area.indicator.isin(plan.person_indicators)], protected.by_area]).sort_index()
+    disclosure = protected.cells
     submissions = store.submissions()
     if new_units:
         submissions = reform.by_old_district(submissions, units)
@@ -409,7 +410,10 @@ def build(
                 "difference",
             )
             effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
-        estimates, breakdowns = publish.protect_respondents(estimates, breakdowns, province)
+        estimates, breakdowns, respondents = publish.protect_respondents(
+            estimates, breakdowns, province, earlier=earlier
+        )
+        disclosure = pd.concat([disclosure, respondents], ignore_index=True)
         sample = _sample_sizes(stacked, province)
         design_facts = {
             "strata": design.n_strata,
@@ -440,7 +444,7 @@ def build(
         .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"}),
         priority_groups=plan.priority_groups,
         people=protected.people,
-        disclosure=protected.cells,
+        disclosure=disclosure,
         completeness=complete,
         problems=problems,
         findings=pd.DataFrame(

@@ -302,29 +302,27 @@ def protect_people(
             frame[column] = frame[column].astype(float).where([k not in hidden for k in keys])
         return frame
 
-    record = pd.DataFrame(
-        {
-            "key": [json.dumps(k, ensure_ascii=False) for k in cells],
-            "count": list(cells.values()),
-            "withheld": [k in hidden for k in cells],
-        }
-    )
     return Protected(
         people=shown(people, PEOPLE, lambda r, c: (r.unit, r.indicator, c)),
         achieved=shown(achieved, ["achieved"], lambda r, c: (r.unit, r.indicator, "achieved")),
         by_area=shown(by_area, ["achieved"], lambda r, c: (r.unit, r.indicator, "area", r.area)),
-        cells=record,
+        cells=_record(cells, hidden),
     )
 
 
 def protect_respondents(
-    outcomes: pd.DataFrame, breakdowns: pd.DataFrame, province: str, threshold: int = MIN_COUNT
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    outcomes: pd.DataFrame,
+    breakdowns: pd.DataFrame,
+    province: str,
+    threshold: int = MIN_COUNT,
+    earlier: Earlier | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Respondent counts as published by every report of a run: each unit's count of an
     outcome is the sum over the groups of each breakdown (and those with no group), the
-    province's the sum of the districts'. Adds ``n_withheld`` to both tables and
-    ``small_group`` (fewer than ``threshold`` respondents: the group is not named) to
-    the breakdowns."""
+    province's the sum of the districts', protected also against an ``earlier``
+    publication. Adds ``n_withheld`` to both tables and ``small_group`` (fewer than
+    ``threshold`` respondents: the group is not named) to the breakdowns; the third
+    table is the record of the cells (``Protected.cells``)."""
     cells = {("total", r.unit, str(r.round), r.indicator): float(r.n) for r in outcomes.itertuples()}
     lines: dict[tuple, list] = {}
     for r in breakdowns.itertuples():
@@ -344,7 +342,7 @@ def protect_respondents(
     districts = [u for u in outcomes.unit.unique() if u != province]
     for key in [k for k in cells if k[0] in ("total", "group") and k[1] == province]:
         _across(cells, constraints, derived, key, [(key[0], u, *key[2:]) for u in districts])
-    hidden = protect(cells, constraints, derived, threshold)
+    hidden = protect(cells, constraints, derived, threshold, earlier)
     outcomes = outcomes.assign(
         n_withheld=[("total", r.unit, str(r.round), r.indicator) in hidden for r in outcomes.itertuples()]
     )
@@ -355,7 +353,18 @@ def protect_respondents(
         ],
         small_group=breakdowns.n.astype(float).between(1, threshold - 1),
     )
-    return outcomes, breakdowns
+    return outcomes, breakdowns, _record(cells, hidden)
+
+
+def _record(cells: dict, hidden: set) -> pd.DataFrame:
+    """Every protected cell, its count and whether it was withheld, for the next run."""
+    return pd.DataFrame(
+        {
+            "key": [json.dumps(k, ensure_ascii=False) for k in cells],
+            "count": [float(v) for v in cells.values()],
+            "withheld": [k in hidden for k in cells],
+        }
+    )
 
 
 def _across(cells: dict, constraints: list, derived: dict, total, parts: list) -> None:

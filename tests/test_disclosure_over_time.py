@@ -194,3 +194,28 @@ def test_a_count_published_yesterday_and_unchanged_is_no_complement(plan):
     second = publish.protect_people(people(3), "P", earlier=publish.Earlier.from_record(first.cells))
     assert second.people.set_index("unit").people.isna().to_dict() == {"A": True, "B": False, "C": False, "P": True}
     assert recovered(first.cells, second.cells, "P") == []
+
+
+def test_respondent_counts_are_protected_against_the_earlier_publication_too():
+    # A re-import of a round moves one respondent into A's group "Hà Nhì" (0 to 3) while
+    # the province's count of the group goes from 40 to 43: its total is withheld with it.
+    def tables(a):
+        outcomes = pd.DataFrame({"unit": ["A", "B", "P"], "round": "endline", "indicator": "H5", "n": [228, 100, 328]})
+        breakdowns = pd.DataFrame(
+            {
+                "unit": ["A", "A", "B", "B", "P", "P"],
+                "round": "endline",
+                "indicator": "H5",
+                "dimension": "ethnicity",
+                "group": ["Kinh", "Hà Nhì"] * 3,
+                "n": [228 - a, a, 60, 40, 288 - a, 40 + a],
+            }
+        )
+        return outcomes, breakdowns
+
+    _, first, record = publish.protect_respondents(*tables(0), province="P")
+    assert not first.n_withheld.any()
+    _, second, _ = publish.protect_respondents(*tables(3), province="P", earlier=publish.Earlier.from_record(record))
+    withheld = dict(zip(zip(second.unit, second.group), second.n_withheld))
+    # B's 40 is unchanged and was shown: withholding it hides nothing, so the province's is
+    assert withheld[("A", "Hà Nhì")] and withheld[("P", "Hà Nhì")] and not withheld[("B", "Hà Nhì")]

@@ -45,7 +45,7 @@ def test_a_small_group_is_not_named_and_cannot_be_found_from_the_province_or_the
             "n": [227, 1, 60, 40, 287, 41],
         }
     )
-    outcomes, breakdowns = publish.protect_respondents(outcomes, breakdowns, province="P")
+    outcomes, breakdowns, _ = publish.protect_respondents(outcomes, breakdowns, province="P")
     withheld = dict(zip(zip(breakdowns.unit, breakdowns.group), breakdowns.n_withheld))
     # 228 - 227 = 1 in A; 41 - 40 = 1 across the reports; then B's other group with it.
     assert withheld == {
