@@ -13,13 +13,12 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import ROOT
 from kobo import kobo_xlsx, odk_zip, write_form
 from openpyxl import load_workbook
 from test_survey_import import DEMO, _dataset, _hashes
-
-import pandas as pd
 
 MEMORY_MB, SECONDS = 1024, 30
 
