@@ -526,9 +526,9 @@ def run(
             try:  # the run's tables, once: every report reads them as Parquet files
                 survey = None if review else data_dir  # a progress review reads no survey
                 areas = evaluate.commune_areas(data_dir)
-                compared_with, earlier = earlier_publication(out_dir, phase, review)
+                compared_with, shown_before = earlier_publication(out_dir, phase, review)
                 bundle = evaluate.build(
-                    plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas, earlier=earlier
+                    plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas, earlier=shown_before
                 )
                 bundle.save(tables_dir)
             except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest

@@ -9,8 +9,9 @@ import shutil
 import pandas as pd
 import pytest
 from helpers import ROOT, d8_run
+from test_disclosure import _sheet
 
-from d8lib import evaluate, reuse
+from d8lib import evaluate, publish, reuse
 from d8lib.inbox import ingest_inbox
 
 DEMO = ROOT / "data" / "demo"
@@ -74,6 +75,7 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     # Bảo Thắng sends its 2024 update again, with another figure: its report and the province's are redone.
     table = pd.read_csv(data / "submissions" / "086-2024-final.csv", dtype=str, keep_default_na=False)
     table.loc[table["Mã chỉ số"] == "O8", "Kết quả"] = "999"
+    table.loc[table["Mã chỉ số"] == "P3", "Kết quả"] = "3"  # survivors supported: none before, now 3
     table.to_csv(data / "submissions" / "086-2024-final-lan-2.csv", index=False)
     with open(data / "inbox.csv", "a", encoding="utf-8") as inbox:
         inbox.write("086-2024-final-lan-2.csv,2025-02-10,accepted,\n")
@@ -81,9 +83,20 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     assert first["disclosure_compared_with"] == "" and third["disclosure_compared_with"] == second["run"]
     assert executions["085"] == ("reused", "unchanged")
     assert executions["086"] == executions["10"] == ("executed", "changed: tables")
+    # The 3 survivors are withheld, and the province's total does not give them away by its change.
+    assert _persons(out, third, "086", "P3") == publish.WITHHELD != _persons(out, second, "086", "P3")
+    assert _persons(out, third, "10", "P3") in (publish.WITHHELD, _persons(out, second, "10", "P3"))
     # --force executes everything again.
     _, executions = _run(data, out, "--force")
     assert executions == dict.fromkeys(["10", "085", "086"], ("executed", "forced"))
+
+
+def _persons(out, manifest: dict, unit: str, code: str):
+    """The persons of a code as a unit's report of a run shows them (its Excel twin)."""
+    report = next(r for r in manifest["reports"] if r["unit"] == unit)
+    rows = _sheet(out / "runs" / manifest["run"] / report["excel"], "so-nguoi")
+    row = next(r for r in rows if r[publish.label("columns.indicator")] == code)
+    return row[publish.label("columns.people")]
 
 
 @pytest.mark.slow
