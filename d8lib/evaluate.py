@@ -372,7 +372,7 @@ def build(
     if new_units:
         submissions = reform.by_old_district(submissions, units)
     complete = progress.completeness(plan, submissions, as_of)
-    problems = quality.open_problems(plan, store.warnings(), complete, values)
+    problems = quality.open_problems(plan, store.warnings(), complete, values, as_of)
 
     empty = pd.DataFrame(columns=["unit"])
     estimates = breakdowns = changes = effects = sample = empty

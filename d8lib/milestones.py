@@ -37,11 +37,14 @@ def _latest_reports(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.Data
 
 def milestone_status(plan: Plan, values: pd.DataFrame, as_of: dt.date, others: list[str] = ()) -> pd.DataFrame:
     """One row per unit (the province, the districts and the ``others`` that report, the
-    new communes) and milestone occurrence it reports: unit, milestone, key, year, due,
+    new communes, from the occurrences due once they exist) and milestone occurrence it
+    reports: unit, milestone, key, year, due,
     dated, done_on, status, period (the round of the answer) and, where the milestone
     counts persons, people, female, male, ethnic_minority."""
     units = [plan.province, *plan.districts.unit, *others]
     grid = pd.concat([plan.milestones_of(u).assign(unit=u) for u in units], ignore_index=True)
+    if plan.reform_date and len(others):  # a new commune answers only for what falls due once it exists
+        grid = grid[~grid.unit.isin(others) | (pd.to_datetime(grid.due).dt.date >= plan.reform_date)]
     reports = _latest_reports(plan, values, as_of).rename(columns={"district": "unit", "indicator": "key"})
     columns = ["unit", "key", "value", "done_on", "period", *COUNTS]
     rows = grid.merge(reports[columns], on=["unit", "key"], how="left")

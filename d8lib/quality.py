@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from d8lib.plan import Plan
+from d8lib.progress import rounds_due
 
 MODIFIED_Z_LIMIT = 3.5  # Iglewicz and Hoaglin's cut-off
 
@@ -38,14 +41,20 @@ def outliers(plan: Plan, values: pd.DataFrame) -> pd.DataFrame:
     return rows[rows.z.abs() > MODIFIED_Z_LIMIT].reset_index(drop=True)
 
 
-def open_problems(plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """Problems still open: warnings on accepted files, missing reports, outliers.
+def open_problems(
+    plan: Plan, warnings: pd.DataFrame, completeness: pd.DataFrame, values: pd.DataFrame, as_of: dt.date
+) -> pd.DataFrame:
+    """Problems still open as of a date: warnings on accepted files, missing reports,
+    outliers, of the rounds due by then (a report as of a date shows nothing of a later
+    period; a warning on a file as a whole has no period and stays).
 
     Returns kind (a code), district, period, indicator, and what a reader's sentence
     needs: file, message_vi and message_en (warnings), value and z (outliers).
     """
+    due = set(rounds_due(plan, as_of).period)
+    warnings = warnings[warnings.period.isna() | warnings.period.isin(due) | warnings.period.eq("")]
     missing = completeness[~completeness.received]
-    far = outliers(plan, values)
+    far = outliers(plan, values[values.period.isin(due)])
     found = [
         pd.DataFrame(
             {

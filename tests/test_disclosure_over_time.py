@@ -20,7 +20,6 @@ from helpers import ROOT
 from scipy.linalg import null_space
 
 from d8lib import evaluate, publish
-from d8lib.inbox import ingest_inbox
 
 DEMO = ROOT / "data" / "demo"
 REVIEW = "2025"
@@ -48,8 +47,8 @@ class Resubmitted:
 
 
 @pytest.fixture(scope="module")
-def demo(plan, tmp_path_factory):
-    store = ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+def demo(plan, demo_store):
+    store = demo_store
     areas = evaluate.commune_areas(DEMO)
     as_of = evaluate.review_date(plan, REVIEW)
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from d8lib import evaluate, findings, inbox
+from d8lib import evaluate, findings
 from d8lib.codebook import read_round
 from d8lib.evaluate import BridgeError, bridge
 
@@ -14,8 +14,8 @@ DEMO = ROOT / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, plan):
-    return inbox.ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+def store(demo_store):
+    return demo_store
 
 
 @pytest.fixture(scope="module")

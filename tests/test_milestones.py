@@ -146,3 +146,25 @@ def test_an_older_store_gains_the_date_column_and_keeps_its_values(plan, tmp_pat
     assert store.values().set_index("indicator").loc["O1", "value"] == 5
     with sqlite3.connect(store.path) as connection:
         assert "done_on" in {r[1] for r in connection.execute("PRAGMA table_info(submitted_values)")}
+
+
+def test_a_new_commune_answers_only_for_what_falls_due_once_it_exists(plan, demo_store):
+    """M1-2022 (the month of action, due 15/12/2022) on the demo as of the midterm,
+    worked out by hand from the districts' latest answers in the rounds due by
+    31/12/2024 (2024 and earlier): 080, 082, 083, 087, 088 and 089 done between 18/10 and
+    05/12/2022, on time; 085 done on 01/01/2023, late; 084 and 086 not done, overdue since
+    the 2022 update's deadline. The 8 communes formed on 1/7/2025 do not count."""
+    values = demo_store.values()
+    communes = sorted(set(values.district) - {plan.province, *plan.districts.unit})
+    assert len(communes) == 8
+    table = milestones.milestone_status(plan, values, dt.date(2024, 12, 31), communes)
+    m1 = table[table.key == "M1-2022"].set_index("unit").status
+    assert sorted(m1.index) == sorted([plan.province, *plan.districts.unit])  # no commune of 2025
+    by_hand = {"080": "done_on_time", "082": "done_on_time", "083": "done_on_time", "087": "done_on_time"}
+    by_hand |= {"088": "done_on_time", "089": "done_on_time", "085": "done_late", "084": "overdue", "086": "overdue"}
+    assert m1.drop(plan.province).to_dict() == by_hand
+    counts = milestones.summary(table, plan.province).set_index("key").loc["M1-2022"]
+    assert counts[list(milestones.STATUSES)].tolist() == [6, 1, 2, 0, 0]
+    later = milestones.milestone_status(plan, values, dt.date(2026, 1, 31), communes)
+    assert set(communes) <= set(later[later.key == "M1-2025"].unit)  # due 15/12/2025: the communes answer
+    assert not set(communes) & set(later[later.key == "M1-2024"].unit)

@@ -191,8 +191,22 @@ def test_modified_z_and_outliers(plan):
 
 def test_open_problems_list_missing_reports_and_warnings(plan, store):
     table = completeness(plan, store.submissions(), D(2023, 12, 31))
-    problems = open_problems(plan, store.warnings(), table, store.values())
+    problems = open_problems(plan, store.warnings(), table, store.values(), D(2023, 12, 31))
     assert (problems.kind == "missing_report").sum() == 18 - 3
+
+
+def test_a_report_as_of_a_date_shows_no_problem_of_a_later_period(plan, demo_store):
+    store = demo_store
+    values, warnings = store.values(), store.warnings()
+
+    def periods(as_of):
+        table = completeness(plan, store.submissions(), as_of)
+        problems = open_problems(plan, warnings, table, values, as_of)
+        return set(problems.period.fillna(""))
+
+    later = {"2024-final", "2025", "2025-final"}  # due 25/01/2025 and after
+    assert periods(D(2026, 2, 1)) & later  # the demo has problems in those rounds ...
+    assert not periods(D(2024, 12, 31)) & later  # ... which the midterm, as of 31/12/2024, does not show
 
 
 def test_after_its_date_a_target_is_met_met_late_or_not_met(plan, tmp_path):

@@ -12,14 +12,13 @@ from helpers import ROOT, d8_run
 from test_disclosure import _sheet
 
 from d8lib import evaluate, publish, reuse
-from d8lib.inbox import ingest_inbox
 
 DEMO = ROOT / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
-def bundle(plan, tmp_path_factory):
-    store = ingest_inbox(plan, DEMO, tmp_path_factory.mktemp("store"))
+def bundle(plan, demo_store):
+    store = demo_store
     return evaluate.build(plan, None, store, "midterm", dt.date(2025, 1, 25), review="2024")
 
 
