@@ -37,7 +37,6 @@ TABLES = (
     "sample",
     "disclosure",
 )
-REVIEW_HALF = "-06"  # the 6-month review of a year is named YYYY-06
 RECORDS = ("disclosure",)  # kept for the next run's protection; no report reads them
 UNIT_TABLES = ("progress", "milestones", "by_area", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
 
@@ -70,7 +69,8 @@ class Bundle:
     disclosure: pd.DataFrame  # every protected count and whether it was withheld (publish.Protected.cells)
     design: dict = field(default_factory=dict)
     period: str = ""  # the reporting round of a monitoring review
-    review: str = ""  # a scheduled review: YYYY (the year's) or YYYY-06 (the 6-month), or adhoc
+    review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc
+    review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""

@@ -20,8 +20,11 @@ def _axes(height: float, width: float = 8):
 
 
 def progress(table: pd.DataFrame, lang: str = "vi"):
-    """Achieved as a share of each target (bars) and the share expected by now (marks)."""
+    """Achieved as a share of each target (bars) and the share expected by now (marks);
+    None where no target has a figure."""
     data = table.dropna(subset=["target"])
+    if data.achieved.isna().all():
+        return None
     share = data.achieved / data.target * 100
     figure, axis = _axes(0.32 * len(data) + 1.2)
     y = np.arange(len(data))
@@ -45,8 +48,12 @@ def progress(table: pd.DataFrame, lang: str = "vi"):
 
 
 def heatmap(grid: pd.DataFrame):
-    """Districts (rows) by indicators (columns): percent of target achieved."""
+    """Districts (rows) by indicators (columns): percent of target achieved; None where
+    no district has a figure."""
     import seaborn as sns
+
+    if grid.isna().all().all():
+        return None
 
     figure, axis = _axes(4.6, 9)
     sns.heatmap(
@@ -67,7 +74,9 @@ def heatmap(grid: pd.DataFrame):
 
 
 def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
-    """Each outcome per survey round, with its confidence interval."""
+    """Each outcome per survey round, with its confidence interval; None without one."""
+    if estimates.estimate.isna().all() or not codes:
+        return None
     figure, axis = _axes(0.45 * len(codes) + 1.2)
     rounds = list(dict.fromkeys(estimates["round"]))
     for k, name in enumerate(rounds):
@@ -91,7 +100,10 @@ def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
 
 
 def effects(effects: pd.DataFrame, lang: str = "vi"):
-    """The difference from comparison villages per outcome (rows in drawing order)."""
+    """The difference from comparison villages per outcome (rows in drawing order); None
+    without one."""
+    if effects.estimate.isna().all():
+        return None
     figure, axis = _axes(0.4 * len(effects) + 1.2, 7)
     y = np.arange(len(effects))
     axis.errorbar(
@@ -111,7 +123,9 @@ def effects(effects: pd.DataFrame, lang: str = "vi"):
 
 
 def groups(data: pd.DataFrame, codes: list[str], names: dict, lang: str = "vi"):
-    """Headline outcomes by group (bars), groups named as ``names`` says."""
+    """Headline outcomes by group (bars), groups named as ``names`` says; None without one."""
+    if data.estimate.isna().all() or not codes:
+        return None
     group_list = list(dict.fromkeys(data.group))
     figure, axis = _axes(3.6)
     width = 0.8 / max(len(group_list), 1)
@@ -132,7 +146,10 @@ def groups(data: pd.DataFrame, codes: list[str], names: dict, lang: str = "vi"):
 
 
 def completeness(summary: pd.DataFrame, lang: str = "vi"):
-    """Reports per round: on time, late and missing (stacked bars)."""
+    """Reports per round: on time, late and missing (stacked bars); None where no report
+    was expected."""
+    if not summary[["on_time", "late", "missing"]].to_numpy(dtype=float).sum():
+        return None
     figure, axis = _axes(3)
     x = np.arange(len(summary))
     bottom = np.zeros(len(summary))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from d8lib import plan as plan_module
-from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR
+from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, phase_names, survey_rounds
 from d8lib.text import printable
 
 DEFAULT_STORE = DATA_DIR / "store"
@@ -28,6 +28,12 @@ def _plan_check(args: argparse.Namespace) -> int:
         print(f"\n[{labels[f.severity]}] {f.message}\n    {f.message_en}\n    Nguồn / Source: {f.source}")
     errors = sum(f.severity == "error" for f in findings)
     print(f"\n{errors} lỗi / errors, {len(findings) - errors} cảnh báo / warnings")
+    print("\nCác lệnh dùng được kế hoạch / What each command can do with the plan:")
+    for command, lacks in plan.readiness():
+        if not lacks:
+            print(f"  {command}: sẵn sàng / ready")
+        for vi, en in lacks:
+            print(f"  {command}: thiếu {vi} / lacks {en}")
     return 1 if errors else 0
 
 
@@ -330,9 +336,12 @@ def _store_folder(text: str) -> Path:
 
 
 def _review(text: str) -> str:
-    """A progress review: a year, a year's first half (YYYY-06), or adhoc."""
-    if not re.fullmatch(r"\d{4}(-06)?|adhoc", text):
-        raise argparse.ArgumentTypeError(f"phải là YYYY, YYYY-06 hoặc adhoc / must be YYYY, YYYY-06 or adhoc: {text!r}")
+    """A progress review: a year, one of the plan's reviews or rounds of a year (YYYY-06,
+    YYYY-q1), or adhoc."""
+    if not re.fullmatch(r"\d{4}(-[A-Za-z0-9]+)?|adhoc", text):
+        raise argparse.ArgumentTypeError(
+            f"phải là YYYY, YYYY-<đợt> hoặc adhoc / must be YYYY, YYYY-<review or round> or adhoc: {text!r}"
+        )
     return text
 
 
@@ -404,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     national = commands.add_parser("national", help="every province at once, on a Dask cluster")
     national_commands = national.add_subparsers(dest="national_command", required=True)
     national_run = national_commands.add_parser("run", help="the reports of every province, on a Dask cluster")
-    national_run.add_argument("--phase", choices=["baseline", "midterm", "endline"], required=True)
+    national_run.add_argument("--phase", choices=phase_names(), required=True)
     national_run.add_argument("--data", type=Path, required=True, help="the national folder (national.yaml)")
     national_run.add_argument("--out", type=Path, required=True)
     national_run.add_argument("--provinces", default="all", help="all (default) or GSO codes, comma-separated")
@@ -419,9 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="produce and publish the evaluation reports")
     what = run.add_mutually_exclusive_group(required=True)
-    what.add_argument("--phase", choices=["baseline", "midterm", "endline"], help="an evaluation")
+    what.add_argument("--phase", choices=phase_names(), help="an evaluation (data/evaluation.yaml)")
     what.add_argument(
-        "--review", type=_review, help="a progress review: YYYY (yearly), YYYY-06 (6-month) or adhoc (with --as-of)"
+        "--review",
+        type=_review,
+        help="a progress review: YYYY (yearly), YYYY-<id> of the plan's reviews (YYYY-06: 6-month) or rounds "
+        "(YYYY-final, YYYY-q1), or adhoc (with --as-of)",
     )
     run.add_argument(
         "--units",
@@ -451,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     take = survey_commands.add_parser("import", help="make a field export a survey round of a data folder")
     take.add_argument("--form", type=_file, required=True, help="the XLSForm (.xlsx, .xls or .csv)")
     take.add_argument("--export", type=_file, required=True, help="KoboToolbox xlsx/csv or ODK Central csv/zip export")
-    take.add_argument("--round", required=True, choices=["baseline", "midterm", "endline"])
+    take.add_argument("--round", required=True, choices=survey_rounds())
     take.add_argument("--data", type=Path, required=True, help="the data folder (with villages.csv)")
     take.add_argument(
         "--codebook", type=_file, default=None, help="the form's codebook (default: drafted from the form)"

@@ -4,6 +4,8 @@ their tables for the report's Excel twin."""
 from __future__ import annotations
 
 import html
+import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -18,12 +20,19 @@ def _show(markup: str) -> None:
     display(HTML(markup))
 
 
+def _to_log(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning goes to the kernel's own stderr (a run's ``kernels.log``),
+    never into the page a reader gets."""
+    sys.__stderr__.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 class Page:
     """One report as it is shown: ``show`` each section in turn, then ``save_excel``."""
 
     def __init__(self, lang: str = "vi"):
         self.lang = lang
         self.excel: dict[str, pd.DataFrame] = {}
+        warnings.showwarning = _to_log
 
     def show(self, section: Section) -> Section:
         """Show a section's heading and parts; returns the section (its tables and figures
@@ -59,10 +68,16 @@ class Page:
         _show(f"<p class='d8-note'>{html.escape(text)}</p>")
 
     def _figure(self, figure, alt_key: str) -> None:
-        _show(publish.figure_html(figure, publish.label(alt_key, self.lang)))
+        """A chart; nothing where there was nothing to draw (None)."""
+        if figure is not None:
+            _show(publish.figure_html(figure, publish.label(alt_key, self.lang)))
 
     def _table(self, name: str, frame: pd.DataFrame, digits: dict[str, int]) -> None:
-        """A published table, numbers rounded as shown, kept for the Excel twin."""
+        """A published table, numbers rounded as shown, kept for the Excel twin; a table
+        without rows is said in a sentence, in the page and out of the twin."""
+        if frame.empty:
+            self._note(publish.label("notes.nothing_to_show", self.lang))
+            return
         values = frame.copy()
         for column, d in digits.items():
             empty = values[column].map(lambda v: isinstance(v, str) and not v)  # no figure applies: not withheld

@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from d8lib import milestones, outcomes, progress, publish, quality, reform, standards, weighting
-from d8lib.bundle import REVIEW_HALF, Bundle
+from d8lib.bundle import Bundle
 from d8lib.codebook import Codebook, load_codebook, read_round, variables
 from d8lib.comparisons import (
     difference_in_differences,
@@ -25,7 +24,7 @@ from d8lib.comparisons import (
 )
 from d8lib.errors import InputError
 from d8lib.inbox import prepare_store
-from d8lib.paths import DATA_DIR
+from d8lib.paths import evaluation_settings
 from d8lib.plan import Plan, load_plan
 from d8lib.store import Store
 from d8lib.survey import Design
@@ -55,22 +54,15 @@ def _names(values) -> str:
     return ", ".join(values[:10]) + (f" (+{len(values) - 10})" if len(values) > 10 else "")
 
 
-@lru_cache(maxsize=1)
-def settings() -> dict:
-    """The evaluation's choices (``data/evaluation.yaml``): its phases (the survey
-    rounds each compares and the date its figures run to by default) and breakdowns."""
-    return yaml.safe_load((DATA_DIR / "evaluation.yaml").read_text(encoding="utf-8"))
-
-
 def phase_rounds(phase: str) -> list[str]:
     """The survey rounds a phase compares, oldest first."""
-    return list(settings()["phases"][phase]["rounds"])
+    return list(evaluation_settings()["phases"][phase]["rounds"])
 
 
 def default_as_of(phase: str, today: dt.date | None = None) -> dt.date:
     """The date a phase's figures run to when a run names none: the phase's own date
     (``data/evaluation.yaml``), or today while that date is still to come."""
-    return min(settings()["phases"][phase]["as_of"], today or dt.date.today())
+    return min(evaluation_settings()["phases"][phase]["as_of"], today or dt.date.today())
 
 
 def survey_codebook(data_dir: Path) -> Codebook:
@@ -107,6 +99,11 @@ def bridge(survey: pd.DataFrame, villages: pd.DataFrame, units: Units) -> pd.Dat
     return placed
 
 
+def has_survey(data_dir: Path) -> bool:
+    """Whether a data folder holds survey data (its village register)."""
+    return (Path(data_dir) / "villages.csv").is_file()
+
+
 def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFrame:
     """The survey rounds of a phase, stacked: every row with its pre-reform district,
     its village's project status from the village register (intention to treat) and a
@@ -123,7 +120,7 @@ def load_surveys(data_dir: Path, rounds: list[str], units: Units) -> pd.DataFram
     stacked["round"] = pd.Categorical(stacked["round"], categories=variables()["round"]["values"], ordered=True)
     stacked = assign_from_register(stacked, villages)
     # Breakdowns by an attribute of the village register (its zone: I, II, III).
-    for dimension in settings()["breakdowns"]:
+    for dimension in evaluation_settings()["breakdowns"]:
         if dimension not in stacked and dimension in villages:
             stacked[dimension] = stacked.village.map(villages.set_index("village")[dimension])
     check_strata(stacked)
@@ -397,7 +394,7 @@ def build(
             ignore_index=True,
         )
         parts = []
-        for dimension in settings()["breakdowns"]:
+        for dimension in evaluation_settings()["breakdowns"]:
             for by in (["round", dimension], ["round", "district", dimension]):
                 part = estimate(by).rename(columns={dimension: "group"}).assign(dimension=dimension)
                 parts.append(_by_unit(part, province))
@@ -421,6 +418,8 @@ def build(
             "df": design.df,
             "respondents": len(stacked),
             "calibration": calibration["method"] if calibration else "",
+            "calibration_margins": calibration["margins"] if calibration else [],
+            "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
             "standard": standard.name,
             "not_read": survey_codebook(Path(data_dir)).personal,
             "round_years": {r: survey_codebook(Path(data_dir)).rounds[r].get("year") for r in rounds},
@@ -460,6 +459,7 @@ def build(
         design=design_facts,
         period=period,
         review=review,
+        review_titles={lang: publish.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
     )
 
 
@@ -536,21 +536,35 @@ def for_round(period: str, plan_path: str = "", store_dir: str = "", data_dir: s
 
 def phase_at(as_of: dt.date) -> str:
     """The phase a date falls in (the first whose default date is not before it)."""
-    phases = sorted(settings()["phases"], key=default_as_of)
+    phases = sorted(evaluation_settings()["phases"], key=default_as_of)
     return next((p for p in phases if as_of <= default_as_of(p)), phases[-1])
 
 
 def review_date(plan: Plan, review: str) -> dt.date:
     """The date a scheduled review's figures run to: a yearly review ("YYYY") to the
-    deadline of the year's full-year update, a 6-month review ("YYYY-06") to 30 June."""
-    if review.endswith(REVIEW_HALF):
-        return dt.date(int(review[: -len(REVIEW_HALF)]), 6, 30)
-    final = plan.rounds[(plan.rounds.year == int(review)) & (plan.rounds["round"] == "final")]
-    if final.empty:
-        raise InputError(
-            f"Kế hoạch không có kỳ cập nhật cả năm {review}", f"The plan has no full-year update for {review}"
-        )
-    return final.deadline.iloc[0]
+    deadline of the year's last round (its full-year update where the plan has one); a
+    review of the plan's ``reporting.reviews`` ("YYYY-<id>", e.g. the 6-month "YYYY-06")
+    to the date the plan gives it; a round's review ("YYYY-<round>", e.g. "2026-q1") to
+    that round's deadline."""
+    year, _, part = review.partition("-")
+    rounds = plan.rounds[plan.rounds.year == int(year)]
+    own = plan.reviews[plan.reviews.id == part]
+    if part and len(own):
+        return dt.date(int(year), int(own.month.iloc[0]), int(own.day.iloc[0]))
+    if part and review in set(rounds.period):
+        return rounds.deadline[rounds.period == review].iloc[0]
+    if not part and len(rounds):
+        return rounds.deadline.max()
+    known = (
+        [year] * bool(len(rounds))
+        + [f"{year}-{i}" for i in plan.reviews.id]
+        + list(rounds.period[rounds.period != year])
+    )
+    choices = ", ".join(known) or f"reporting.years: {', '.join(map(str, sorted(set(plan.rounds.year))))}"
+    raise InputError(
+        f"Kế hoạch {plan.meta['number']} không có đợt rà soát hay kỳ báo cáo {review} ({choices})",
+        f"Plan {plan.meta['number']} has no review or reporting round {review} ({choices})",
+    )
 
 
 def analyst_store(plan: Plan, store_dir: str, data_dir: str) -> Store:

@@ -25,7 +25,7 @@ from d8lib.publish import has_label, label
 REPORT_SHEET = "Báo cáo"
 MILESTONE_SHEET = "Mốc hoạt động"
 INSTRUCTIONS_SHEET = "Hướng dẫn"
-DISTRICT_CELL, CODE_CELL, PERIOD_CELL, SENT_CELL = "B3", "D3", "B4", "B5"
+PLAN_CELL, DISTRICT_CELL, CODE_CELL, PERIOD_CELL, SENT_CELL = "A2", "B3", "D3", "B4", "B5"
 HEADER_ROW = 7
 
 
@@ -107,6 +107,12 @@ def period_instructions(plan: Plan) -> list[tuple[str, str]]:
     return lines
 
 
+def plan_number(cell) -> str:
+    """The plan number a form's plan cell names ("Kế hoạch / Plan 355/KH-UBND"), or ""."""
+    text, prefix = str(cell or "").strip(), _both("plan")
+    return text[len(prefix) :].strip() if text.startswith(prefix) else ""
+
+
 def unit_rows(plan: Plan, unit: str) -> pd.DataFrame:
     """The indicators a unit reports (a district its own; the province what it does
     itself), with its target where the plan sets one."""
@@ -124,8 +130,24 @@ def unit_milestones(plan: Plan, unit: str, period: str) -> pd.DataFrame:
     year = int(plan.rounds.set_index("period").year[period])
     rows = plan.milestones_of(unit)
     order = {code: k for k, code in enumerate(plan.milestones.code)}
-    rows = rows[rows.due.map(lambda d: d.year <= year)].assign(order=rows.milestone.map(order))
+    rows = rows.loc[rows.due.map(lambda d: d.year <= year).astype(bool)].assign(order=rows.milestone.map(order))
     return rows.sort_values(["due", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+def _not_a_reporter(plan: Plan, unit: str) -> str:
+    """Why a unit has no form under a plan, in both languages."""
+    number = plan.meta["number"]
+    if plan.allocation.empty:
+        return (
+            f"Đơn vị {unit} không báo cáo theo kế hoạch {number}: không phải tỉnh, huyện trong bảng đơn vị "
+            f"hay xã mới sau sắp xếp (reporting.reform) / Unit {unit} does not report under plan {number}: "
+            "neither the province, a district of its unit tables nor a new commune after the reform (reporting.reform)"
+        )
+    return (
+        f"Đơn vị {unit} không báo cáo theo kế hoạch {number}: kế hoạch chỉ phân bổ chỉ tiêu cho "
+        f"{', '.join(plan.districts.unit)} (mục allocation) / Unit {unit} does not report under plan {number}: "
+        f"the plan allocates targets to {', '.join(plan.districts.unit)} only (section allocation)"
+    )
 
 
 def _validation(message: str, **rule) -> DataValidation:
@@ -143,6 +165,10 @@ def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill)
     sheet = workbook.create_sheet(MILESTONE_SHEET, 1)
     sheet["A1"] = _both("milestone_title")
     sheet["A1"].font = Font(bold=True, size=13)
+    due = unit_milestones(plan, unit, period)
+    if due.empty:
+        sheet["A2"] = _both("no_milestones")
+        return
     sheet["A2"] = _both("milestone_intro")
     for column in MILESTONE_COLUMNS:
         _fill(sheet, column.letter, HEADER_ROW, _both(f"milestone_columns.{column.key}", "\n"))
@@ -152,7 +178,7 @@ def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill)
     sheet.add_data_validation(done)
     sheet.add_data_validation(dates)
     agencies = plan.agencies.set_index("code").name_vi
-    for offset, m in enumerate(unit_milestones(plan, unit, period).itertuples()):
+    for offset, m in enumerate(due.itertuples()):
         r = HEADER_ROW + 1 + offset
         values = dict(
             indicator=m.key,
@@ -184,7 +210,7 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
     what the province does itself) for ``period`` to ``path``."""
     reporters = plan.reporting_units().set_index("unit")
     if unit not in reporters.index:
-        raise ValueError(f"Đơn vị {unit} không có trong kế hoạch / Unit {unit} is not in the plan")
+        raise ValueError(_not_a_reporter(plan, unit))
     new_unit = reporters.level[unit] not in ("province", "district")
     if new_unit and plan.rounds.set_index("period").deadline.get(period, plan.reform_date) < plan.reform_date:
         raise ValueError(
@@ -197,13 +223,20 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
             f"Kỳ báo cáo {period} không có trong kế hoạch / Period {period} is not in the plan "
             f"({', '.join(plan.rounds.period)})"
         )
+    if unit_rows(plan, unit).empty and plan.priority_groups.empty and unit_milestones(plan, unit, period).empty:
+        raise ValueError(
+            f"Theo kế hoạch {plan.meta['number']}, {names[unit]} không tự báo cáo chỉ số hay mốc nào đến kỳ {period} "
+            "(chỉ số, mốc có reported_by: province là của tỉnh) / "
+            f"Under plan {plan.meta['number']}, {names[unit]} reports no indicator or milestone of its own "
+            f"by {period} (those with reported_by: province are the province's)"
+        )
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = REPORT_SHEET
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
     sheet["A1"] = _both("title")
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = f"{_both('plan')} {plan.meta['number']}"
+    sheet[PLAN_CELL] = f"{_both('plan')} {plan.meta['number']}"
     sheet["A3"], sheet[DISTRICT_CELL] = _both("district"), names[unit]
     sheet["C3"], sheet[CODE_CELL] = _both("code"), unit
     sheet["A4"], sheet[PERIOD_CELL] = _both("period"), period

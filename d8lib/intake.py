@@ -64,6 +64,7 @@ class Submission:
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TABLE_COLUMNS))
     labels: dict = field(default_factory=dict)
     sent_on: dt.date | None = None
+    plan: str = ""  # the number of the plan a d8 form was made for (its cell A2)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -181,6 +182,7 @@ def _read_form(submission: Submission, values, formulas) -> None:
     district_name = _cell(sheet_values, sheet_formulas, forms.DISTRICT_CELL)
     period = _cell(sheet_values, sheet_formulas, forms.PERIOD_CELL)
     sent = _cell(sheet_values, sheet_formulas, forms.SENT_CELL)
+    submission.plan = forms.plan_number(_cell(sheet_values, sheet_formulas, forms.PLAN_CELL))
     submission.sent_on = _date(sent)
     if not _blank(sent) and submission.sent_on is None:
         submission.problem(
@@ -621,6 +623,18 @@ def _check_overlap(submission: Submission, units: Units, previous: pd.DataFrame)
 def check(submission: Submission, plan: Plan, units: Units, previous: pd.DataFrame) -> Submission:
     """Resolve names and apply the validation rules; problems accumulate on the submission."""
     if submission.errors or submission.rows.empty:
+        return submission
+    if submission.plan and submission.plan != plan.meta["number"]:
+        submission.problem(
+            "another_plan",
+            f"Biểu mẫu được tạo cho kế hoạch {submission.plan}, không phải {plan.meta['number']}: "
+            "nhận với --plan <tệp kế hoạch của nó>",
+            f"The form was made for plan {submission.plan}, not {plan.meta['number']}: "
+            "take it in with --plan <its plan file>",
+            row=2,
+            column="A",
+            value=submission.plan,
+        )
         return submission
     submission.rows["note"] = submission.rows["note"].map(_note)
     resolve(submission, plan, units)

@@ -35,6 +35,7 @@ from d8lib.atomic import write_text
 from d8lib.errors import InputError
 from d8lib.paths import NOTEBOOKS_DIR
 from d8lib.publish import label, table_html
+from d8lib.sections import code_order
 from d8lib.text import ascii_key
 
 FILE = "national.yaml"
@@ -142,6 +143,8 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
         units = plan.reporting_units()
         units = units[units.level.isin(["province", "district"])]
         progress = bundle.progress[bundle.progress.unit == plan.province]
+        headline = set(plan.targets.indicator[plan.targets.headline & (plan.targets.unit == plan.province)])
+        progress = progress.assign(headline=progress.indicator.isin(headline))
         return {
             "code": code,
             "error": "",
@@ -150,7 +153,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             "tables": pack(Path(temporary) / "tables"),
             "digests": {u: bundle.digest(u) for u in units.unit},
             "units": list(zip(units.unit, units.name)),
-            "progress": progress[["indicator", "achieved", "target", "status"]].to_dict("records"),
+            "progress": progress[["indicator", "achieved", "target", "status", "headline"]].to_dict("records"),
             "pooling": pooling,
             "seconds": round(time.perf_counter() - start, 2),
         }
@@ -379,12 +382,12 @@ def national_run(
 
 
 def rollup(provinces: dict) -> pd.DataFrame:
-    """Each province's progress against its own plan: per indicator with a target, the
-    percentage of it achieved, and the number of targets by status."""
+    """Each province's progress against its own plan: per headline target of its plan
+    (``headline: true``) with a figure, the percentage of it achieved."""
     rows = []
     for code, built in provinces.items():
         for r in built.get("progress", []):
-            if r["target"] and pd.notna(r["target"]) and pd.notna(r["achieved"]):
+            if r.get("headline") and r["target"] and pd.notna(r["target"]) and pd.notna(r["achieved"]):
                 rows.append({"province": code, "indicator": r["indicator"], "share": 100 * r["achieved"] / r["target"]})
     return pd.DataFrame(rows, columns=["province", "indicator", "share"])
 
@@ -401,7 +404,7 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
     side_by_side = ""
     if len(shares):
         grid = shares.pivot(index="province", columns="indicator", values="share").round(0)
-        headline = [c for c in ("O1", "O2", "O3", "O6", "O7", "O8", "O9", "O11", "O12.2", "O12.3") if c in grid]
+        headline = sorted(grid.columns, key=code_order)
         grid = grid[headline].reset_index()
         grid.insert(0, label("columns.unit_name", lang), grid.province.map(names))
         grid = grid.drop(columns="province").fillna("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -24,3 +25,21 @@ def default_plan_path() -> Path:
 def default_standard_path() -> Path:
     """The presentation standard of survey figures named in ``data/config.yaml``."""
     return DATA_DIR / _config()["presentation_standard"]
+
+
+@lru_cache(maxsize=1)
+def evaluation_settings() -> dict:
+    """The evaluation's choices (``data/evaluation.yaml``): its phases (the survey
+    rounds each compares and the date its figures run to by default) and breakdowns."""
+    return yaml.safe_load((DATA_DIR / "evaluation.yaml").read_text(encoding="utf-8"))
+
+
+def phase_names() -> list[str]:
+    """The evaluation's phases, in the order ``data/evaluation.yaml`` lists them."""
+    return list(evaluation_settings()["phases"])
+
+
+def survey_rounds() -> list[str]:
+    """Every survey round some phase compares, in the order the phases list them."""
+    phases = evaluation_settings()["phases"].values()
+    return list(dict.fromkeys(r for phase in phases for r in phase["rounds"]))

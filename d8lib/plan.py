@@ -57,6 +57,8 @@ class Plan:
     - ``allocation``: indicator, unit, name, target, row, column (the district table)
     - ``activities``, ``content_areas``, ``agencies``: code, names, source
     - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
+    - ``reviews``: id, month, day, labels, source: the reviews held besides the yearly
+      one (``reporting.reviews``; "YYYY-06", the 6-month review, to 30 June)
     - ``milestones``: code, activity, name_vi, name_en, reported_by, agency, partners, counts,
       dated, source, text: activities the plan asks for without a number
     - ``occurrences``: key (``M6-2023``, the code units report), milestone, year, due: each
@@ -80,6 +82,7 @@ class Plan:
     activities: pd.DataFrame
     agencies: pd.DataFrame
     rounds: pd.DataFrame
+    reviews: pd.DataFrame
     milestones: pd.DataFrame
     occurrences: pd.DataFrame
     priority_groups: pd.DataFrame
@@ -99,7 +102,12 @@ class Plan:
 
     @property
     def districts(self) -> pd.DataFrame:
-        """The districts the plan allocates targets to: unit, name."""
+        """The districts that report: unit, name. Those the plan allocates targets to or,
+        where it allocates none (targets for the province only), every district of its
+        unit tables: they report what they do without a target of their own."""
+        if self.allocation.empty and self.units() is not None:
+            table = self.units().at_level("district")
+            return pd.DataFrame({"unit": table.code, "name": table.name})
         return self.allocation[["unit", "name"]].drop_duplicates(ignore_index=True)
 
     @property
@@ -141,6 +149,24 @@ class Plan:
         owned = self.milestones[self.milestones.reported_by.isin([reporter, "both"])]
         return self.occurrences.merge(owned, left_on="milestone", right_on="code").drop(columns="code")
 
+    def readiness(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """What the plan lacks for each command: (command, [(Vietnamese, English), ...]),
+        an empty list where the command can use the plan."""
+        units = self.units()
+        no_units = [] if units is not None else [("mục units: bảng đơn vị", "section units: the unit tables")]
+        no_rounds = [] if len(self.rounds) else [("mục reporting: kỳ báo cáo", "section reporting: reporting rounds")]
+        by_province = (self.indicators.reported_by == "province").any() or len(self.milestones_of(self.province))
+        by_districts = (self.indicators.reported_by == "district").any() or self.milestones.reported_by.ne(
+            "province"
+        ).any()
+        return [
+            ("d8 template --district", no_units + no_rounds + _lacking(by_districts, "district", "districts")),
+            ("d8 template --province", no_rounds + _lacking(by_province, "province", "province")),
+            ("d8 intake", no_units + no_rounds),
+            ("d8 run --review", no_units + no_rounds),
+            ("d8 run --phase", no_units),
+        ]
+
     def check(self) -> list[Finding]:
         """Findings on the plan's consistency: errors first, then warnings."""
         findings = (
@@ -153,6 +179,18 @@ class Plan:
             + _ambiguities(self)
         )
         return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def _lacking(reported: bool, who: str, owner: str) -> list[tuple[str, str]]:
+    """What a form lacks when nothing is reported by ``who``."""
+    if reported:
+        return []
+    return [
+        (
+            f"chỉ số (reported_by: {who}) hoặc mốc (reported_by: {owner} hoặc both) do đơn vị này báo cáo",
+            f"an indicator (reported_by: {who}) or milestone (reported_by: {owner} or both) this unit reports",
+        )
+    ]
 
 
 def _read_yaml(path: Path) -> dict:
@@ -329,6 +367,22 @@ def _rounds(data: dict) -> pd.DataFrame:
     return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])
 
 
+def _reviews(data: dict) -> pd.DataFrame:
+    reviews = (data.get("reporting") or {}).get("reviews") or []
+    rows = [
+        dict(
+            id=str(r["id"]),
+            month=r["as_of"]["month"],
+            day=r["as_of"]["day"],
+            label_vi=r.get("label_vi", ""),
+            label_en=r.get("label_en", ""),
+            source=r.get("source", ""),
+        )
+        for r in reviews
+    ]
+    return _frame(rows, ["id", "month", "day", "label_vi", "label_en", "source"])
+
+
 MILESTONE_OWNERS = ("province", "districts", "both")
 
 
@@ -389,6 +443,8 @@ def _references(data: dict) -> pd.DataFrame:
     reporting = data.get("reporting") or {}
     place(reporting.get("source"), "reporting", "rounds")
     place((reporting.get("adhoc") or {}).get("source"), "reporting", "adhoc")
+    for r in reporting.get("reviews") or []:
+        place(r.get("source"), "review", r["id"])
     place((data.get("priority_groups") or {}).get("source"), "priority", "groups")
     place((data.get("priority_areas") or {}).get("source"), "priority", "areas")
     for n in data.get("not_reportable", []):
@@ -431,6 +487,7 @@ def _plan(path: Path, data: dict) -> Plan:
         activities=_frame(activities, ["code", "content_area", "name_vi", "name_en", "source"]),
         agencies=_frame(data.get("agencies", []), ["code", "role", "name_vi", "name_en", "source"]),
         rounds=_rounds(data),
+        reviews=_reviews(data),
         milestones=milestones,
         occurrences=occurrences,
         priority_groups=_priority_groups(data),
@@ -564,7 +621,7 @@ def _check_units(plan: Plan) -> list[Finding]:
     if units is None:
         return []
     found = []
-    for d in plan.districts.itertuples():
+    for d in plan.allocation[["unit", "name"]].drop_duplicates().itertuples():
         try:
             code = units.resolve(d.name, level="district")
         except UnitError as exc:

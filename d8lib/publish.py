@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib.bundle import REVIEW_HALF
 from d8lib.paths import DATA_DIR
 from d8lib.standards import SHOWN as SHOWN_FLAGS
 
@@ -60,12 +59,19 @@ def unit_name(name: str, lang: str = "vi") -> str:
     return name
 
 
-def review_name(review: str, lang: str = "vi") -> str:
-    """A review as readers name it: the yearly review of 2024, the 6-month review of 2024."""
+def review_name(review: str, lang: str, plan) -> str:
+    """A review as readers name it: the yearly review of 2024, one of the plan's reviews
+    (``reporting.reviews``: the 6-month review of 2024), the review of a reporting round."""
     if review == "adhoc":
         return label("review.adhoc", lang)
-    kind, year = ("half", review[: -len(REVIEW_HALF)]) if review.endswith(REVIEW_HALF) else ("year", review)
-    return label(f"review.{kind}", lang).format(year=year)
+    year, _, part = review.partition("-")
+    own = plan.reviews[plan.reviews.id == part]
+    if not part:
+        return label("review.year", lang).format(year=year)
+    if len(own):
+        return own[f"label_{lang}"].iloc[0].format(year=year)
+    rounds = plan.rounds.set_index("period")
+    return label("review.round", lang).format(round=rounds[f"label_{lang}"].get(review, part), year=year)
 
 
 def plan_reference(text: str, lang: str = "vi") -> str:

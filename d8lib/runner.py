@@ -361,7 +361,7 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
     head = "".join(f"<th>{say(k)}</th>" for k in ("report", "excel", "status", "seconds", "error"))
     as_of = dt.date.fromisoformat(meta["as_of"]).strftime("%d/%m/%Y")
     started = dt.datetime.fromisoformat(meta["started"]).strftime("%d/%m/%Y %H:%M")
-    what = review_name(meta["review"], lang) if meta.get("review") else label(f"phase.{meta['phase']}", lang)
+    what = meta.get("review_title") or label(f"phase.{meta['phase']}", lang)
     facts = say("facts", phase=what, as_of=as_of, started=started)
     problem = ""
     if meta.get("error"):
@@ -524,7 +524,8 @@ def run(
             outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
         if outcomes is None:
             try:  # the run's tables, once: every report reads them as Parquet files
-                survey = None if review else data_dir  # a progress review reads no survey
+                # A progress review reads no survey; an evaluation without one says so.
+                survey = data_dir if not review and evaluate.has_survey(data_dir) else None
                 areas = evaluate.commune_areas(data_dir)
                 compared_with, shown_before = earlier_publication(out_dir, phase, review)
                 bundle = evaluate.build(
@@ -558,6 +559,7 @@ def run(
             "run_key": key,
             "phase": phase,
             "review": review,
+            "review_title": review_name(review, lang, plan) if review else "",
             "as_of": as_of.isoformat(),
             "lang": lang,
             "units": chosen,

@@ -6,6 +6,7 @@ cells (``d8lib.publish`` did, once for the run); ``d8lib.display`` shows them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from d8lib.milestones import STATUSES
 from d8lib.milestones import summary as milestone_summary
 from d8lib.progress import UNLOCATED, completeness_summary
 from d8lib.publish import label
+from d8lib.text import without_diacritics
 
 
 @dataclass
@@ -40,18 +42,15 @@ class Section:
 
 
 def code_order(code: str) -> tuple:
-    """Codes in the plan's order: O2 before O10, O1.2 after O1; indicators, then priority
+    """Codes in natural order, whatever a plan names them: O2 before O10, O1.2 after O1,
+    T9 before T10; the codes of Plan 355's shape lead: indicators (O), then priority
     groups (P), then milestones (M)."""
-    head, _, tail = code[1:].partition(".")
-    return ("OPM".find(code[0]), code[0], int(head), int(tail or 0))
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", str(code)) if p)
+    return ("OPM".find(str(code)[:1]) % 4, parts)
 
 
 def _names(bundle: Bundle, lang: str) -> pd.Series:
     return bundle.units.set_index("unit").name.map(lambda n: publish.unit_name(n, lang))
-
-
-def _level(bundle: Bundle, unit: str) -> str:
-    return bundle.units.set_index("unit").level.get(unit, "")
 
 
 def _flag(row, lang: str) -> str:
@@ -64,7 +63,7 @@ def _flag(row, lang: str) -> str:
 def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title") -> Section:
     """The report's title: the unit, the phase or round, and the date of the figures."""
     if bundle.review:
-        what = publish.review_name(bundle.review, lang)
+        what = bundle.review_titles[lang]
     elif bundle.period:
         what = f"{label('round_label', lang)} {bundle.period}"
     else:
@@ -84,8 +83,8 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     section = Section("sections.progress")
     names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     table = bundle.for_unit(unit)["progress"]
-    new_unit = _level(bundle, unit) not in ("province", "district")  # no target of its own: shows what it did
-    table = table[(table.status != "no_target") | (new_unit & table.achieved.notna())]
+    # Where a unit has no target of its own, its report still shows what it did.
+    table = table[(table.status != "no_target") | ((unit != bundle.province) & table.achieved.notna())]
     table = table.sort_values("indicator", key=lambda s: s.map(code_order))
     percent = table.indicator.map(bundle.indicators.set_index("code").measure).eq("percent")
     for column in ("achieved", "expected"):
@@ -112,11 +111,9 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         ("table", "tien-do", shown, digits),
         ("figure", charts.progress(figures, lang), "charts.progress_alt"),
     ]
-    if unit == bundle.province:
-        section.parts += [
-            ("heading", "sections.heatmap", 3),
-            ("figure", charts.heatmap(district_shares(bundle, lang)), "charts.heatmap_alt"),
-        ]
+    heatmap = charts.heatmap(district_shares(bundle, lang)) if unit == bundle.province else None
+    if heatmap is not None:
+        section.parts += [("heading", "sections.heatmap", 3), ("figure", heatmap, "charts.heatmap_alt")]
     section.parts += _by_area(bundle, unit, names, lang)
     people = bundle.for_unit(unit)["people"]
     if len(people):
@@ -183,6 +180,9 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     year = report_year(bundle)
     table = bundle.for_unit(unit)["milestones"]
     table = table.loc[table.due.map(lambda d: d.year <= year).astype(bool)]
+    theirs = bundle.milestones.loc[bundle.milestones.due.map(lambda d: d.year <= year).astype(bool)]
+    if table.empty and (unit != bundle.province or theirs.empty):
+        return Section(section.heading, [("paragraph", label("notes.no_milestones", lang).format(year=year))])
     order = {code: k for k, code in enumerate(plan.index)}
     table = table.assign(order=table.milestone.map(order)).sort_values(["order", "year"])
     counts = table.status.value_counts()
@@ -209,7 +209,6 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         ("note", label("notes.milestones", lang).format(year=year)),
     ]
     if unit == bundle.province:
-        theirs = bundle.milestones[bundle.milestones.due.map(lambda d: d.year <= year)]
         summary = milestone_summary(theirs, bundle.province)
         summary = summary.assign(order=summary.milestone.map(order)).sort_values(["order", "year"])
         shown = pd.DataFrame(
@@ -285,8 +284,16 @@ def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
     return grid.pivot(index="district", columns="indicator", values="share").reindex(columns=codes).astype(float)
 
 
+def surveyed(bundle: Bundle) -> bool:
+    """Whether the run estimated outcomes from a survey."""
+    return not bundle.outcomes.empty
+
+
 def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
-    """Outcome indicators per survey round, with intervals, sizes and flags."""
+    """Outcome indicators per survey round, with intervals, sizes and flags; without a
+    survey, the sentence that says so."""
+    if not surveyed(bundle):
+        return Section("sections.outcomes", [("paragraph", label("notes.no_survey", lang))])
     definitions = bundle.outcome_definitions
     names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     estimates = publish.hide_withheld(bundle.for_unit(unit)["outcomes"])
@@ -318,7 +325,10 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
 
 
 def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
-    """Change since baseline and the difference from comparison villages."""
+    """Change since baseline and the difference from comparison villages (none without a
+    survey)."""
+    if not surveyed(bundle):
+        return Section()
     section = Section()
     section.parts.append(("heading", "sections.changes", 3))
     tables = bundle.for_unit(unit)
@@ -362,13 +372,21 @@ def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
 
 
 def group_name(dimension: str, group: str, lang: str = "vi") -> str:
-    """A group as the reader names it (ethnic groups have labels; others are values)."""
+    """A group as the reader names it: its value, an ethnic group's in English without
+    diacritics unless ``labels.yaml`` names it."""
     key = f"{dimension}.{group}"
-    return label(key, lang) if dimension == "ethnicity" and publish.has_label(key) else group
+    if dimension != "ethnicity":
+        return group
+    if publish.has_label(key):
+        return label(key, lang)
+    return group if lang == "vi" else without_diacritics(group)
 
 
 def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
-    """Outcomes of the latest round by group, and the headline outcomes by ethnic group."""
+    """Outcomes of the latest round by group, and the headline outcomes by ethnic group
+    (none without a survey)."""
+    if not surveyed(bundle):
+        return Section()
     table = publish.hide_withheld(bundle.for_unit(unit)["breakdowns"])
     latest = table[table["round"] == bundle.rounds[-1]]
     ci = label("columns.ci", lang)
@@ -461,8 +479,31 @@ def plan_findings(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     return Section("sections.plan", [("table", "ke-hoach", shown, {})])
 
 
+def design_text(design: dict, lang: str = "vi") -> str:
+    """The survey design as the run used it: its calibration and margins, the villages
+    surveyed in several rounds."""
+
+    def dimension(name: str) -> str:
+        return label(f"dimension.{name}", lang).lower() if publish.has_label(f"dimension.{name}") else name
+
+    calibration = calibrated = repeated = ""
+    if design.get("calibration"):
+        margins = label("methods.margin_join", lang).join(
+            " × ".join(dimension(d) for d in margin) for margin in design["calibration_margins"]
+        )
+        method = label("calibration_method." + design["calibration"], lang)
+        calibration = label("methods.design_calibration", lang).format(method=method, margins=margins)
+        calibrated = label("methods.design_calibrated", lang)
+    if design.get("repeated_villages"):
+        repeated = label("methods.design_repeated", lang).format(count=design["repeated_villages"])
+    return label("methods.design_text", lang).format(calibration=calibration, calibrated=calibrated, repeated=repeated)
+
+
 def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
-    """The survey design, the sample, the rules of presentation and the definitions."""
+    """The survey design, the sample, the rules of presentation and the definitions (none
+    without a survey)."""
+    if not surveyed(bundle):
+        return Section()
     design = bundle.design
     keys = ("strata", "psus", "df", "respondents")
     facts = pd.DataFrame(
@@ -474,7 +515,7 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     section = Section(
         "sections.methods",
         [
-            ("paragraph", label("methods.design_text", lang)),
+            ("paragraph", design_text(design, lang)),
             ("table", "thiet-ke", facts, {label("columns.value", lang): 0}),
         ],
     )
@@ -487,9 +528,6 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             for k, v in grouped.items()
         )
         section.parts.append(("note", label("methods.grouped_as_other", lang).format(counts=counts)))
-    if design.get("calibration"):
-        method = label("calibration_method." + design["calibration"], lang)
-        section.parts.append(("note", f"{label('methods.calibration', lang)}: {method}"))
     sample = bundle.for_unit(unit)["sample"]
     n, psus = label("columns.n", lang), label("methods.psus", lang)
     shown = pd.DataFrame(

@@ -40,6 +40,12 @@ def ascii_key(text: str) -> str:
     return bare.replace("đ", "d")
 
 
+def without_diacritics(text: str) -> str:
+    """The text in plain Latin letters, case kept ("Phù Lá" -> "Phu La", "Đan Lai" -> "Dan Lai")."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("đ", "d").replace("Đ", "D")
+
+
 def has_diacritics(text: str) -> bool:
     """Whether the text carries any Vietnamese diacritic or the letter đ."""
     return ascii_key(text) != tone_key(text)

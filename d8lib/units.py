@@ -155,11 +155,13 @@ class Units:
     def _resolve(self, name: str, level: str | None, within: str | None) -> str:
         if level is not None and level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-        text = nfc(name)
+        text = nfc(name).strip()
         pool = self._index
         pool = pool[pool.level == level] if level else pool[pool.level != "commune_2025"]
         if within:
             pool = pool[pool.parent_code == within]
+        if text.isdigit() and text in set(pool.code):  # a GSO code as written on the forms
+            return text
         kind, bare = _split_prefix(text)
         # A leading word that looks like a prefix may belong to the name ("Xà Phìn"):
         # the name as written is tried too.
