@@ -41,6 +41,9 @@ from d8lib.text import ascii_key, printable
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
+# A kernel starting on a busy machine (a cluster's workers on 2 cores) may take more than
+# papermill's 60 s; a report fails for its start-up only past this.
+KERNEL_START_SECONDS = 300
 ERROR_CHARS = 2_000  # of a failed report's error kept in the manifest
 PACKAGES = [
     "pandas",
@@ -281,6 +284,7 @@ def execute(job: Job) -> Outcome:
             str(executed),
             parameters=job.parameters,
             kernel_name=KERNEL,
+            start_timeout=KERNEL_START_SECONDS,
             progress_bar=False,
             cwd=str(run_dir),
             log_output=False,
