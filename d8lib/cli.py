@@ -37,6 +37,33 @@ def _plan_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _plan_new(args: argparse.Namespace) -> int:
+    from d8lib import atomic, newplan
+    from d8lib.units import load_units
+
+    plan_file, units_dir = args.out / newplan.PLAN_FILE, args.out / newplan.UNITS_FOLDER
+    try:
+        if not plan_file.exists():
+            tables = newplan.province_tables(args.province_code, before_reform=args.before_reform)
+            newplan.write_tables(tables, units_dir)
+            atomic.write_text(plan_file, newplan.draft(tables))
+            vi, en = tables.summary()
+            print(f"Đã soạn / Drafted: {plan_file}\n  {vi}\n  {en}")
+        else:
+            print(f"Kế hoạch đã có, không ghi đè / Plan exists, not overwritten: {plan_file}")
+        left = newplan.todo(plan_file) + newplan.gaps(load_units(units_dir))
+    except (newplan.NewPlanError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REJECTED
+    for vi, en in left:
+        print(f"    CÒN PHẢI ĐIỀN / TO FILL: {vi}" + ("" if vi == en else f" / {en}"))
+    print(
+        f"{len(left)} mục còn lại / items left"
+        + ("; tiếp theo / next: d8 plan check " + str(plan_file) if not left else "")
+    )
+    return EXIT_REJECTED if left else 0
+
+
 def _template(args: argparse.Namespace) -> int:
     from d8lib.forms import write_template
     from d8lib.units import UnitError
@@ -364,6 +391,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = plan_commands.add_parser("check", help="check a plan file's consistency")
     check.add_argument("file", nargs="?", default=None, help="plan YAML (default: the plan of data/config.yaml)")
     check.set_defaults(func=_plan_check)
+    new = plan_commands.add_parser(
+        "new", help="a province's unit tables and a draft plan; exit 1 while the draft has something to fill"
+    )
+    new.add_argument("--province-code", required=True, help="GSO code of the province (today's, or a former one)")
+    new.add_argument("--out", type=Path, required=True, help="folder for plan.yaml and units/")
+    new.add_argument(
+        "--before-reform", action="store_true", help="the province as it was before 1/7/2025 (its districts report)"
+    )
+    new.set_defaults(func=_plan_new)
 
     template = commands.add_parser(
         "template", help="write the Excel report form of a district, commune or the province"

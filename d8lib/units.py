@@ -31,6 +31,8 @@ _PREFIXES = {
     "tx": "thị xã",
     "huyen": "huyện",
     "h": "huyện",
+    "quan": "quận",
+    "dac khu": "đặc khu",
     "thi tran": "thị trấn",
     "tt": "thị trấn",
     "phuong": "phường",
