@@ -71,6 +71,8 @@ class Bundle:
     period: str = ""  # the reporting round of a monitoring review
     review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc
     review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
+    unit_level: str = "district"  # the level of the units below the province that report (Plan.unit_level)
+    illustration: dict = field(default_factory=dict)  # a plan of invented figures says so, by language (meta.illustration)
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""

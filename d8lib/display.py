@@ -51,10 +51,12 @@ class Page:
     def _heading(self, key: str, level: int) -> None:
         _show(f"<h{level}>{html.escape(publish.label(key, self.lang))}</h{level}>")
 
-    def _title(self, title: str, subtitle: str) -> None:
+    def _title(self, title: str, subtitle: str, banner: str = "") -> None:
+        """The report's title and subtitle; ``banner``: a plan's warning that it is an illustration."""
+        shown = f"<p class='d8-illustration' role='note'>{html.escape(banner)}</p>" if banner else ""
         _show(
             f"<header class='d8-header'><h1>{html.escape(title)}</h1>"
-            f"<p class='d8-subtitle'>{html.escape(subtitle)}</p></header>"
+            f"<p class='d8-subtitle'>{html.escape(subtitle)}</p>{shown}</header>"
         )
 
     def _list(self, list_id: str, items: list[str]) -> None:

@@ -339,13 +339,17 @@ def build(
     units = plan.units()
     province = plan.province
     unit_names = plan.reporting_units()
-    if plan.reform and units is not None:
+    if units is not None and (plan.reform or plan.unit_level == reform.LEVEL):
         origins = reform.new_communes(units).set_index("unit")
         unit_names["old_districts"] = unit_names.unit.map(origins.districts).map(
             lambda d: ";".join(d) if isinstance(d, tuple) else ""
         )
+        district_names = units.at_level("district").set_index("code").name
+        unit_names["old_district_names"] = unit_names.old_districts.map(
+            lambda d: ";".join(district_names.get(x, x) for x in d.split(";") if x)
+        )
     sent = store.values()
-    new_units = sorted(set(sent.district) & set(unit_names.unit[~unit_names.level.isin(["province", "district"])]))
+    new_units = sorted(set(sent.district) & set(unit_names.unit[~unit_names.level.isin(["province", plan.unit_level])]))
     values = reform.by_old_district(sent, units) if new_units else sent
     table = progress.progress(plan, values, as_of)
     theirs = progress.unit_progress(plan, sent, as_of, new_units) if new_units else table.iloc[:0]
@@ -460,6 +464,8 @@ def build(
         period=period,
         review=review,
         review_titles={lang: publish.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
+        unit_level=plan.unit_level,
+        illustration=plan.meta.get("illustration") or {},
     )
 
 

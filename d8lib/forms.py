@@ -116,7 +116,7 @@ def plan_number(cell) -> str:
 def unit_rows(plan: Plan, unit: str) -> pd.DataFrame:
     """The indicators a unit reports (a district its own; the province what it does
     itself), with its target where the plan sets one."""
-    reporter = "province" if unit == plan.province else "district"
+    reporter = "province" if unit == plan.province else "district"  # "district": a unit below the province
     indicators = plan.indicators[plan.indicators.reported_by == reporter]
     targets = plan.targets[plan.targets.unit == unit].set_index("indicator").target
     rows = indicators.assign(target=indicators.code.map(targets))
@@ -211,7 +211,7 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
     reporters = plan.reporting_units().set_index("unit")
     if unit not in reporters.index:
         raise ValueError(_not_a_reporter(plan, unit))
-    new_unit = reporters.level[unit] not in ("province", "district")
+    new_unit = reporters.level[unit] not in ("province", plan.unit_level)
     if new_unit and plan.rounds.set_index("period").deadline.get(period, plan.reform_date) < plan.reform_date:
         raise ValueError(
             f"Xã mới chỉ báo cáo các kỳ sau ngày {plan.reform_date:%d/%m/%Y} / "

@@ -450,7 +450,7 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     labels = submission.labels
     reporters = plan.reporting_units()  # the province reports what it does itself
     districts = set(reporters.unit)
-    new_units = set(reporters.unit[~reporters.level.isin(["province", "district"])])
+    new_units = set(reporters.unit[~reporters.level.isin(["province", plan.unit_level])])
     levels = ("province", *reporters.level[reporters.unit.isin(new_units)].unique())
     before_reform = set(plan.rounds.period[plan.rounds.deadline < plan.reform_date]) if new_units else set()
     periods = list(plan.rounds.period)

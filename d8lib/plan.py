@@ -65,6 +65,9 @@ class Plan:
       time a milestone is due (one a year at most)
     - ``priority_groups``: code, name_vi, name_en, source: whom units count as reached
     - ``reform``: date and unit level from which new units report (``reporting.reform``)
+    - ``unit_level``: the level of the units below the province that report
+      (``reporting.level``): ``district`` in plans before the reform, ``commune_2025`` in
+      plans made after it. Those units are "districts" in d8's tables and columns.
     - ``references``: source, kind, code: each line of the plan the file gives a place (an
       indicator's target, a milestone, the reporting rounds, the priority groups and areas)
       or judges not reportable (kind ``not_reportable``, with the reason as code)
@@ -88,6 +91,7 @@ class Plan:
     priority_groups: pd.DataFrame
     references: pd.DataFrame
     reform: dict
+    unit_level: str
     units_dir: Path | None
 
     @property
@@ -102,11 +106,12 @@ class Plan:
 
     @property
     def districts(self) -> pd.DataFrame:
-        """The districts that report: unit, name. Those the plan allocates targets to or,
-        where it allocates none (targets for the province only), every district of its
-        unit tables: they report what they do without a target of their own."""
+        """The units below the province that report (districts, or the new communes of a
+        plan made after the reform): unit, name. Those the plan allocates targets to or,
+        where it allocates none (targets for the province only), every unit of that level
+        in its unit tables: they report what they do without a target of their own."""
         if self.allocation.empty and self.units() is not None:
-            table = self.units().at_level("district")
+            table = self.units().at_level(self.unit_level)
             return pd.DataFrame({"unit": table.code, "name": table.name})
         return self.allocation[["unit", "name"]].drop_duplicates(ignore_index=True)
 
@@ -134,7 +139,7 @@ class Plan:
         the reform, the new communes of the unit tables)."""
         frames = [
             pd.DataFrame({"unit": [self.province], "name": [self.meta["province"]["name"]], "level": ["province"]}),
-            self.districts.assign(level="district"),
+            self.districts.assign(level=self.unit_level),
         ]
         if self.reform_date and self.units() is not None:
             level = self.reform["level"]
@@ -160,7 +165,10 @@ class Plan:
             "province"
         ).any()
         return [
-            ("d8 template --district", no_units + no_rounds + _lacking(by_districts, "district", "districts")),
+            (
+                f"d8 template --{self.unit_level.replace('_', '-')}",
+                no_units + no_rounds + _lacking(by_districts, "district", "districts"),
+            ),
             ("d8 template --province", no_rounds + _lacking(by_province, "province", "province")),
             ("d8 intake", no_units + no_rounds),
             ("d8 run --review", no_units + no_rounds),
@@ -257,7 +265,7 @@ def _allocation(data: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
             column=k + 1,
             source=f"{source}, dòng {d.get('row')}, cột {k + 1}",
         )
-        for d in block.get("districts", [])
+        for d in block.get("districts") or block.get("communes") or []
         for k, (code, value) in enumerate(zip(codes, d["values"], strict=True))
     ]
     province = block.get("province") or {}
@@ -452,6 +460,21 @@ def _references(data: dict) -> pd.DataFrame:
     return _frame(rows, ["source", "kind", "code"])
 
 
+def _unit_level(data: dict) -> str:
+    level = (data.get("reporting") or {}).get("level", "district")
+    if level not in ("district", "commune_2025"):
+        raise PlanError(
+            f"reporting.level «{level}» không hợp lệ: district hoặc commune_2025",
+            f"reporting.level '{level}' is not district or commune_2025",
+        )
+    if level == "commune_2025" and (data.get("reporting") or {}).get("reform"):
+        raise PlanError(
+            "Kế hoạch theo xã mới (reporting.level: commune_2025) không có reporting.reform",
+            "A plan by new communes (reporting.level: commune_2025) has no reporting.reform",
+        )
+    return level
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read a plan file (default: the plan of ``data/config.yaml``)."""
     path = Path(path) if path else default_plan_path()
@@ -493,6 +516,7 @@ def _plan(path: Path, data: dict) -> Plan:
         priority_groups=_priority_groups(data),
         references=_references(data),
         reform=(data.get("reporting") or {}).get("reform") or {},
+        unit_level=_unit_level(data),
         units_dir=(path.parent / data["units"]).resolve() if data.get("units") else None,
     )
 
@@ -623,15 +647,15 @@ def _check_units(plan: Plan) -> list[Finding]:
     found = []
     for d in plan.allocation[["unit", "name"]].drop_duplicates().itertuples():
         try:
-            code = units.resolve(d.name, level="district")
+            code = units.resolve(d.name, level=plan.unit_level)
         except UnitError as exc:
             found.append(_error(exc.message_vi, exc.message_en, plan.allocation_totals.source.iloc[0]))
             continue
         if code != d.unit:
             found.append(
                 _error(
-                    f"Huyện «{d.name}» có mã {code}, không phải {d.unit}",
-                    f"District '{d.name}' has code {code}, not {d.unit}",
+                    f"Đơn vị «{d.name}» có mã {code}, không phải {d.unit}",
+                    f"Unit '{d.name}' has code {code}, not {d.unit}",
                     plan.path.name,
                 )
             )

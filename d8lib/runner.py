@@ -217,11 +217,7 @@ def select_units(plan: Plan, units: str) -> list[str]:
     if units in ("", "all"):
         return [plan.province] + districts
     # A level is asked in the plural: "communes-2025" for the units of level commune_2025.
-    levels = {
-        level.replace("_", "s-", 1): level
-        for level in reporters.level.unique()
-        if level not in ("province", "district")
-    }
+    levels = {level.replace("_", "s-", 1): level for level in reporters.level.unique() if level != "province"}
     if units in levels:
         return [plan.province, *reporters.unit[reporters.level == levels[units]]]
     chosen = []
@@ -233,7 +229,7 @@ def select_units(plan: Plan, units: str) -> list[str]:
             chosen.append(item)
         else:
             try:
-                chosen.append(resolver.resolve(item, level="district"))
+                chosen.append(resolver.resolve(item, level=plan.unit_level))
             except UnitError as exc:
                 for level in levels.values():
                     try:

@@ -17,7 +17,8 @@ from d8lib.bundle import Bundle
 from d8lib.milestones import STATUSES
 from d8lib.milestones import summary as milestone_summary
 from d8lib.progress import UNLOCATED, completeness_summary
-from d8lib.publish import label
+from d8lib.publish import has_label, label
+from d8lib.reform import LEVEL as COMMUNE_LEVEL
 from d8lib.text import without_diacritics
 
 
@@ -69,7 +70,8 @@ def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title
     else:
         what = label("phase." + bundle.phase, lang)
     subtitle = f"{what} · {label('as_of', lang)} {bundle.as_of.strftime('%d/%m/%Y')}"
-    return Section(parts=[("title", f"{label(kind, lang)}: {_names(bundle, lang)[unit]}", subtitle)])
+    banner = bundle.illustration.get(lang, "")
+    return Section(parts=[("title", f"{label(kind, lang)}: {_names(bundle, lang)[unit]}", subtitle, banner)])
 
 
 def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
@@ -113,7 +115,10 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     ]
     heatmap = charts.heatmap(district_shares(bundle, lang)) if unit == bundle.province else None
     if heatmap is not None:
-        section.parts += [("heading", "sections.heatmap", 3), ("figure", heatmap, "charts.heatmap_alt")]
+        section.parts += [
+            ("heading", _worded(bundle, "sections.heatmap"), 3),
+            ("figure", heatmap, _worded(bundle, "charts.heatmap_alt")),
+        ]
     section.parts += _by_area(bundle, unit, names, lang)
     people = bundle.for_unit(unit)["people"]
     if len(people):
@@ -232,7 +237,7 @@ def reform(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     total only), with their headline figures. Empty when no new commune reported."""
     section = Section("sections.reform")
     units = bundle.units[
-        bundle.units.unit.isin(bundle.progress.unit) & ~bundle.units.level.isin(["province", "district"])
+        bundle.units.unit.isin(bundle.progress.unit) & ~bundle.units.level.isin(["province", bundle.unit_level])
     ]
     if unit != bundle.province or units.empty:
         return Section()
@@ -273,14 +278,38 @@ def allocated(bundle: Bundle) -> list[str]:
     return sorted(set(districts.indicator) & counts, key=code_order)
 
 
+def _worded(bundle: Bundle, key: str) -> str:
+    """The label of ``key`` worded for the plan's reporting units: ``<key>_communes`` where
+    the new communes report (a plan made after the reform) and such a label exists."""
+    worded = f"{key}_communes"
+    return worded if bundle.unit_level == COMMUNE_LEVEL and has_label(worded) else key
+
+
+def former_district(bundle: Bundle, lang: str = "vi") -> pd.Series:
+    """Each reporting unit's group by former district, by unit code: the name of the old
+    district a new commune was formed within, one label for those formed across several."""
+    units = bundle.units.set_index("unit")
+    names = units.old_district_names.fillna("").str.split(";")
+    return names.map(lambda n: n[0] if len(n) == 1 and n[0] else label("reform.several_districts", lang))
+
+
 def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
     """Percent of target achieved by district (rows) for the count indicators that the
-    plan allocates to districts (columns)."""
+    plan allocates to districts (columns); in a plan by new communes, the communes'
+    figures and targets added up by former district."""
     targets = bundle.progress
     districts = targets[(targets.unit != bundle.province) & targets.target.notna()]
     codes = allocated(bundle)
     chosen = districts[districts.indicator.isin(codes)]
-    grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
+    if bundle.unit_level == COMMUNE_LEVEL:
+        chosen = (
+            chosen.assign(unit=chosen.unit.map(former_district(bundle, lang)))
+            .groupby(["unit", "indicator"], as_index=False)[["achieved", "target"]]
+            .sum(min_count=1)
+        )
+        grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit)
+    else:
+        grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
     return grid.pivot(index="district", columns="indicator", values="share").reindex(columns=codes).astype(float)
 
 
@@ -445,7 +474,7 @@ def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     shown = pd.DataFrame(
         {
             label("columns.kind", lang): problems.kind.map(lambda k: label(f"problem_kind.{k}", lang)),
-            label("columns.district", lang): problems.district.map(lambda d: names.get(d, "")),
+            label(_worded(bundle, "columns.district"), lang): problems.district.map(lambda d: names.get(d, "")),
             label("columns.period", lang): problems.period,
             label("columns.indicator", lang): problems.indicator,
             label("columns.detail", lang): [problem_detail(p, lang) for p in problems.itertuples()],
