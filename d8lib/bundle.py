@@ -72,7 +72,9 @@ class Bundle:
     review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc
     review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
     unit_level: str = "district"  # the level of the units below the province that report (Plan.unit_level)
-    illustration: dict = field(default_factory=dict)  # a plan of invented figures says so, by language (meta.illustration)
+    illustration: dict = field(
+        default_factory=dict
+    )  # a plan of invented figures says so, by language (meta.illustration)
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""
@@ -81,6 +83,20 @@ class Bundle:
             return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
 
         return {name: pick(getattr(self, name)) for name in UNIT_TABLES}
+
+    def has_content(self, unit: str) -> bool:
+        """Whether a unit's report has anything to show: a target or a figure, persons
+        reached, a milestone, a survey estimate, or reports it owes (the province's always)."""
+        if unit == self.province:
+            return True
+        own = self.for_unit(unit)
+        progress = own["progress"]
+        figures = len(progress) and (progress.achieved.notna() | progress.target.notna()).any()
+        return bool(
+            figures
+            or any(len(own[name]) for name in ("people", "milestones", "by_area", "outcomes"))
+            or (self.completeness.district == unit).any()
+        )
 
     def inputs_of(self, unit: str) -> dict:
         """What one unit's report reads of the run's tables and facts: the province's

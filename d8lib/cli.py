@@ -246,11 +246,14 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     for outcome in result.outcomes:
-        mark = "OK " if outcome.status == "ok" else "LỖI/FAILED"
+        mark = {"ok": "OK ", "empty": "–  "}.get(outcome.status, "LỖI/FAILED")
         how = " dùng lại / reused" if outcome.execution == "reused" else f" {outcome.seconds:.1f} s"
         print(f"{mark} {outcome.name} ({how.strip()}){': ' + outcome.error.splitlines()[0] if outcome.error else ''}")
-    failed = sum(o.status != "ok" for o in result.outcomes)
-    print(f"{len(result.outcomes) - failed} báo cáo xong / reports done, {failed} lỗi / failed")
+    count = {status: sum(o.status == status for o in result.outcomes) for status in ("ok", "empty", "failed")}
+    print(
+        f"{count['ok']} báo cáo xong / reports done, {count['empty']} đơn vị chưa có gì để báo cáo / units with "
+        f"nothing to report, {count['failed']} lỗi / failed"
+    )
     if result.error:
         print(f"Không tính được các bảng / The tables could not be built: {printable(result.error)}")
     print(f"Mục lục / Index: {result.run_dir / 'index.html'}")

@@ -86,7 +86,7 @@ class Outcome:
     html: str
     excel: str
     notebook: str
-    status: str = "ok"
+    status: str = "ok"  # or "failed", or "empty": nothing to report, listed on the index without a report
     seconds: float = 0.0
     error: str = ""
     failed_cell: int | None = None  # index in the executed notebook (papermill adds its parameters cell)
@@ -98,6 +98,9 @@ class Outcome:
     reused_from: str = ""  # the run that executed a reused report
 
 
+PUBLISHED = ("ok", "empty")  # the outcomes of a run that can be published
+
+
 @dataclass
 class RunResult:
     run_dir: Path
@@ -107,7 +110,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return not self.error and bool(self.outcomes) and all(o.status == "ok" for o in self.outcomes)
+        return not self.error and bool(self.outcomes) and all(o.status in PUBLISHED for o in self.outcomes)
 
 
 class RunInterrupted(BaseException):
@@ -346,7 +349,7 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
     for o in outcomes:
         link = f"<a href='{html.escape(o.html)}'>{html.escape(o.name)}</a>" if o.status == "ok" else html.escape(o.name)
         excel = f"<a href='{html.escape(o.excel)}'>Excel</a>" if o.status == "ok" and o.excel else ""
-        status = say("done" if o.status == "ok" else "failed")
+        status = say({"ok": "done", "empty": "empty"}.get(o.status, "failed"))
         if o.carried_from:
             status += " " + say("carried", run=o.carried_from)
         elif o.execution == "reused":
@@ -355,7 +358,7 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
         cell = "" if o.failed_cell is None else " " + say("cell", cell=o.failed_cell)
         rows.append(
             f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
-            f"<td>{o.seconds:.1f}</td><td>{error}{cell}</td></tr>"
+            f"<td>{'' if o.status == 'empty' else f'{o.seconds:.1f}'}</td><td>{error}{cell}</td></tr>"
         )
     title = say("title")
     head = "".join(f"<th>{say(k)}</th>" for k in ("report", "excel", "status", "seconds", "error"))
@@ -418,7 +421,7 @@ def write_manifest(
     manifest = {
         **meta,
         "finished": dt.datetime.now().isoformat(timespec="seconds"),
-        "status": "ok" if not meta.get("error") and all(o.status == "ok" for o in outcomes) else "failed",
+        "status": "ok" if not meta.get("error") and all(o.status in PUBLISHED for o in outcomes) else "failed",
         "versions": versions,
         "inputs": inputs,
         "reports": [asdict(o) for o in outcomes],
@@ -540,6 +543,9 @@ def run(
                 records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
                 outcomes, to_run = [], []
                 for job in work:
+                    if not bundle.has_content(job.unit):  # listed on the index, no empty report
+                        outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
+                        continue
                     job.inputs = reuse.report_inputs(
                         bundle.digest(job.unit), Path(job.notebook), code, {**settings, "unit": job.unit}
                     )
@@ -621,7 +627,7 @@ def _reuse_run(earlier: dict, out_dir: Path, run_dir: Path, work: list[Job]) -> 
     """Every report of the published run, and its tables, when nothing the run reads
     changed; None when one of them is missing (the run then proceeds as usual)."""
     source = (out_dir / "latest").resolve()
-    records = {r["unit"]: r for r in earlier["reports"] if r["status"] == "ok"}
+    records = {r["unit"]: r for r in earlier["reports"] if r["status"] in PUBLISHED}
     tables = analysis_tables(out_dir, earlier["run"])
     recorded = (earlier.get("tables") or {}).get("files") or {}
     complete = (

@@ -309,7 +309,9 @@ def district_shares(bundle: Bundle, lang: str = "vi") -> pd.DataFrame:
         )
         grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit)
     else:
-        grid = chosen.assign(share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang)))
+        grid = chosen.assign(
+            share=chosen.achieved / chosen.target * 100, district=chosen.unit.map(_names(bundle, lang))
+        )
     return grid.pivot(index="district", columns="indicator", values="share").reindex(columns=codes).astype(float)
 
 

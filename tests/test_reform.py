@@ -20,6 +20,7 @@ from d8lib.store import Store
 # Si Ma Cai district (084) only; Xã Lùng Phình (02848) from communes of Si Ma Cai and
 # Bắc Hà (085).
 WHOLE, SPANNING = "02809", "02848"
+SILENT = "02647"  # Phường Lào Cai: no report in the demo
 
 
 def commune_form(plan, unit, period, path, values):
@@ -107,8 +108,13 @@ def test_communes_2025_chooses_the_province_and_every_new_commune(plan):
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_review_by_new_commune_runs_from_the_command_line(tmp_path, lang):
     out = tmp_path / "outputs"
-    manifest = d8_run("--review", "2025", "--units", f"10,{SPANNING},02839", "--lang", lang, "--out", str(out))
-    assert manifest["units"] == ["10", SPANNING, "02839"] and manifest["status"] == "ok"
+    manifest = d8_run("--review", "2025", "--units", f"10,{SPANNING},02839,{SILENT}", "--lang", lang, "--out", str(out))
+    assert manifest["units"] == ["10", SPANNING, "02839", SILENT] and manifest["status"] == "ok"
+    # A commune that sent nothing gets no empty report: the index lists it as such.
+    silent = next(r for r in manifest["reports"] if r["unit"] == SILENT)
+    assert silent["status"] == "empty" and not silent["html"] and not list((out / "latest").glob(f"{SILENT}-*"))
+    index = (out / "latest" / "index.html").read_text(encoding="utf-8")
+    assert ("Không có số liệu nào để báo cáo" if lang == "vi" else "Nothing to report") in index
     province = parse(out / "latest" / "10-tinh-lao-cai.html")
     communes = {row[0]: row for row in province.tables["xa-moi"][1:]}
     assert len(communes) == 8  # the new communes of the demo's two former districts that reported
