@@ -4,7 +4,7 @@ whose every ``TODO`` is something only the plan's text can say.
 
 A GSO code of the 34 provinces formed on 1/7/2025 gives today's province: every
 commune of its former provinces (old codes, their districts), its new communes and
-the crosswalk between them. A code of a former province (Lào Cai, 10), or any code
+the crosswalk between them. A code of a province that the reform merged away, or any code
 with ``before_reform``, gives the province as it was before the reform.
 """
 
