@@ -72,9 +72,8 @@ class Bundle:
     review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc
     review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
     unit_level: str = "district"  # the level of the units below the province that report (Plan.unit_level)
-    illustration: dict = field(
-        default_factory=dict
-    )  # a plan of invented figures says so, by language (meta.illustration)
+    illustration: dict = field(default_factory=dict)  # an invented plan says so (meta.illustration)
+    plan_terms: list = field(default_factory=list)  # the plan's own words in its references, in English
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""

@@ -466,6 +466,7 @@ def build(
         review_titles={lang: publish.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
         unit_level=plan.unit_level,
         illustration=plan.meta.get("illustration") or {},
+        plan_terms=[list(pair) for pair in plan.meta.get("terms") or []],
     )
 
 

@@ -74,11 +74,12 @@ def review_name(review: str, lang: str, plan) -> str:
     return label("review.round", lang).format(round=rounds[f"label_{lang}"].get(review, part), year=year)
 
 
-def plan_reference(text: str, lang: str = "vi") -> str:
-    """A place in the plan ("Phụ lục 01, dòng 3") as the reader's language says it."""
+def plan_reference(text: str, lang: str = "vi", terms: list | tuple = ()) -> str:
+    """A place in the plan ("Phụ lục 01, dòng 3") as the reader's language says it;
+    ``terms``: the plan's own words in its references, with their English (``meta.terms``)."""
     if lang == "vi":
         return text
-    for vi, en in sorted(_labels()["source_terms"], key=lambda pair: -len(pair[0])):
+    for vi, en in sorted([*_labels()["source_terms"], *terms], key=lambda pair: -len(pair[0])):
         text = text.replace(vi, en)
     return text
 

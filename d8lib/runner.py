@@ -366,9 +366,13 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
     started = dt.datetime.fromisoformat(meta["started"]).strftime("%d/%m/%Y %H:%M")
     what = meta.get("review_title") or label(f"phase.{meta['phase']}", lang)
     facts = say("facts", phase=what, as_of=as_of, started=started)
-    problem = ""
+    problem = (
+        f"<p class='illustration'><strong>{html.escape(meta['illustration'])}</strong></p>"
+        if meta.get("illustration")
+        else ""
+    )
     if meta.get("error"):
-        problem = (
+        problem += (
             f"<p class='error'><strong>{say('tables_failed')}:</strong> {html.escape(printable(meta['error']))}</p>"
         )
     page = f"""<!DOCTYPE html>
@@ -566,6 +570,7 @@ def run(
             "phase": phase,
             "review": review,
             "review_title": review_name(review, lang, plan) if review else "",
+            "illustration": (plan.meta.get("illustration") or {}).get(lang, ""),
             "as_of": as_of.isoformat(),
             "lang": lang,
             "units": chosen,

@@ -205,7 +205,7 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             label("columns.status", lang): table.status.map(lambda s: label(f"status.{s}", lang)),
             label("columns.done_on", lang): table.done_on.map(lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else ""),
             label("columns.source", lang): table.milestone.map(plan.source).map(
-                lambda t: publish.plan_reference(t, lang)
+                lambda t: publish.plan_reference(t, lang, bundle.plan_terms)
             ),
         }
     ).reset_index(drop=True)
@@ -500,11 +500,12 @@ def plan_findings(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     found = bundle.findings
     if found.empty:
         return Section("sections.plan", [("note", label("notes.no_contradictions", lang))])
-    messages = found.message if lang == "vi" else found.message_en.map(lambda m: publish.plan_reference(m, "en"))
+    terms = bundle.plan_terms
+    messages = found.message if lang == "vi" else found.message_en.map(lambda m: publish.plan_reference(m, "en", terms))
     shown = pd.DataFrame(
         {
             label("columns.message", lang): messages,
-            label("columns.source", lang): found.source.map(lambda s: publish.plan_reference(s, lang)),
+            label("columns.source", lang): found.source.map(lambda s: publish.plan_reference(s, lang, terms)),
         }
     )
     return Section("sections.plan", [("table", "ke-hoach", shown, {})])
