@@ -143,10 +143,18 @@ def _not_a_reporter(plan: Plan, unit: str) -> str:
             f"hay xã mới sau sắp xếp (reporting.reform) / Unit {unit} does not report under plan {number}: "
             "neither the province, a district of its unit tables nor a new commune after the reform (reporting.reform)"
         )
+    if plan.unit_level != "district":
+        return (
+            f"Đơn vị {unit} không báo cáo theo kế hoạch {number}: các xã mới báo cáo (reporting.level: "
+            f"{plan.unit_level}), dùng --commune-2025 / Unit {unit} does not report under plan {number}: the new "
+            f"communes report (reporting.level: {plan.unit_level}); use --commune-2025"
+        )
+    units = list(plan.districts.unit)
+    listed = ", ".join(units[:12]) + (f", … ({len(units)})" if len(units) > 12 else "")
     return (
         f"Đơn vị {unit} không báo cáo theo kế hoạch {number}: kế hoạch chỉ phân bổ chỉ tiêu cho "
-        f"{', '.join(plan.districts.unit)} (mục allocation) / Unit {unit} does not report under plan {number}: "
-        f"the plan allocates targets to {', '.join(plan.districts.unit)} only (section allocation)"
+        f"{listed} (mục allocation) / Unit {unit} does not report under plan {number}: "
+        f"the plan allocates targets to {listed} only (section allocation)"
     )
 
 
