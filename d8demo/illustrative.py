@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8lib import forms
+from d8demo.synth import freeze_xlsx
+from d8lib import forms, newplan
 from d8lib.paths import DATA_DIR
 from d8lib.plan import load_plan
 from d8lib.units import load_units
@@ -118,15 +119,7 @@ def plan_document(communes: pd.DataFrame) -> dict:
         reporting=dict(
             source="Mục minh họa; Quyết định 552/QĐ-BDTTG (2025)",
             level="commune_2025",
-            rounds=[
-                dict(id="q1", deadline=dict(month=4, day=10, year_offset=0), label_vi="Quý I", label_en="First quarter"),
-                dict(id="q2", deadline=dict(month=7, day=10, year_offset=0), label_vi="Quý II", label_en="Second quarter"),
-                dict(id="q3", deadline=dict(month=9, day=10, year_offset=0), label_vi="Quý III (xã xác nhận trước 10/9)",
-                     label_en="Third quarter (confirmed by the commune before 10 September)"),
-                dict(id="final", deadline=dict(month=1, day=25, year_offset=1),
-                     label_vi="Cập nhật số liệu năm (trước 25/01 năm sau)",
-                     label_en="Update of the year's figures (before 25 January of the next year)"),
-            ],
+            rounds=newplan.QUARTERLY_ROUNDS,
             years=list(range(2026, 2031)),
         ),
         agencies=[dict(code="VWU", role="lead", source="Mục minh họa", name_vi="Hội Liên hiệp Phụ nữ tỉnh",
@@ -175,6 +168,7 @@ def write(plan_path: Path = PLAN_PATH, folder: Path = DATA_FOLDER) -> None:
             name = f"{commune}-{period}.xlsx"
             forms.write_template(plan, commune, period, submissions / name)
             forms.fill(submissions / name, commune_report(k, q), sent=sent.strftime("%d/%m/%Y"))
+            freeze_xlsx(submissions / name)
             inbox.append(dict(file=name, sent_on=sent.isoformat()))
     pd.DataFrame(inbox).sort_values(["sent_on", "file"]).to_csv(folder / "inbox.csv", index=False, lineterminator="\n")
 

@@ -807,7 +807,7 @@ def priority_report(tables: dict, report: dict[str, dict], settings: dict, distr
     return dict(sorted(counts.items()))
 
 
-def _freeze_xlsx(path: Path) -> None:
+def freeze_xlsx(path: Path) -> None:
     """Make an .xlsx byte-for-byte reproducible: fixed times in the zip and in docProps."""
     with zipfile.ZipFile(path) as source:
         entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
@@ -866,7 +866,7 @@ def write_submission(
         indicators = {code: cells for code, cells in report.items() if code not in keys}
         milestones = {code: cells for code, cells in report.items() if code in keys}
         fill(path, indicators, sent.strftime("%d/%m/%Y"), milestones)
-        _freeze_xlsx(path)
+        freeze_xlsx(path)
         return path
     rows = pd.DataFrame(_long_rows(report, style["spelling"], period, sent))
     if style["format"] == "csv":
@@ -883,7 +883,7 @@ def write_submission(
     for values in rows.itertuples(index=False):
         sheet.append([None if pd.isna(v) else (int(v) if isinstance(v, float) else v) for v in values])
     workbook.save(path)
-    _freeze_xlsx(path)
+    freeze_xlsx(path)
     return path
 
 

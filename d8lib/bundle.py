@@ -73,6 +73,7 @@ class Bundle:
     review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
     unit_level: str = "district"  # the level of the units below the province that report (Plan.unit_level)
     illustration: dict = field(default_factory=dict)  # an invented plan says so (meta.illustration)
+    period_names: dict = field(default_factory=dict)  # each reporting period as readers name it, by language
     plan_terms: list = field(default_factory=list)  # the plan's own words in its references, in English
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:

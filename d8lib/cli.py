@@ -26,6 +26,8 @@ def _plan_check(args: argparse.Namespace) -> int:
     labels = {"error": "LỖI / ERROR", "warning": "CẢNH BÁO / WARNING"}
     for f in findings:
         print(f"\n[{labels[f.severity]}] {f.message}\n    {f.message_en}\n    Nguồn / Source: {f.source}")
+        if f.hint:
+            print(f"    Tệp kế hoạch / Plan file: {f.hint}")
     errors = sum(f.severity == "error" for f in findings)
     print(f"\n{errors} lỗi / errors, {len(findings) - errors} cảnh báo / warnings")
     print("\nCác lệnh dùng được kế hoạch / What each command can do with the plan:")

@@ -94,4 +94,6 @@ class Page:
                 shown[column] = [
                     "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[column]
                 ]
-        _show(publish.table_html(shown, name, numeric=set(digits)))
+        cue = html.escape(publish.label("notes.scroll", self.lang))
+        table = publish.table_html(shown, name, numeric=set(digits))
+        _show(f"<p class='d8-scroll-cue' aria-hidden='true'>{cue}</p><div class='d8-scroll'>{table}</div>")

@@ -467,6 +467,7 @@ def build(
         unit_level=plan.unit_level,
         illustration=plan.meta.get("illustration") or {},
         plan_terms=[list(pair) for pair in plan.meta.get("terms") or []],
+        period_names=publish.period_names(plan),
     )
 
 

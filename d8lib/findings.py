@@ -9,13 +9,12 @@ import pandas as pd
 
 from d8lib import standards
 from d8lib.bundle import Bundle
-from d8lib.publish import label
+from d8lib.publish import fmt, label
 
 
 def number(value: float, digits: int = 1, lang: str = "vi") -> str:
-    """A number as readers of the language write it: 12,5 in Vietnamese, 12.5 in English."""
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
+    """A number as readers of the language write it: 1.234,5 in Vietnamese, 1,234.5 in English."""
+    return fmt(value, digits, lang)
 
 
 def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:

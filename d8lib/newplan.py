@@ -31,6 +31,39 @@ UNITS_FOLDER = "units"
 _TEXT = dict.fromkeys(["code", "parent_code", "old_code", "old_district_code", "new_code"], str)
 
 
+def _round(id_: str, month: int, day: int, year_offset: int, vi: str, en: str, short_vi: str, short_en: str) -> dict:
+    deadline = dict(month=month, day=day, year_offset=year_offset)
+    return dict(id=id_, deadline=deadline, label_vi=vi, label_en=en, short_vi=short_vi, short_en=short_en)
+
+
+_UPDATE = ("cập nhật cả năm", "full-year update")
+# Decision 552/QĐ-BDTTG (2025): figures each quarter, confirmed by the commune by 10/9,
+# the year's update by 25/1 of the next year.
+QUARTERLY_ROUNDS = [
+    _round("q1", 4, 10, 0, "Quý I", "First quarter", "quý I", "first quarter"),
+    _round("q2", 7, 10, 0, "Quý II", "Second quarter", "quý II", "second quarter"),
+    _round(
+        "q3", 9, 10, 0, "Quý III (xã xác nhận trước 10/9)",
+        "Third quarter (confirmed by the commune before 10 September)", "quý III", "third quarter",
+    ),
+    _round(
+        "final", 1, 25, 1, "Cập nhật số liệu năm (trước 25/01 năm sau)",
+        "Update of the year's figures (before 25 January of the next year)", *_UPDATE,
+    ),
+]  # fmt: skip
+# Circular 01/2022/TT-UBDT: the year's report before 10/9, its update before 25/1.
+YEARLY_ROUNDS = [
+    _round(
+        "annual", 9, 10, 0, "Báo cáo kết quả năm (trước 10/9)", "Yearly report (before 10 September)",
+        "báo cáo tháng 9", "September report",
+    ),
+    _round(
+        "final", 1, 25, 1, "Cập nhật bổ sung số liệu năm (trước 25/01 năm sau)",
+        "Update of the year's figures (before 25 January of the next year)", *_UPDATE,
+    ),
+]  # fmt: skip
+
+
 class NewPlanError(Bilingual, ValueError):
     """A province code the national tables do not know, or a folder that cannot be written."""
 
@@ -170,41 +203,7 @@ def draft(tables: ProvinceTables) -> str:
         else ("2021-01-01", "2025-12-31", "Giai đoạn I", "Phase I")
     )
     years = list(range(int(phase[0][:4]), int(phase[1][:4]) + 1))
-    rounds = (
-        # Decision 552/QĐ-BDTTG (2025): figures each quarter, confirmed by the commune by
-        # 10/9, the year's update by 25/1 of the next year.
-        [
-            dict(id="q1", deadline=dict(month=4, day=10, year_offset=0), label_vi="Quý I", label_en="First quarter"),
-            dict(id="q2", deadline=dict(month=7, day=10, year_offset=0), label_vi="Quý II", label_en="Second quarter"),
-            dict(
-                id="q3",
-                deadline=dict(month=9, day=10, year_offset=0),
-                label_vi="Quý III (xã xác nhận trước 10/9)",
-                label_en="Third quarter (confirmed by the commune before 10 September)",
-            ),
-            dict(
-                id="final",
-                deadline=dict(month=1, day=25, year_offset=1),
-                label_vi="Cập nhật số liệu năm (trước 25/01 năm sau)",
-                label_en="Update of the year's figures (before 25 January of the next year)",
-            ),
-        ]
-        if after
-        else [
-            dict(
-                id="annual",
-                deadline=dict(month=9, day=10, year_offset=0),
-                label_vi="Báo cáo kết quả năm (trước 10/9)",
-                label_en="Yearly report (before 10 September)",
-            ),
-            dict(
-                id="final",
-                deadline=dict(month=1, day=25, year_offset=1),
-                label_vi="Cập nhật bổ sung số liệu năm (trước 25/01 năm sau)",
-                label_en="Update of the year's figures (before 25 January of the next year)",
-            ),
-        ]
-    )
+    rounds = QUARTERLY_ROUNDS if after else YEARLY_ROUNDS
     plan = dict(
         meta=dict(
             number=TODO,

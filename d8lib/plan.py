@@ -40,6 +40,7 @@ class Finding:
     message: str
     message_en: str
     source: str
+    hint: str = ""  # for whoever edits the plan file (``d8 plan check``), never shown to readers
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Plan:
       readings of a target whose words allow two, and which one progress follows
     - ``allocation``: indicator, unit, name, target, row, column (the district table)
     - ``activities``, ``content_areas``, ``agencies``: code, names, source
-    - ``rounds``: the reporting rounds (period, year, round, deadline, labels)
+    - ``rounds``: the reporting rounds (period, year, round, deadline, labels, short names)
     - ``reviews``: id, month, day, labels, source: the reviews held besides the yearly
       one (``reporting.reviews``; "YYYY-06", the 6-month review, to 30 June)
     - ``milestones``: code, activity, name_vi, name_en, reported_by, agency, partners, counts,
@@ -369,10 +370,13 @@ def _rounds(data: dict) -> pd.DataFrame:
                     deadline=deadline,
                     label_vi=r.get("label_vi", ""),
                     label_en=r.get("label_en", ""),
+                    short_vi=r.get("short_vi", r.get("label_vi", "")),
+                    short_en=r.get("short_en", r.get("label_en", "")),
                     source=reporting.get("source", ""),
                 )
             )
-    return _frame(rows, ["period", "year", "round", "deadline", "label_vi", "label_en", "source"])
+    columns = ["period", "year", "round", "deadline", "label_vi", "label_en", "short_vi", "short_en", "source"]
+    return _frame(rows, columns)
 
 
 def _reviews(data: dict) -> pd.DataFrame:
@@ -707,17 +711,19 @@ def _ambiguities(plan: Plan) -> list[Finding]:
     found = []
     names = plan.indicators.set_index("code")
     for indicator, group in plan.readings.groupby("indicator", sort=False):
-        listed_vi = "; ".join(f"{r.reading} = {r.target:g} («{r.text}», {r.source})" for r in group.itertuples())
-        listed_en = "; ".join(f"{r.reading} = {r.target:g} ({r.en}, {r.source})" for r in group.itertuples())
-        chosen = group.reading[group.chosen].iloc[0]
+        readings = list(group.itertuples())
+        listed_vi = "; ".join(f"({k}) {r.target:g} («{r.text}», {r.source})" for k, r in enumerate(readings, 1))
+        listed_en = "; ".join(f"({k}) {r.target:g} ({r.en}, {r.source})" for k, r in enumerate(readings, 1))
+        chosen = next(k for k, r in enumerate(readings, 1) if r.chosen)
         found.append(
             Finding(
                 "warning",
                 f"Chỉ tiêu {indicator} ({names.name_vi.get(indicator, '')}) có thể hiểu theo hai cách: {listed_vi}. "
-                f"Tiến độ theo cách «{chosen}» (readings.chosen trong tệp kế hoạch)",
+                f"Tiến độ được tính theo cách hiểu ({chosen})",
                 f"Target {indicator} ({names.name_en.get(indicator, '')}) can be read two ways: {listed_en}. "
-                f"Progress follows '{chosen}' (readings.chosen in the plan file)",
+                f"Progress follows reading ({chosen})",
                 "; ".join(group.source),
+                hint=f"readings.chosen: {readings[chosen - 1].reading} ({', '.join(r.reading for r in readings)})",
             )
         )
     return found

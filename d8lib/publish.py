@@ -74,6 +74,17 @@ def review_name(review: str, lang: str, plan) -> str:
     return label("review.round", lang).format(round=rounds[f"label_{lang}"].get(review, part), year=year)
 
 
+def period_names(plan) -> dict[str, dict[str, str]]:
+    """Each reporting period of a plan as readers name it, by language ("Năm 2023 · cập
+    nhật cả năm" / "2023 · full-year update", from the round's ``short_vi``/``short_en``)."""
+    return {
+        r.period: {
+            lang: label("period", lang).format(year=r.year, round=getattr(r, f"short_{lang}")) for lang in ("vi", "en")
+        }
+        for r in plan.rounds.itertuples()
+    }
+
+
 def plan_reference(text: str, lang: str = "vi", terms: list | tuple = ()) -> str:
     """A place in the plan ("Phụ lục 01, dòng 3") as the reader's language says it;
     ``terms``: the plan's own words in its references, with their English (``meta.terms``)."""
@@ -411,8 +422,11 @@ def hide_withheld(
 # --- formatting ----------------------------------------------------------------------------
 
 
+_VIETNAMESE_DIGITS = str.maketrans({",": ".", ".": ","})  # 1,234.5 written 1.234,5
+
+
 def fmt(value, digits: int = 0, lang: str = "vi") -> str:
-    """A number for reading: 1 234,5 in Vietnamese, 1,234.5 in English; withheld as x.
+    """A number for reading: 1.234,5 in Vietnamese, 1,234.5 in English; withheld as x.
     ``digits`` < 0 shows up to that many decimals, none for a whole number."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return WITHHELD
@@ -421,7 +435,7 @@ def fmt(value, digits: int = 0, lang: str = "vi") -> str:
     if digits < 0:
         digits = 0 if float(value).is_integer() else -digits
     text = f"{float(value):,.{digits}f}"
-    return text.replace(",", "\u202f").replace(".", ",") if lang == "vi" else text
+    return text.translate(_VIETNAMESE_DIGITS) if lang == "vi" else text
 
 
 def table_html(

@@ -50,6 +50,11 @@ def code_order(code: str) -> tuple:
     return ("OPM".find(str(code)[:1]) % 4, parts)
 
 
+def _period(bundle: Bundle, lang: str):
+    """A function naming a reporting period as readers do ("" for none)."""
+    return lambda period: bundle.period_names.get(period, {}).get(lang, period) if isinstance(period, str) else ""
+
+
 def _names(bundle: Bundle, lang: str) -> pd.Series:
     return bundle.units.set_index("unit").name.map(lambda n: publish.unit_name(n, lang))
 
@@ -66,7 +71,7 @@ def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title
     if bundle.review:
         what = bundle.review_titles[lang]
     elif bundle.period:
-        what = f"{label('round_label', lang)} {bundle.period}"
+        what = f"{label('round_label', lang)} {_period(bundle, lang)(bundle.period)}"
     else:
         what = label("phase." + bundle.phase, lang)
     subtitle = f"{what} · {label('as_of', lang)} {bundle.as_of.strftime('%d/%m/%Y')}"
@@ -100,12 +105,12 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         {
             label("columns.indicator", lang): table.indicator,
             label("columns.name", lang): table.indicator.map(names),
-            **{columns[key]: table[key] for key in columns},
             label("columns.status", lang): table.status.map(lambda s: label(f"status.{s}", lang)),
+            **{columns[key]: table[key] for key in columns},
             label("columns.complete", lang): table.complete.map(
                 lambda d: d.strftime("%d/%m/%Y") if pd.notna(d) else ""
             ),
-            label("columns.period", lang): table.period.fillna(""),
+            label("columns.period", lang): table.period.map(_period(bundle, lang)),
         }
     ).reset_index(drop=True)
     digits = {columns["target"]: 0, columns["achieved"]: -1, columns["percent_achieved"]: 0, columns["expected"]: -1}
@@ -455,7 +460,7 @@ def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     columns = dict(zip(keys, ("expected", "received", "on_time", "late", "missing", "resubmitted")))
     shown = pd.DataFrame(
         {
-            label("columns.period", lang): summary.period,
+            label("columns.period", lang): summary.period.map(_period(bundle, lang)),
             **{label(f"columns.{key}", lang): summary[column] for key, column in columns.items()},
             label("columns.mean_days_late", lang): summary.mean_days_late,
         }
@@ -465,7 +470,11 @@ def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         "sections.quality",
         [
             ("table", "bao-cao", shown, digits),
-            ("figure", charts.completeness(summary, lang), "charts.completeness_alt"),
+            (
+                "figure",
+                charts.completeness(summary.assign(period=summary.period.map(_period(bundle, lang))), lang),
+                "charts.completeness_alt",
+            ),
         ],
     )
     problems = bundle.problems if province else bundle.problems[bundle.problems.district.isin([unit, ""])]
@@ -477,7 +486,7 @@ def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         {
             label("columns.kind", lang): problems.kind.map(lambda k: label(f"problem_kind.{k}", lang)),
             label(_worded(bundle, "columns.district"), lang): problems.district.map(lambda d: names.get(d, "")),
-            label("columns.period", lang): problems.period,
+            label("columns.period", lang): problems.period.map(_period(bundle, lang)),
             label("columns.indicator", lang): problems.indicator,
             label("columns.detail", lang): [problem_detail(p, lang) for p in problems.itertuples()],
         }
@@ -491,7 +500,8 @@ def problem_detail(problem, lang: str = "vi") -> str:
     if problem.kind == "warning":
         return f"{problem.file}: {problem.message_vi if lang == 'vi' else problem.message_en}"
     if problem.kind == "outlier":
-        return label("problem_detail.outlier", lang).format(value=f"{problem.value:g}", z=f"{problem.z:.1f}")
+        value, z = publish.fmt(problem.value, -2, lang), publish.fmt(problem.z, 1, lang)
+        return label("problem_detail.outlier", lang).format(value=value, z=z)
     return label(f"problem_detail.{problem.kind}", lang)
 
 

@@ -93,9 +93,10 @@ def test_check_reports_the_two_contradictions_and_the_target_that_reads_two_ways
     findings = plan.check()
     assert [f.severity for f in findings] == ["warning", "warning", "warning"]
     gals, monitoring, cadres = findings
-    assert "O10" in cadres.message and "over_phase = 100" in cadres.message and "per_year = 400" in cadres.message
+    assert "O10" in cadres.message and "(1) 100 (" in cadres.message and "(2) 400 (" in cadres.message
     assert "Mục III.1, gạch đầu dòng 7" in cadres.source and "ND3, HĐ4, dòng 1" in cadres.source
-    assert "Progress follows 'over_phase'" in cadres.message_en
+    assert "Progress follows reading (1)" in cadres.message_en and "over_phase" not in cadres.message_en
+    assert cadres.hint == "readings.chosen: over_phase (over_phase, per_year)"
     assert "O3" in gals.message and "85" in gals.message and "63" in gals.message and "III.2.2.1" in gals.source
     assert "O11" in monitoring.message_en and "23" in monitoring.message and "ND3, HĐ3" in monitoring.source
 
@@ -172,7 +173,7 @@ def test_the_reading_chosen_in_the_plan_file_sets_the_target_progress_follows(tm
     edited = _edited_plan(tmp_path, per_year)
     row = edited.targets[(edited.targets.indicator == "O10") & (edited.targets.unit == edited.province)].iloc[0]
     assert row.target == 400 and row.years == [2022, 2023, 2024, 2025]
-    assert "Progress follows 'per_year'" in next(f for f in edited.check() if "O10" in f.message).message_en
+    assert "Progress follows reading (2)" in next(f for f in edited.check() if "O10" in f.message).message_en
 
 
 def test_every_line_that_asks_for_something_has_a_place_in_the_plan_file(plan, plan_text):

@@ -113,7 +113,7 @@ def test_withheld_percentages_are_hidden_and_small_counts_withheld():
 
 
 def test_numbers_read_as_each_language_writes_them():
-    assert publish.fmt(1234.56, 1, "vi") == "1\u202f234,6" and publish.fmt(1234.56, 1, "en") == "1,234.6"
+    assert publish.fmt(1234.56, 1, "vi") == "1.234,6" and publish.fmt(1234.56, 1, "en") == "1,234.6"
     assert publish.fmt(float("nan")) == publish.WITHHELD == "x"
 
 
