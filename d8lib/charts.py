@@ -11,9 +11,13 @@ from d8lib.publish import PALETTE, label
 
 # Labels come from data (unit names, ethnic groups): "$" in one is text, not mathtext.
 matplotlib.rcParams["text.parse_math"] = False
+# Charts are drawn about 460 px wide at 11 pt: on a phone (390 px) their text stays at
+# least 11 px; on a wider screen or on paper they scale up to the text's width.
+matplotlib.rcParams["font.size"] = 11
+WIDTH = 4.8  # inches
 
 
-def _axes(height: float, width: float = 8):
+def _axes(height: float, width: float = WIDTH):
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(width, height))
@@ -42,7 +46,7 @@ def progress(table: pd.DataFrame, lang: str = "vi"):
     axis.invert_yaxis()
     axis.set_xlabel(label("charts.progress_x", lang))
     axis.axvline(100, color="#555555", linewidth=0.8)
-    axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
+    _legend_above(axis, ncol=2)
     axis.spines[["top", "right"]].set_visible(False)
     return figure
 
@@ -55,14 +59,14 @@ def heatmap(grid: pd.DataFrame):
     if grid.isna().all().all():
         return None
 
-    figure, axis = _axes(4.6, 9)
+    figure, axis = _axes(0.3 * len(grid) + 1.4, WIDTH + 0.8)
     sns.heatmap(
         grid,
         annot=True,
         fmt=".0f",
         cmap="cividis",
         vmin=0,
-        vmax=100,
+        vmax=max(100.0, float(np.nanmax(grid.to_numpy(dtype=float)))),  # the scale covers every cell
         cbar_kws={"label": "%"},
         ax=axis,
         linewidths=0.5,
@@ -94,7 +98,7 @@ def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
     axis.set_yticks(np.arange(len(codes)), codes)
     axis.invert_yaxis()
     axis.set_xlabel(label("charts.percent", lang))
-    axis.legend(frameon=False, loc="best")
+    _legend_above(axis, ncol=len(rounds))
     axis.spines[["top", "right"]].set_visible(False)
     return figure
 
@@ -104,7 +108,7 @@ def effects(effects: pd.DataFrame, lang: str = "vi"):
     without one."""
     if effects.estimate.isna().all():
         return None
-    figure, axis = _axes(0.4 * len(effects) + 1.2, 7)
+    figure, axis = _axes(0.4 * len(effects) + 1.2)
     y = np.arange(len(effects))
     axis.errorbar(
         100 * effects.estimate,
@@ -126,6 +130,7 @@ def groups(data: pd.DataFrame, codes: list[str], names: dict, lang: str = "vi"):
     """Headline outcomes by group (bars), groups named as ``names`` says; None without one."""
     if data.estimate.isna().all() or not codes:
         return None
+    data = data[data.group.isin(data.group[data.estimate.notna()])]  # no slot for a group with nothing shown
     group_list = list(dict.fromkeys(data.group))
     figure, axis = _axes(3.6)
     width = 0.8 / max(len(group_list), 1)
@@ -140,7 +145,7 @@ def groups(data: pd.DataFrame, codes: list[str], names: dict, lang: str = "vi"):
         )
     axis.set_xticks(np.arange(len(codes)) + 0.4 - width / 2, codes)
     axis.set_ylabel(label("charts.percent", lang))
-    axis.legend(frameon=False, fontsize=8, ncol=3)
+    _legend_above(axis, ncol=3)
     axis.spines[["top", "right"]].set_visible(False)
     return figure
 
@@ -150,17 +155,26 @@ def completeness(summary: pd.DataFrame, lang: str = "vi"):
     was expected."""
     if not summary[["on_time", "late", "missing"]].to_numpy(dtype=float).sum():
         return None
-    figure, axis = _axes(3)
-    x = np.arange(len(summary))
-    bottom = np.zeros(len(summary))
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axis = _axes(0.4 * len(summary) + 1.3)
+    y = np.arange(len(summary))
+    left = np.zeros(len(summary))
     for column, colour in (("on_time", 2), ("late", 1), ("missing", 3)):
         values = summary[column].to_numpy(dtype=float)
-        axis.bar(x, values, bottom=bottom, color=PALETTE[colour], label=label(f"columns.{column}", lang))
-        bottom += values
-    axis.set_xticks(x, summary.period)
-    axis.legend(frameon=False, ncol=3, fontsize=8)
+        axis.barh(y, values, left=left, color=PALETTE[colour], label=label(f"columns.{column}", lang))
+        left += values
+    axis.set_yticks(y, summary.period)
+    axis.invert_yaxis()
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # reports are counted
+    _legend_above(axis, ncol=3)
     axis.spines[["top", "right"]].set_visible(False)
     return figure
+
+
+def _legend_above(axis, ncol: int) -> None:
+    """The legend above the plot, outside the data."""
+    axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=ncol, frameon=False)
 
 
 def provinces(shares: pd.DataFrame, lang: str = "vi"):
@@ -175,6 +189,6 @@ def provinces(shares: pd.DataFrame, lang: str = "vi"):
     axis.invert_yaxis()
     axis.set_xlabel(label("charts.progress_x", lang))
     axis.axvline(100, color="#555555", linewidth=0.8)
-    axis.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
+    _legend_above(axis, ncol=1)
     axis.spines[["top", "right"]].set_visible(False)
     return figure

@@ -72,7 +72,8 @@ class Page:
     def _figure(self, figure, alt_key: str) -> None:
         """A chart; nothing where there was nothing to draw (None)."""
         if figure is not None:
-            _show(publish.figure_html(figure, publish.label(alt_key, self.lang)))
+            text = publish.label(alt_key, self.lang)  # said to every reader, above the chart
+            _show(publish.figure_html(figure, text, caption=text))
 
     def _table(self, name: str, frame: pd.DataFrame, digits: dict[str, int]) -> None:
         """A published table, numbers rounded as shown, kept for the Excel twin; a table

@@ -457,17 +457,19 @@ def table_html(
 
 
 def figure_html(figure, alt: str, caption: str = "") -> str:
-    """A matplotlib figure as an embedded PNG with alternative text; the figure is closed."""
+    """A matplotlib figure as an embedded SVG image (crisp at any size, its text scaling
+    with the page) with alternative text and a caption above it; the figure is closed."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    with plt.rc_context({"svg.hashsalt": "d8", "svg.fonttype": "path"}):  # the same figure, the same bytes
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (
-        f"<figure class='d8-figure'><img src='data:image/png;base64,{data}' alt='{html.escape(alt, quote=True)}'>"
-        f"{cap}</figure>"
+        f"<figure class='d8-figure'>{cap}<img src='data:image/svg+xml;base64,{data}' "
+        f"alt='{html.escape(alt, quote=True)}'></figure>"
     )
 
 

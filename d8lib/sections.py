@@ -118,12 +118,15 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         ("table", "tien-do", shown, digits),
         ("figure", charts.progress(figures, lang), "charts.progress_alt"),
     ]
-    heatmap = charts.heatmap(district_shares(bundle, lang)) if unit == bundle.province else None
+    shares = district_shares(bundle, lang) if unit == bundle.province else None
+    heatmap = charts.heatmap(shares) if shares is not None else None
     if heatmap is not None:
         section.parts += [
             ("heading", _worded(bundle, "sections.heatmap"), 3),
             ("figure", heatmap, _worded(bundle, "charts.heatmap_alt")),
         ]
+        if shares.isna().any().any():
+            section.parts.append(("note", label("notes.heatmap_blank", lang)))
     section.parts += _by_area(bundle, unit, names, lang)
     people = bundle.for_unit(unit)["people"]
     if len(people):

@@ -161,7 +161,7 @@ def test_figures_are_embedded_with_alternative_text(lang):
     figure, axis = plt.subplots()
     axis.plot([1, 2], [3, 4])
     markup = publish.figure_html(figure, publish.label("charts.progress_alt", lang))
-    assert markup.startswith("<figure") and "data:image/png;base64," in markup and "alt='" in markup
+    assert markup.startswith("<figure") and "data:image/svg+xml;base64," in markup and "alt='" in markup
     assert "http" not in markup
 
 
