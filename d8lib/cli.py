@@ -230,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
             as_of=args.as_of,
             review=args.review or "",
             force=args.force,
+            pdf=args.pdf,
         )
     except InputError as exc:
         print(f"d8 run: {exc}", file=sys.stderr)
@@ -487,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="execute every report, even those unchanged since the published run"
     )
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
+    run.add_argument("--pdf", action="store_true", help="an A4 PDF beside each HTML report (needs WeasyPrint)")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
     run.add_argument("--plan", type=_plan, default="")
     run.add_argument("--out", type=Path, default=Path("outputs"))

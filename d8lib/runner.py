@@ -30,12 +30,12 @@ from pathlib import Path
 import pandas as pd
 
 from d8lib import evaluate, reuse
-from d8lib.atomic import write_text
+from d8lib.atomic import write_text, write_whole
 from d8lib.errors import InputError
 from d8lib.inbox import prepare_store, read_inbox
 from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path
 from d8lib.plan import Plan, load_plan
-from d8lib.publish import Earlier, label, review_name, unit_name
+from d8lib.publish import Earlier, fmt, label, review_name, unit_name
 from d8lib.store import JOURNAL, Store, sha256_file
 from d8lib.text import ascii_key, printable
 
@@ -75,6 +75,7 @@ class Job:
     parameters: dict
     run_dir: str
     lang: str
+    pdf: bool = False  # an A4 PDF beside the HTML page
     inputs: dict = field(default_factory=dict)
     reason: str = ""
 
@@ -86,6 +87,7 @@ class Outcome:
     html: str
     excel: str
     notebook: str
+    pdf: str = ""
     status: str = "ok"  # or "failed", or "empty": nothing to report, listed on the index without a report
     seconds: float = 0.0
     error: str = ""
@@ -289,6 +291,8 @@ def execute(job: Job) -> Outcome:
             log_output=False,
         )
         render(executed, page, job.name, job.lang)
+        if job.pdf:
+            outcome.pdf = print_pdf(page, page.with_suffix(".pdf")).name
     except Exception as exc:  # noqa: BLE001 - any failure of one report is recorded for the operator
         outcome.status = "failed"
         outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:ERROR_CHARS]
@@ -326,6 +330,27 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
     return write_text(page, body)
 
 
+def print_pdf(page: Path, pdf: Path) -> Path:
+    """A rendered report as an A4 PDF by its print style (WeasyPrint: a Python library, the
+    same on every machine; ``benchmarks/bench_pdf.py`` compares it with headless Chromium)."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)  # the theme's CSS has rules print ignores
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return write_whole(pdf, lambda partial: weasyprint.HTML(filename=str(page)).write_pdf(str(partial)))
+
+
+def pdf_available() -> bool:
+    """Whether PDFs can be printed here (WeasyPrint and its system libraries)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 # --- the run ------------------------------------------------------------------------------
 
 
@@ -340,15 +365,20 @@ def _versions() -> dict:
 
 
 def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -> Path:
-    """The run's front page: every report with its status, time and error."""
+    """The run's front page: for readers, each unit's report (HTML, PDF, Excel) or that it
+    has nothing to report; below, for the operator, each report's status, time and error."""
 
     def say(key: str, **values) -> str:
         return label(f"index.{key}", lang).format(**values)
 
-    rows = []
+    def link(name: str, text: str) -> str:
+        return f"<a href='{html.escape(name)}'>{text}</a>" if name else ""
+
+    readers, operators = [], []
     for o in outcomes:
-        link = f"<a href='{html.escape(o.html)}'>{html.escape(o.name)}</a>" if o.status == "ok" else html.escape(o.name)
-        excel = f"<a href='{html.escape(o.excel)}'>Excel</a>" if o.status == "ok" and o.excel else ""
+        files = [link(o.html, say("page")), link(o.pdf, "PDF"), link(o.excel, "Excel")] if o.status == "ok" else []
+        shown = " · ".join(f for f in files if f) or html.escape(say("empty" if o.status == "empty" else "missing"))
+        readers.append(f"<tr class='{o.status}'><td>{html.escape(o.name)}</td><td>{shown}</td></tr>")
         status = say({"ok": "done", "empty": "empty"}.get(o.status, "failed"))
         if o.carried_from:
             status += " " + say("carried", run=o.carried_from)
@@ -356,33 +386,37 @@ def write_index(run_dir: Path, outcomes: list[Outcome], meta: dict, lang: str) -
             status += " " + say("reused", run=o.reused_from)
         error = html.escape(o.error.splitlines()[0] if o.error else "")
         cell = "" if o.failed_cell is None else " " + say("cell", cell=o.failed_cell)
-        rows.append(
-            f"<tr class='{o.status}'><td>{link}</td><td>{excel}</td><td>{status}</td>"
-            f"<td>{'' if o.status == 'empty' else f'{o.seconds:.1f}'}</td><td>{error}{cell}</td></tr>"
+        seconds = "" if o.status == "empty" else fmt(o.seconds, 1, lang)
+        operators.append(
+            f"<tr class='{o.status}'><td>{html.escape(o.name)}</td><td>{status}</td>"
+            f"<td>{seconds}</td><td>{error}{cell}</td></tr>"
         )
     title = say("title")
-    head = "".join(f"<th>{say(k)}</th>" for k in ("report", "excel", "status", "seconds", "error"))
     as_of = dt.date.fromisoformat(meta["as_of"]).strftime("%d/%m/%Y")
     started = dt.datetime.fromisoformat(meta["started"]).strftime("%d/%m/%Y %H:%M")
     what = meta.get("review_title") or label(f"phase.{meta['phase']}", lang)
-    facts = say("facts", phase=what, as_of=as_of, started=started)
-    problem = (
+    notes = (
         f"<p class='illustration'><strong>{html.escape(meta['illustration'])}</strong></p>"
         if meta.get("illustration")
         else ""
     )
     if meta.get("error"):
-        problem += (
+        notes += (
             f"<p class='error'><strong>{say('tables_failed')}:</strong> {html.escape(printable(meta['error']))}</p>"
         )
+    head = "".join(f"<th>{say(k)}</th>" for k in ("unit", "files"))
+    operator_head = "".join(f"<th>{say(k)}</th>" for k in ("report", "status", "seconds", "error"))
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <style>body{{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2933}}
 table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #d9e2ec;padding:.35rem .5rem;text-align:left}}
-th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}</style></head>
-<body><h1>{title}</h1><p>{html.escape(facts)}</p>{problem}
-<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></body></html>
+th{{background:#f0f4f8}}tr.failed td,p.error{{color:#9b1c1c}}h2{{margin-top:2.5rem}}
+section.operator{{color:#52606d;font-size:.9rem}}</style></head>
+<body><h1>{title}: {html.escape(what)}</h1><p>{html.escape(say("as_of", as_of=as_of))}</p>{notes}
+<table><thead><tr>{head}</tr></thead><tbody>{"".join(readers)}</tbody></table>
+<section class="operator"><h2>{say("operator")}</h2><p>{html.escape(say("started", started=started))}</p>
+<table><thead><tr>{operator_head}</tr></thead><tbody>{"".join(operators)}</tbody></table></section></body></html>
 """
     path = run_dir / "index.html"
     return write_text(path, page)
@@ -460,6 +494,7 @@ def run(
     progress: bool = True,
     review: str = "",
     force: bool = False,
+    pdf: bool = False,
 ) -> RunResult:
     """Produce the reports of a phase (the evaluation notebook), or of a progress
     ``review`` (the monitoring notebook: "YYYY", "YYYY-06" or "adhoc" with ``as_of``),
@@ -469,7 +504,7 @@ def run(
     units carries over the last published reports of the others (same phase, review
     and language), so that publishing it hides none of them. A report whose inputs are
     those of its published version is reused, not executed (``d8lib.reuse``), unless
-    ``force``."""
+    ``force``. With ``pdf`` each report also gets an A4 PDF beside its HTML page."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
@@ -480,6 +515,11 @@ def run(
     jobs = jobs or os.cpu_count() or 1
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
+    if pdf and not pdf_available():
+        raise InputError(
+            "--pdf cần thư viện WeasyPrint: pip install 'd8lib[pdf]'",
+            "--pdf needs WeasyPrint: pip install 'd8lib[pdf]'",
+        )
     if (data_dir / "store" / "d8.sqlite").exists():
         Store(data_dir / "store").submissions()  # a damaged store says so now (StoreError), not in every report
     else:
@@ -495,7 +535,7 @@ def run(
         hashes = {str(p): sha256_file(p) for p in files}
         versions = _versions()
         code = reuse.code_fingerprint(versions)
-        settings = {"phase": phase, "review": review, "as_of": as_of.isoformat(), "lang": lang}
+        settings = {"phase": phase, "review": review, "as_of": as_of.isoformat(), "lang": lang, "pdf": pdf}
         key = reuse.run_key({**hashes, "store": _store_digest(data_dir)}, code, {**settings, "units": chosen})
         earlier = reuse.published(out_dir)
         names = plan.reporting_units().set_index("unit").name
@@ -524,6 +564,7 @@ def run(
                     parameters,
                     str(run_dir),
                     lang,
+                    pdf,
                 )
             )
         error, outcomes, compared_with = "", None, ""
@@ -605,7 +646,7 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _files(record: dict) -> list[str]:
-    return [record[k] for k in ("html", "excel", "notebook") if record.get(k)]
+    return [record[k] for k in ("html", "pdf", "excel", "notebook") if record.get(k)]
 
 
 def _reuse_report(earlier: dict, out_dir: Path, run_dir: Path, job: Job, record: dict | None) -> Outcome | None:
@@ -660,8 +701,8 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
     for report in previous.get("reports", []):
         if report["unit"] in done or report["status"] != "ok" or not reuse.intact(source, _files(report), previous):
             continue
-        for name in (report["html"], report["excel"], report["notebook"]):
-            if name and (source / name).is_file():
+        for name in _files(report):
+            if (source / name).is_file():
                 os.link(source / name, run_dir / name)
         outcomes.append(Outcome(**{**report, "carried_from": report.get("carried_from") or previous["run"]}))
     position = {unit: k for k, unit in enumerate(order)}

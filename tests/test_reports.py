@@ -31,7 +31,7 @@ VIETNAMESE = re.compile("[àáảãạăằắẳẵặâầấẩẫậđèé�
 @pytest.fixture(scope="module")
 def midterm(tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
-    result = runner.run("midterm", jobs=2, out_dir=out, progress=False)
+    result = runner.run("midterm", jobs=2, out_dir=out, progress=False, pdf=True)
     return out, result
 
 
@@ -131,6 +131,33 @@ def test_every_html_report_has_an_excel_twin_with_the_same_figures(midterm):
                         assert cell == pytest.approx(number, abs=1e-9), (page.name, name, cell, text)
                     else:
                         assert ("" if cell is None else str(cell)) == text, (page.name, name, cell, text)
+
+
+NUMBER = re.compile(r"^-?[\d.]+(,\d+)?%?$")  # a figure as the Vietnamese edition writes it: 1.234,5
+
+
+def test_every_report_has_an_a4_pdf_with_its_columns_and_figures(midterm):
+    """The PDF printed beside each page (d8 run --pdf) is A4, holds every column header of
+    every table, and every figure of the HTML tables (whose Excel twins hold the same,
+    above) as often as the tables show it; the index links it."""
+    from pypdf import PdfReader
+
+    out, _ = midterm
+    index = (out / "latest" / "index.html").read_text(encoding="utf-8")
+    for page in sorted((out / "latest").glob("[0-9]*.html")):
+        pdf = page.with_suffix(".pdf")
+        assert f"href='{pdf.name}'" in index
+        reader = PdfReader(pdf)
+        width, height = (float(v) for v in reader.pages[0].mediabox[2:])
+        assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297), page.name
+        text = "\n".join(p.extract_text() for p in reader.pages)
+        flat, tokens = re.sub(r"\s+", "", text), text.split()
+        for name, rows in parse(page).tables.items():
+            for header in rows[0]:
+                assert re.sub(r"\s+", "", header) in flat, (page.name, name, header)
+            shown = [cell for row in rows[1:] for cell in row if NUMBER.match(cell.strip())]
+            for figure in set(shown):
+                assert tokens.count(figure) >= shown.count(figure), (page.name, name, figure)
 
 
 def test_key_findings_match_what_d8lib_computes(midterm, plan):
