@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from d8lib import publish
+from d8lib.publish import NONE
 from d8lib.sections import Section
 
 
@@ -32,6 +33,8 @@ class Page:
     def __init__(self, lang: str = "vi"):
         self.lang = lang
         self.excel: dict[str, pd.DataFrame] = {}
+        self.excel_notes: dict[str, list[str]] = {}  # the notes shown right under each table
+        self._table_above = ""  # the table the notes being shown stand under
         warnings.showwarning = _to_log
 
     def show(self, section: Section) -> Section:
@@ -40,13 +43,17 @@ class Page:
         if section.heading:
             self._heading(section.heading, 2)
         for kind, *rest in section.parts:
+            if kind == "note" and self._table_above:  # a note under a table goes under its Excel twin too
+                self.excel_notes.setdefault(self._table_above, []).append(rest[0])
             getattr(self, f"_{kind}")(*rest)
+            self._table_above = rest[0] if kind == "table" else self._table_above if kind == "note" else ""
         return section
 
     def save_excel(self, path: str) -> None:
         """Write the Excel twin of every table shown (nothing when ``path`` is empty)."""
         if path:
-            publish.write_excel(self.excel, path, note=publish.label("notes.suppression", self.lang))
+            note = publish.label("notes.suppression", self.lang)
+            publish.write_excel(self.excel, path, note=note, notes=self.excel_notes)
 
     def _heading(self, key: str, level: int) -> None:
         _show(f"<h{level}>{html.escape(publish.label(key, self.lang))}</h{level}>")
@@ -89,8 +96,8 @@ class Page:
         self.excel[name] = values
         shown = values.copy()
         for column in shown.columns:
-            if column in digits:
-                shown[column] = [publish.fmt(v, digits[column], self.lang) for v in values[column]]
+            if column in digits:  # "x": withheld; "–": no such figure
+                shown[column] = [publish.fmt(v, digits[column], self.lang) if v != "" else NONE for v in values[column]]
             else:
                 shown[column] = [
                     "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[column]

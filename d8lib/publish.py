@@ -29,7 +29,8 @@ from d8lib.paths import DATA_DIR
 from d8lib.standards import SHOWN as SHOWN_FLAGS
 
 MIN_COUNT = 5
-WITHHELD = "x"
+WITHHELD = "x"  # a figure not shown, to protect people or by the presentation standard
+NONE = "–"  # a figure that does not exist or does not apply
 # Okabe and Ito's palette, safe for colour-blind readers.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 
@@ -476,9 +477,12 @@ def figure_html(figure, alt: str, caption: str = "") -> str:
 # --- Excel -------------------------------------------------------------------------------
 
 
-def write_excel(tables: dict[str, pd.DataFrame], path: str | Path, note: str = "") -> Path:
+def write_excel(
+    tables: dict[str, pd.DataFrame], path: str | Path, note: str = "", notes: dict[str, list[str]] | None = None
+) -> Path:
     """One sheet per table, headers as the report shows them, numbers as numbers,
-    withheld cells as ``x`` and text never a formula."""
+    withheld cells as ``x`` and text never a formula; under each table its own ``notes``
+    (the reasons its flags refer to), then the ``note`` of every sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -493,9 +497,11 @@ def write_excel(tables: dict[str, pd.DataFrame], path: str | Path, note: str = "
             sheet.append([_excel_value(v) for v in row])
         for k, column in enumerate(frame.columns, start=1):
             sheet.column_dimensions[sheet.cell(1, k).column_letter].width = min(max(len(str(column)) + 2, 10), 60)
-        if note:
+        own = (notes or {}).get(name, [])
+        if own or note:
             sheet.append([])
-            sheet.append([note])
+        for line in [*own, note] if note else own:
+            sheet.append([line])
         _text_only(sheet)
     path = Path(path)
     workbook.save(path)

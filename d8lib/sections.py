@@ -59,11 +59,19 @@ def _names(bundle: Bundle, lang: str) -> pd.Series:
     return bundle.units.set_index("unit").name.map(lambda n: publish.unit_name(n, lang))
 
 
-def _flag(row, lang: str) -> str:
-    """The presentation flag of a figure with its reasons, as the reader reads it."""
-    text = label(f"flag.{row.flag}", lang)
-    reasons = [label(f"reasons.{r}", lang) for r in str(row.reason).split(";") if r]
-    return f"{text}: {'; '.join(reasons)}" if reasons and row.flag != "ok" else text
+def _flags(rows, lang: str) -> tuple[list[str], list[tuple]]:
+    """The presentation flag of each figure as the reader reads it, with the number of the
+    note that gives its reasons ("Không công bố (1)"), and the notes under the table: each
+    set of reasons said once."""
+    cells, notes = [], {}
+    for row in rows:
+        text = label(f"flag.{row.flag}", lang)
+        reasons = tuple(label(f"reasons.{r}", lang) for r in str(row.reason).split(";") if r)
+        if reasons and row.flag != "ok":
+            number = notes.setdefault(reasons, len(notes) + 1)
+            text = f"{text} ({number})"
+        cells.append(text)
+    return cells, [("note", f"({number}) {'; '.join(reasons)}.") for reasons, number in notes.items()]
 
 
 def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title") -> Section:
@@ -337,6 +345,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     estimates = publish.hide_withheld(bundle.for_unit(unit)["outcomes"])
     ci = label("columns.ci", lang)
+    flags, notes = _flags(estimates.itertuples(), lang)
     shown = pd.DataFrame(
         {
             label("columns.indicator", lang): estimates.indicator,
@@ -347,7 +356,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ci + " +": 100 * estimates.ci_high,
             label("columns.n", lang): estimates.n,
             label("columns.df", lang): estimates.df,
-            label("columns.flag", lang): [_flag(r, lang) for r in estimates.itertuples()],
+            label("columns.flag", lang): flags,
         }
     )
     digits = {c: 1 for c in shown.columns[3:6]} | {label("columns.n", lang): 0, label("columns.df", lang): 0}
@@ -357,6 +366,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         "sections.outcomes",
         [
             ("table", "ket-qua", shown, digits),
+            *notes,
             ("note", standard),
             ("figure", charts.outcomes(estimates, codes, lang), "charts.outcomes_alt"),
         ],
@@ -384,26 +394,33 @@ def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         return [scale * table[name].get(c, np.nan) if name in table else np.nan for c in codes]
 
     ci, p_value, logit = label("columns.ci", lang), label("columns.p_value", lang), label("columns.logit", lang)
+    change_p = label("columns.change_p", lang)
+    flagged, notes = _flags(effects.itertuples(), lang)
+    flags = dict(zip(effects.index, flagged))
+    effect, logits = column(effects, "estimate"), column(effects, "logit_estimate", 1.0)
+    # no logit difference where a share is 0% or 100%: it does not exist, nothing is withheld
+    logits = [v if not (np.isnan(v) and not np.isnan(e)) else "" for v, e in zip(logits, effect)]
     shown = pd.DataFrame(
         {
             label("columns.indicator", lang): codes,
             label("columns.name", lang): [names[c] for c in codes],
             label("columns.change", lang): column(change, "estimate"),
-            label("columns.change", lang) + " p": column(change, "p_value", 1.0),
-            label("columns.effect", lang): column(effects, "estimate"),
+            change_p: column(change, "p_value", 1.0),
+            label("columns.effect", lang): effect,
             ci + " −": column(effects, "ci_low"),
             ci + " +": column(effects, "ci_high"),
             p_value: column(effects, "p_value", 1.0),
-            logit: column(effects, "logit_estimate", 1.0),
-            label("columns.flag", lang): [_flag(effects.loc[c], lang) if c in effects.index else "" for c in codes],
+            logit: logits,
+            label("columns.flag", lang): [flags.get(c, "") for c in codes],
         }
     )
     if len(within):
         shown.insert(8, label("columns.within", lang), column(within, "estimate"))
-    digits = {c: (3 if c.endswith("p") or c in (p_value, logit) else 1) for c in shown.columns[2:-1]}
+    digits = {c: (3 if c in (change_p, p_value, logit) else 1) for c in shown.columns[2:-1]}
     ordered = effects.reindex(sorted(effects.index, key=code_order))
     section.parts += [
         ("table", "thay-doi-chenh-lech", shown, digits),
+        *notes,
         ("note", label("notes.effect_meaning", lang)),
         ("figure", charts.effects(ordered, lang), "charts.effects_alt"),
     ]
@@ -429,6 +446,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     table = publish.hide_withheld(bundle.for_unit(unit)["breakdowns"])
     latest = table[table["round"] == bundle.rounds[-1]]
     ci = label("columns.ci", lang)
+    flags, notes = _flags(latest.itertuples(), lang)
     shown = pd.DataFrame(
         {
             label("columns.dimension", lang): latest.dimension.map(lambda d: label(f"dimension.{d}", lang)),
@@ -438,7 +456,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ci + " −": 100 * latest.ci_low,
             ci + " +": 100 * latest.ci_high,
             label("columns.n", lang): latest.n,
-            label("columns.flag", lang): [_flag(r, lang) for r in latest.itertuples()],
+            label("columns.flag", lang): flags,
         }
     )
     definitions = bundle.outcome_definitions
@@ -449,6 +467,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         parts=[
             ("heading", "sections.breakdowns", 3),
             ("table", "phan-to", shown, {c: 1 for c in shown.columns[3:6]} | {label("columns.n", lang): 0}),
+            *notes,
             ("figure", charts.groups(drawn, codes, names, lang), "charts.breakdown_alt"),
         ]
     )
@@ -465,7 +484,8 @@ def quality(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         {
             label("columns.period", lang): summary.period.map(_period(bundle, lang)),
             **{label(f"columns.{key}", lang): summary[column] for key, column in columns.items()},
-            label("columns.mean_days_late", lang): summary.mean_days_late,
+            # no report late: there are no days late to average, nothing is withheld
+            label("columns.mean_days_late", lang): summary.mean_days_late.astype(object).where(summary.late > 0, ""),
         }
     )
     digits = {c: 0 for c in shown.columns[1:7]} | {label("columns.mean_days_late", lang): 1}
@@ -565,7 +585,7 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         ],
     )
     if design.get("not_read"):
-        section.parts.append(("note", label("methods.not_read", lang).format(columns=", ".join(design["not_read"]))))
+        section.parts.append(("note", label("methods.not_read", lang).format(count=len(design["not_read"]))))
     grouped = {k: v for k, v in design.get("grouped_as_other", {}).items() if v}
     if grouped:
         counts = ", ".join(
