@@ -321,6 +321,8 @@ def assert_read_as_readers_write(page: Path, lang: str, plan) -> None:
     no Vietnamese acronym left in the English edition (in d8's words: the plan's names,
     "công nghệ 4.0", are the plan's)."""
     text = reader_text(page)
+    if lang == "en":
+        assert not re.findall(r"\b(?:TKVVTB|ĐCTC|DTTS|KTC|TTTT)\b", text), page.name
     for name in (*plan.indicators[f"name_{lang}"], *plan.milestones[f"name_{lang}"], *plan.activities[f"name_{lang}"]):
         text = text.replace(str(name), " ")
     assert not re.findall(r"\b20\d\d-(?:final|q\d|\d\d)\b", text), page.name  # periods are said in words
@@ -331,7 +333,6 @@ def assert_read_as_readers_write(page: Path, lang: str, plan) -> None:
         assert not re.findall(number.format(r"\d+\.\d{1,2}"), text), page.name
     else:  # 1,234.5: a comma only before three digits
         assert not re.findall(number.format(r"\d+,\d{1,2}"), text), page.name
-        assert not re.findall(r"\b(?:TKVVTB|ĐCTC|DTTS|KTC|TTTT)\b", text), page.name
 
 
 def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
