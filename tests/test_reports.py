@@ -349,7 +349,7 @@ def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
         cwd=str(ROOT / "notebooks"),
     )
     text = json.dumps(nbformat.read(tmp_path / "monitoring.ipynb", as_version=4).cells, ensure_ascii=False)
-    assert "Kỳ báo cáo 2024-final" in text and "25/01/2025" in text and (tmp_path / "m.xlsx").exists()
+    assert "Kỳ báo cáo Năm 2024 · cập nhật cả năm" in text and "25/01/2025" in text and (tmp_path / "m.xlsx").exists()
     pm.execute_notebook(
         str(ROOT / "notebooks" / "explore.ipynb"),
         str(tmp_path / "explore.ipynb"),
