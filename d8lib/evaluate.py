@@ -195,8 +195,9 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
     visited in several rounds is one PSU, so that changes carry its covariance. With
     ``calibration`` (see ``calibration_settings``), each round's weights are calibrated
     to its population totals on the margins named there."""
+    lonely = lonely_psu()
     if calibration is None:
-        return Design(stacked, "weight", strata="stratum", psu="village")
+        return Design(stacked, "weight", strata="stratum", psu="village", lonely_psu=lonely)
     margins = [["round", *m] for m in calibration["margins"]]
     totals = calibration["totals"]
     totals = totals[totals["round"].isin(stacked["round"].astype(str).unique())]
@@ -208,7 +209,14 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
         value=calibration["value"],
     )
     keyed["round"] = stacked["round"]
-    return Design(keyed, "weight", strata="stratum", psu="village").calibrate(population, calibration["method"])
+    design = Design(keyed, "weight", strata="stratum", psu="village", lonely_psu=lonely)
+    return design.calibrate(population, calibration["method"])
+
+
+def lonely_psu() -> str:
+    """How a stratum with a single responding village counts in every design of a run
+    (``lonely_psu`` in data/evaluation.yaml; ``d8lib.survey`` for what each means)."""
+    return evaluation_settings().get("lonely_psu", "centered")
 
 
 def outcome_design(data_dir: Path, rounds: list[str], units: Units, definitions: pd.DataFrame) -> tuple:
@@ -240,7 +248,9 @@ def pooled_outcomes(frames: list[pd.DataFrame], definitions: pd.DataFrame | None
     on the side of wider intervals."""
     definitions = outcomes.load_definitions() if definitions is None else definitions
     standard = standards.load_standard()
-    design = Design(pd.concat(frames, ignore_index=True), "weight", strata="stratum", psu="village")
+    design = Design(
+        pd.concat(frames, ignore_index=True), "weight", strata="stratum", psu="village", lonely_psu=lonely_psu()
+    )
     return standards.judge(
         outcomes.estimate(design, by=["round"], definitions=definitions, ci=standard.interval), standard
     )
@@ -422,6 +432,8 @@ def build(
             "df": design.df,
             "respondents": len(stacked),
             "calibration": calibration["method"] if calibration else "",
+            "single_psu_strata": len(design.single_psu_strata),
+            "lonely_psu": design.lonely_psu,
             "calibration_margins": calibration["margins"] if calibration else [],
             "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
             "standard": standard.name,

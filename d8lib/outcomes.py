@@ -17,6 +17,7 @@ import yaml
 
 from d8lib.paths import DATA_DIR
 from d8lib.skiplogic import rule
+from d8lib.standards import load_standard
 from d8lib.survey import Design
 
 DEFAULT_DEFINITIONS = DATA_DIR / "indicators" / "outcomes.yaml"
@@ -93,9 +94,10 @@ def estimate(
     codes: list[str] | None = None,
     by: str | list[str] | None = None,
     definitions: pd.DataFrame | None = None,
-    ci: str = "logit",
+    ci: str | None = None,
 ) -> pd.DataFrame:
-    """Estimate outcome indicators per domain.
+    """Estimate outcome indicators per domain, with the interval ``ci`` (default: that of
+    the presentation standard in use, as the reports give it).
 
     Returns one row per indicator and domain: ``indicator``, the ``by`` columns, the
     columns of ``Design.mean`` (``n`` counts women of the universe who answered,
@@ -108,7 +110,8 @@ def estimate(
     for code in codes:
         spec = definitions.loc[code]
         prepared, universe, answer = for_indicator(design, spec)
-        result = prepared.mean(answer, by=by + [universe], ci=ci, missing="exclude").drop(columns=universe)
+        interval = ci or load_standard().interval
+        result = prepared.mean(answer, by=by + [universe], ci=interval, missing="exclude").drop(columns=universe)
         result.insert(0, "indicator", code)
         frames.append(
             result.assign(higher_is_better=bool(spec.higher_is_better), name_vi=spec.name_vi, name_en=spec.name_en)

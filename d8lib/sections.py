@@ -561,7 +561,11 @@ def design_text(design: dict, lang: str = "vi") -> str:
         calibrated = label("methods.design_calibrated", lang)
     if design.get("repeated_villages"):
         repeated = label("methods.design_repeated", lang).format(count=design["repeated_villages"])
-    return label("methods.design_text", lang).format(calibration=calibration, calibrated=calibrated, repeated=repeated)
+    text = label("methods.design_text", lang).format(calibration=calibration, calibrated=calibrated, repeated=repeated)
+    if design.get("single_psu_strata"):
+        lonely = label(f"methods.lonely_psu.{design['lonely_psu']}", lang)
+        text += " " + label("methods.single_psu", lang).format(count=design["single_psu_strata"], how=lonely)
+    return text
 
 
 def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:

@@ -44,11 +44,15 @@ Conventions (those of Stata ``svy`` and R ``survey``):
   linearised values regressed on the calibration variables with the design weights,
   as R's ``calibrate``.
 
-Single-PSU strata: ``lonely_psu="error"`` (default) raises an error naming the
-strata; ``"certainty"`` lets them contribute nothing; ``"scaled"`` scales the
-variance of the other strata by H / (H - H1) (R's ``average``, Stata's ``scaled``);
-``"centered"`` centres their PSU total at the mean of all PSU totals (R's
-``adjust``, Stata's ``centered``).
+Single-PSU strata, as R's ``survey`` (4.x) treats them for every estimator (totals,
+means, ratios, their domains and contrasts): ``lonely_psu="error"`` (default) raises
+an error naming the strata; ``"certainty"`` lets them contribute nothing;
+``"scaled"`` (R's ``average``) scales the variance of the other strata by H / (H - H1),
+where for a domain H counts the strata holding its rows and H1 the single-PSU strata
+among them (R's ``svyby`` drops the other rows; a calibrated design keeps them all, so
+its domains use the whole design's H and H1); ``"centered"`` (R's ``adjust``) lets the
+single PSU's total deviate from zero, which for a mean, whose linearised values add up
+to zero, is its deviation from the mean of all PSU totals.
 """
 
 from __future__ import annotations
@@ -149,6 +153,11 @@ class Design:
                 f"Tầng chỉ có một đơn vị mẫu cấp 1: {names} / Strata with a single PSU: {names} "
                 f"(choose lonely_psu='certainty', 'scaled' or 'centered')"
             )
+
+    @property
+    def single_psu_strata(self) -> list:
+        """The strata with a single PSU (``lonely_psu`` says how they count)."""
+        return list(self._stratum_labels[self._lonely])
 
     def _fractions(self, stratum: np.ndarray) -> np.ndarray:
         """Sampling fraction of PSUs in each stratum (zeros without fpc)."""
@@ -257,7 +266,7 @@ class Design:
         domains, lin = self._linearize("mean", y, None, by, missing)
         keys = [k[0] if len(by) == 1 else tuple(k) for k in domains.itertuples(index=False)]
         position = {k: i for i, k in enumerate(keys)}
-        scaled, plain = self._covariance_factors(lin.psu_totals)
+        scaled, plain = self._covariance_factors(lin.psu_totals, lin.holds)
         rows = []
         for combination in combinations:
             used = {k: float(c) for k, c in combination.items() if c != 0}
@@ -379,7 +388,7 @@ class Design:
             raise DesignError(f"ci must be one of {INTERVALS}, not {ci!r}")
         by = [] if by is None else ([by] if isinstance(by, str) else list(by))
         domains, lin = self._linearize(kind, y, x, by, missing)
-        variance = np.einsum("pd,pd->d", *self._covariance_factors(lin.psu_totals))
+        variance = np.einsum("pd,pd->d", *self._covariance_factors(lin.psu_totals, lin.holds))
         se = np.sqrt(np.maximum(variance, 0.0))
         df = self._domain_df(lin.holds)
         q = _t_quantiles(alpha, df)
@@ -410,9 +419,10 @@ class Design:
         columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, df, n_eff, cv, lin.n_missing]))
         return pd.concat([domains.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
-    def _covariance_factors(self, psu_totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _covariance_factors(self, psu_totals: np.ndarray, holds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scaled and plain deviations of PSU totals from their stratum centre: the
-        covariance of the estimates is ``scaled.T @ plain``."""
+        covariance of the estimates is ``scaled.T @ plain``; ``holds`` (P, D) says which
+        PSUs hold each domain's rows (single-PSU strata, see the module's notes)."""
         n_h = self._psus_in_stratum
         sums = np.zeros((self.n_strata, psu_totals.shape[1]))
         np.add.at(sums, self._psu_stratum, psu_totals)
@@ -422,13 +432,27 @@ class Design:
             scale = np.where(lonely, 1.0, n_h / (n_h - 1)) * (1 - self._sampling_fraction)
         if lonely.any():
             if self.lonely_psu == "centered":
-                centre[lonely] = psu_totals.sum(axis=0) / self.n_psu
+                centre[lonely] = 0.0
             else:
                 scale[lonely] = 0.0
-            if self.lonely_psu == "scaled":
-                scale = scale * self.n_strata / (self.n_strata - lonely.sum())
         deviations = psu_totals - centre[self._psu_stratum]
-        return deviations * scale[self._psu_stratum][:, None], deviations
+        scaled = deviations * scale[self._psu_stratum][:, None]
+        if lonely.any() and self.lonely_psu == "scaled":
+            scaled = scaled * self._average_factor(lonely, holds)[None, :]
+        return scaled, deviations
+
+    def _average_factor(self, lonely: np.ndarray, holds: np.ndarray) -> np.ndarray:
+        """R's ``average``: H / (H - H1) per domain, H the strata holding its rows (every
+        stratum in a calibrated design), H1 the single-PSU strata among them that are not
+        sampled whole (a stratum sampled whole has no variance to stand in for)."""
+        present = np.zeros((self.n_strata, holds.shape[1]), dtype=bool)
+        np.logical_or.at(present, self._psu_stratum, holds)
+        if self._calibration is not None:
+            present[:] = True
+        missing = lonely & (1 - self._sampling_fraction >= 1e-7)
+        strata, without = present.sum(axis=0), (present & missing[:, None]).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(strata > without, strata / (strata - without), np.nan)
 
 
 @lru_cache(maxsize=256)

@@ -171,3 +171,26 @@ def test_a_full_disk_while_the_tables_are_written_leaves_nothing_behind(tmp_path
     with pytest.raises(OSError):
         built.save(tmp_path / "tables")
     assert written and list(tmp_path.iterdir()) == []
+
+
+def test_a_stratum_with_one_responding_village_does_not_stop_a_run():
+    """Each village a stratum of its own but two: the run's setting (data/evaluation.yaml,
+    "centered", R's "adjust") lets the single villages add their total's square, and the
+    methods annex says so."""
+    from d8lib.sections import design_text
+
+    stacked = pd.DataFrame(
+        {
+            "round": "baseline",
+            "stratum": ["a", "a", "b", "b", "c"],
+            "village": ["v1", "v2", "v3", "v4", "v5"],
+            "weight": [1.0, 1.0, 1.0, 1.0, 1.0],
+            "y": [1.0, 3.0, 2.0, 2.0, 5.0],
+        }
+    )
+    design = evaluate.survey_design(stacked)
+    assert design.lonely_psu == "centered" and design.single_psu_strata == ["c"]
+    # Total 13; strata a and b: 2/1 x ((1-2)^2 + (3-2)^2) = 4 and 0; stratum c: 5^2 = 25.
+    assert design.total("y").se.iloc[0] == pytest.approx((4 + 0 + 25) ** 0.5, rel=1e-12)
+    text = design_text({"single_psu_strata": 1, "lonely_psu": "centered"}, "en")
+    assert "1 strata had a single responding village" in text and "'adjust'" in text

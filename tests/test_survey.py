@@ -192,12 +192,17 @@ def test_single_psu_strata():
     scaled = Design(lonely, "w", "stratum", "psu", lonely_psu="scaled").mean("y").iloc[0]
     centered = Design(lonely, "w", "stratum", "psu", lonely_psu="centered").mean("y").iloc[0]
     assert scaled.se**2 == pytest.approx(certainty.se**2 * 3 / 2, rel=1e-12)
-    # Centered: the lonely PSU's total deviates from the mean of all six PSU totals.
+    # Centered (R's adjust): the lonely PSU's total deviates from zero, which for a mean
+    # is the mean of all six PSU totals (they add up to zero).
     p = certainty.estimate
     w, y, psu_key = lonely.w.to_numpy(), lonely.y.to_numpy(), lonely.stratum + lonely.psu.astype(str)
     totals = pd.Series(w * (y - p) / w.sum()).groupby(psu_key.to_numpy()).sum()
-    extra = (totals["C1"] - totals.mean()) ** 2
-    assert centered.se**2 == pytest.approx(certainty.se**2 + extra, rel=1e-12)
+    assert totals.sum() == pytest.approx(0, abs=1e-15)
+    assert centered.se**2 == pytest.approx(certainty.se**2 + totals["C1"] ** 2, rel=1e-12)
+    # For a total the lonely PSU's own total counts whole: sum of w*y in C is 1.
+    totals_certainty = Design(lonely, "w", "stratum", "psu", lonely_psu="certainty").total("y").iloc[0]
+    totals_centered = Design(lonely, "w", "stratum", "psu", lonely_psu="centered").total("y").iloc[0]
+    assert totals_centered.se**2 == pytest.approx(totals_certainty.se**2 + 1.0, rel=1e-12)
 
 
 def test_missing_values_are_an_error_unless_excluded_and_then_counted():

@@ -202,3 +202,40 @@ def test_calibrated_weights_equal_r_row_by_row():
         )
         ours = Design(data, "pw", psu="dnum", lonely_psu="certainty").calibrate(MARGINS, method=method).weights
         assert ours.to_numpy() == pytest.approx(theirs.w.to_numpy(), rel=1e-9), method
+
+
+# R's single-PSU conventions on the stratified school sample by county, where 13 of
+# the 40 counties hold one school: totals, means and ratios, whole and by school type.
+R_LONELY = """
+options(survey.lonely.psu = LONELY)
+des <- svydesign(ids = ~1, strata = ~cname, weights = ~pw, data = df)
+pick <- function(kind, est, dom) data.frame(kind = kind, dom = dom, estimate = unname(coef(est)),
+  se = unname(SE(est)))
+out <- rbind(
+  pick("total", svytotal(~enroll, des, na.rm = TRUE), "all"),
+  pick("mean", svymean(~api00, des), "all"),
+  pick("ratio", svyratio(~api00, ~api99, des), "all"),
+  pick("total", svyby(~enroll, ~stype, des, svytotal, na.rm = TRUE), c("E", "H", "M")),
+  pick("mean", svyby(~api00, ~stype, des, svymean), c("E", "H", "M")),
+  pick("ratio", svyby(~api00, ~stype, des, svyratio, denominator = ~api99), c("E", "H", "M"))
+)
+"""
+
+
+@pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average")])
+def test_single_psu_strata_as_r_treats_them(ours, theirs):
+    data = api("apistrat")
+    assert (data.groupby("cname").size() == 1).sum() == 13
+    reference = run_r(R_LONELY.replace("LONELY", f'"{theirs}"'), data).set_index(["kind", "dom"])
+    design = Design(data, "pw", "cname", lonely_psu=ours)
+    for by, dom in ((None, "all"), ("stype", None)):
+        results = {
+            "total": design.total("enroll", by=by, missing="exclude"),
+            "mean": design.mean("api00", by=by),
+            "ratio": design.ratio("api00", "api99", by=by),
+        }
+        for kind, table in results.items():
+            for row in table.itertuples():
+                expected = reference.loc[(kind, dom or row.stype)]
+                assert row.estimate == pytest.approx(expected.estimate, rel=1e-9), (kind, row)
+                assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, dom or row.stype)
