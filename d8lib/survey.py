@@ -1,6 +1,7 @@
 """Design-based estimation for stratified cluster samples with weights.
 
-``Design(data, weight, strata=None, psu=None, fpc=None)`` holds the sample design;
+``Design(data, weight, strata=None, psu=None, fpc=None, ssu=None, fpc2=None)`` holds
+the sample design;
 ``mean``, ``total`` and ``ratio`` return one row per domain with the ``by`` columns,
 then ``estimate, se, ci_low, ci_high, deff, n`` and after them ``df``, ``n_eff``,
 ``cv`` and ``n_missing``. A 0/1 variable's mean is a proportion. Whether a figure
@@ -14,6 +15,13 @@ Conventions (those of Stata ``svy`` and R ``survey``):
 - ``fpc``: a column (constant within a stratum) or a number. A value <= 1 is the
   sampling fraction of PSUs in the stratum; a value > 1 is the number of PSUs in the
   population of the stratum. Each stratum's contribution is multiplied by 1 - f.
+- Two stages (``ssu``, nested within PSUs, and ``fpc2``, constant within a PSU: the
+  fraction or number of its SSUs) add the second stage's variance as R's
+  ``svydesign(ids = ~psu + ssu, fpc = ~fpc + fpc2)``: within each PSU, the variance of
+  its SSU totals (m / (m - 1) (1 - m/M)) times the first stage's sampling fraction n/N.
+  Without a first-stage ``fpc`` that fraction is 0 and the result is the first
+  stage's with-replacement variance, as without ``ssu``; only the PSUs count in the
+  degrees of freedom. A PSU with a single SSU follows ``lonely_psu``.
 - Domains (``by``) are estimated as subpopulations over the full design: rows outside
   a domain keep their stratum and PSU and contribute zero. Rows whose ``by`` value is
   missing belong to no domain.
@@ -89,6 +97,7 @@ class _Linearized:
     estimate: np.ndarray  # (D,)
     psu_totals: np.ndarray  # (P, D)
     holds: np.ndarray  # (P, D) bool: the PSU has a row of the domain with a nonzero weight
+    ssu_totals: np.ndarray | None  # (S, D): the same totals per SSU of a two-stage design
     srs_variance: np.ndarray  # (D,)
     weight_total: np.ndarray  # (D,)
     n: np.ndarray  # (D,)
@@ -107,10 +116,12 @@ class Design:
         psu: str | None = None,
         fpc: str | float | None = None,
         lonely_psu: str = "error",
+        ssu: str | None = None,
+        fpc2: str | float | None = None,
     ):
         if lonely_psu not in LONELY_PSU:
             raise DesignError(f"lonely_psu must be one of {LONELY_PSU}, not {lonely_psu!r}")
-        for column in [weight, strata, psu] + ([fpc] if isinstance(fpc, str) else []):
+        for column in [weight, strata, psu, ssu] + [f for f in (fpc, fpc2) if isinstance(f, str)]:
             if column is not None and column not in data:
                 raise DesignError(f"Không có cột «{column}» / No column '{column}' in the data")
         self.data = data
@@ -146,6 +157,8 @@ class Design:
         self.n_psu, self.n_strata = int(n_psu), len(self._stratum_labels)
         self.df = self.n_psu - self.n_strata
         self._sampling_fraction = self._fractions(stratum)
+        self.ssu, self.fpc2 = ssu, fpc2
+        self._second_stage(psu_codes)
         self._lonely = np.flatnonzero(self._psus_in_stratum == 1)
         if len(self._lonely) and lonely_psu == "error":
             names = ", ".join(map(str, self._stratum_labels[self._lonely]))
@@ -153,6 +166,51 @@ class Design:
                 f"Tầng chỉ có một đơn vị mẫu cấp 1: {names} / Strata with a single PSU: {names} "
                 f"(choose lonely_psu='certainty', 'scaled' or 'centered')"
             )
+
+    def _second_stage(self, psu_codes: np.ndarray) -> None:
+        """The SSUs within each PSU and what each SSU's deviation counts for: the PSU's
+        stratum's first-stage sampling fraction n/N times m/(m - 1) (1 - m/M), m SSUs
+        sampled of M in its PSU (R's ``multistage``). Without a first-stage fpc the
+        fraction is 0, and the first stage's with-replacement variance is all."""
+        if self.ssu is None:
+            self._ssu, self._ssu_weight, self.n_ssu = None, None, 0
+            return
+        codes = _codes(self.data[self.ssu])
+        if (codes < 0).any():
+            raise DesignError(f"Đơn vị mẫu cấp 2 «{self.ssu}» bị thiếu / SSU '{self.ssu}' is missing in some rows")
+        ssu = _codes(psu_codes.astype(np.int64) * (codes.max() + 1) + codes)
+        n_ssu = int(ssu.max()) + 1 if len(ssu) else 0
+        ssu_psu = np.zeros(n_ssu, dtype=np.int64)
+        ssu_psu[ssu] = psu_codes
+        m = np.bincount(ssu_psu, minlength=self.n_psu).astype(float)
+        if self.fpc2 is None:
+            f2 = np.zeros(self.n_psu)
+        else:
+            values = (
+                self.data[self.fpc2] if isinstance(self.fpc2, str) else pd.Series(float(self.fpc2), self.data.index)
+            )
+            per_psu = pd.Series(values.to_numpy(dtype=float)).groupby(psu_codes)
+            if (per_psu.nunique() > 1).any():
+                raise DesignError(
+                    f"fpc2 «{self.fpc2}» khác nhau trong một PSU / fpc2 '{self.fpc2}' varies within a PSU"
+                )
+            first = per_psu.first().to_numpy()
+            f2 = np.where(first <= 1, first, m / first)
+            if (f2 > 1).any() or np.isnan(f2).any():
+                raise DesignError(f"fpc2 «{self.fpc2}» nhỏ hơn số SSU / fpc2 '{self.fpc2}' is below the number of SSUs")
+        lonely = (m == 1) & (f2 < 1)
+        if lonely.any() and self.lonely_psu == "error" and self._sampling_fraction.any():
+            raise DesignError(
+                f"{int(lonely.sum())} PSU chỉ có một SSU / {int(lonely.sum())} PSUs with a single SSU "
+                "(choose lonely_psu='certainty', 'scaled' or 'centered')"
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            within = np.where(m > 1, m / (m - 1), 1.0) * (1 - f2)
+        if self.lonely_psu != "centered":
+            within = np.where(m > 1, within, 0.0)
+        per_psu = self._sampling_fraction[self._psu_stratum] * within
+        self._ssu, self._ssu_psu, self._ssu_m, self.n_ssu = ssu, ssu_psu, m, n_ssu
+        self._ssu_weight = per_psu[ssu_psu]
 
     @property
     def single_psu_strata(self) -> list:
@@ -213,6 +271,10 @@ class Design:
             (np.ones(len(self._psu)), (np.arange(len(self._psu)), self._psu)), shape=(len(self._psu), self.n_psu)
         )
         clone._psu_model = np.asarray(membership.T @ (clone._w[:, None] * calibration.model))  # (P, k)
+        if self._ssu is not None:
+            rows = np.arange(len(self._ssu))
+            within = sparse.csr_matrix((np.ones(len(rows)), (rows, self._ssu)), shape=(len(rows), self.n_ssu))
+            clone._ssu_model = np.asarray(within.T @ (clone._w[:, None] * calibration.model))  # (S, k)
         return clone
 
     # --- public estimates ---------------------------------------------------------
@@ -266,7 +328,7 @@ class Design:
         domains, lin = self._linearize("mean", y, None, by, missing)
         keys = [k[0] if len(by) == 1 else tuple(k) for k in domains.itertuples(index=False)]
         position = {k: i for i, k in enumerate(keys)}
-        scaled, plain = self._covariance_factors(lin.psu_totals, lin.holds)
+        scaled, plain = self._covariance_factors(lin)
         rows = []
         for combination in combinations:
             used = {k: float(c) for k, c in combination.items() if c != 0}
@@ -364,8 +426,15 @@ class Design:
         cell = self._psu * n_dom + d
         psu_totals = np.bincount(cell, z, minlength=self.n_psu * n_dom).reshape(self.n_psu, n_dom)
         holds = np.bincount(cell, valid & (w > 0), minlength=self.n_psu * n_dom).reshape(self.n_psu, n_dom) > 0
+        ssu_totals = None
+        if self._ssu is not None:
+            ssu_cell = self._ssu * n_dom + d
+            ssu_totals = np.bincount(ssu_cell, z, minlength=self.n_ssu * n_dom).reshape(self.n_ssu, n_dom)
         if self._calibration is not None:
-            psu_totals = psu_totals - self._psu_model @ self._calibration.coefficients(u, d, valid, n_dom)
+            coefficients = self._calibration.coefficients(u, d, valid, n_dom)
+            psu_totals = psu_totals - self._psu_model @ coefficients
+            if ssu_totals is not None:
+                ssu_totals = ssu_totals - self._ssu_model @ coefficients
         # The SRS variance of the same estimator from the domain's n rows (R's svyvar).
         with np.errstate(divide="ignore", invalid="ignore"):
             u_bar = np.bincount(d, z, minlength=n_dom) / w_sum
@@ -375,7 +444,8 @@ class Design:
                 srs = srs * (1 - n / w_sum)
         present = yv[~np.isnan(yv)]
         binary = bool(len(present)) and bool(((present == 0) | (present == 1)).all())
-        return domains, _Linearized(estimate, psu_totals, holds, srs, w_sum, n, n_missing, binary)
+        lin = _Linearized(estimate, psu_totals, holds, ssu_totals, srs, w_sum, n, n_missing, binary)
+        return domains, lin
 
     def _domain_df(self, holds: np.ndarray) -> np.ndarray:
         """PSUs holding each domain's rows minus the strata holding them."""
@@ -388,7 +458,7 @@ class Design:
             raise DesignError(f"ci must be one of {INTERVALS}, not {ci!r}")
         by = [] if by is None else ([by] if isinstance(by, str) else list(by))
         domains, lin = self._linearize(kind, y, x, by, missing)
-        variance = np.einsum("pd,pd->d", *self._covariance_factors(lin.psu_totals, lin.holds))
+        variance = np.einsum("pd,pd->d", *self._covariance_factors(lin))
         se = np.sqrt(np.maximum(variance, 0.0))
         df = self._domain_df(lin.holds)
         q = _t_quantiles(alpha, df)
@@ -419,10 +489,11 @@ class Design:
         columns = dict(zip(RESULT_COLUMNS, [estimate, se, low, high, deff, lin.n, df, n_eff, cv, lin.n_missing]))
         return pd.concat([domains.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
 
-    def _covariance_factors(self, psu_totals: np.ndarray, holds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scaled and plain deviations of PSU totals from their stratum centre: the
-        covariance of the estimates is ``scaled.T @ plain``; ``holds`` (P, D) says which
-        PSUs hold each domain's rows (single-PSU strata, see the module's notes)."""
+    def _covariance_factors(self, lin: _Linearized) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled and plain deviations of PSU totals from their stratum centre, then of a
+        two-stage design's SSU totals from their PSU's centre: the covariance of the
+        estimates is ``scaled.T @ plain`` (single-PSU strata: the module's notes)."""
+        psu_totals, holds = lin.psu_totals, lin.holds
         n_h = self._psus_in_stratum
         sums = np.zeros((self.n_strata, psu_totals.shape[1]))
         np.add.at(sums, self._psu_stratum, psu_totals)
@@ -439,7 +510,15 @@ class Design:
         scaled = deviations * scale[self._psu_stratum][:, None]
         if lonely.any() and self.lonely_psu == "scaled":
             scaled = scaled * self._average_factor(lonely, holds)[None, :]
-        return scaled, deviations
+        if lin.ssu_totals is None:
+            return scaled, deviations
+        m = self._ssu_m[:, None]
+        centre = np.where(m > 1, psu_totals / np.maximum(m, 1), 0.0)  # a single SSU: from zero (centered)
+        within = lin.ssu_totals - centre[self._ssu_psu]
+        return (
+            np.vstack([scaled, within * self._ssu_weight[:, None]]),
+            np.vstack([deviations, within]),
+        )
 
     def _average_factor(self, lonely: np.ndarray, holds: np.ndarray) -> np.ndarray:
         """R's ``average``: H / (H - H1) per domain, H the strata holding its rows (every

@@ -239,3 +239,40 @@ def test_single_psu_strata_as_r_treats_them(ours, theirs):
                 expected = reference.loc[(kind, dom or row.stype)]
                 assert row.estimate == pytest.approx(expected.estimate, rel=1e-9), (kind, row)
                 assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, dom or row.stype)
+
+
+R_TWO_STAGE = """
+des <- svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = df)
+pick <- function(kind, est, dom) data.frame(kind = kind, dom = dom, estimate = unname(coef(est)),
+  se = unname(SE(est)))
+out <- rbind(
+  pick("total", svytotal(~enroll, des, na.rm = TRUE), "all"),
+  pick("mean", svymean(~api00, des), "all"),
+  pick("ratio", svyratio(~api00, ~api99, des), "all"),
+  pick("total", svyby(~enroll, ~stype, des, svytotal, na.rm = TRUE), c("E", "H", "M")),
+  pick("mean", svyby(~api00, ~stype, des, svymean), c("E", "H", "M")),
+  pick("ratio", svyby(~api00, ~stype, des, svyratio, denominator = ~api99), c("E", "H", "M"))
+)
+"""
+
+
+def test_two_stage_designs_count_both_stages_as_r_does():
+    """Districts, then schools within them, each stage with its finite population
+    correction (R's svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2)); without the first
+    stage's fpc, the with-replacement variance of the districts alone."""
+    data = api("apiclus2")
+    reference = run_r(R_TWO_STAGE, data).set_index(["kind", "dom"])
+    design = Design(data, "pw", psu="dnum", fpc="fpc1", ssu="snum", fpc2="fpc2")
+    for by, dom in ((None, "all"), ("stype", None)):
+        results = {
+            "total": design.total("enroll", by=by, missing="exclude"),
+            "mean": design.mean("api00", by=by),
+            "ratio": design.ratio("api00", "api99", by=by),
+        }
+        for kind, table in results.items():
+            for row in table.itertuples():
+                expected = reference.loc[(kind, dom or row.stype)]
+                assert row.estimate == pytest.approx(expected.estimate, rel=1e-9), (kind, row)
+                assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, dom or row.stype)
+    first_stage_only = Design(data, "pw", psu="dnum", ssu="snum", fpc2="fpc2").mean("api00").se.iloc[0]
+    assert first_stage_only == pytest.approx(Design(data, "pw", psu="dnum").mean("api00").se.iloc[0], rel=1e-12)
