@@ -1,0 +1,153 @@
+"""Small-area estimation: the area-level Fay-Herriot model, for units (new communes)
+whose direct survey estimates are too imprecise to publish on their own.
+
+Each area i has a direct estimate y_i with a known sampling variance D_i (from the
+design, or smoothed) and covariates x_i that every area has. The model
+
+    y_i = x_i' beta + u_i + e_i,   u_i ~ N(0, sigma2_u),   e_i ~ N(0, D_i)
+
+is fitted by REML or ML (Fisher scoring, sigma2_u truncated at 0; Rao and Molina 2015,
+section 6.1). The EBLUP is gamma_i y_i + (1 - gamma_i) x_i' beta with shrinkage
+gamma_i = sigma2_u / (sigma2_u + D_i); an area without a direct estimate gets the
+synthetic x_i' beta. Its MSE is Prasad and Rao's g1 + g2 + 2 g3 (REML), with Datta
+and Lahiri's bias term for ML; an area without a direct estimate, sigma2_u + x_i' Cov(beta)
+x_i, that of the synthetic predictor. Checked against samplics and the values of R
+``sae`` on the milk data. ``benchmark`` makes the areas agree with the whole's direct
+estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+METHODS = ("REML", "ML")
+
+
+class ModelError(ValueError):
+    """Data a Fay-Herriot model cannot be fitted to."""
+
+
+@dataclass(frozen=True)
+class FayHerriot:
+    """A fitted model: ``beta`` (with ``beta_cov``), ``sigma2_u`` (with its asymptotic
+    variance), and ``areas``: area, direct, variance, synthetic, gamma, eblup, mse."""
+
+    method: str
+    beta: pd.Series
+    beta_cov: pd.DataFrame
+    sigma2_u: float
+    sigma2_u_var: float
+    iterations: int
+    areas: pd.DataFrame
+
+
+def fay_herriot(
+    direct: pd.Series,
+    variance: pd.Series,
+    covariates: pd.DataFrame,
+    method: str = "REML",
+    intercept: bool = True,
+    tolerance: float = 1e-10,
+    max_iterations: int = 200,
+) -> FayHerriot:
+    """Fit the model on the areas with a direct estimate and predict every area of
+    ``covariates`` (indexed by area; ``direct`` and ``variance`` on the same index, NaN
+    where an area has no direct estimate)."""
+    if method not in METHODS:
+        raise ModelError(f"method must be one of {METHODS}, not {method!r}")
+    X_all = covariates.astype(float)
+    if intercept:
+        X_all = pd.concat([pd.Series(1.0, X_all.index, name="intercept"), X_all], axis=1)
+    direct = direct.reindex(X_all.index).astype(float)
+    variance = variance.reindex(X_all.index).astype(float)
+    if X_all.isna().any().any():
+        raise ModelError(f"covariates missing for areas {list(X_all.index[X_all.isna().any(axis=1)])}")
+    observed = direct.notna() & variance.notna()
+    if (variance[observed] <= 0).any():
+        raise ModelError("sampling variances must be positive")
+    y, D, X = direct[observed].to_numpy(), variance[observed].to_numpy(), X_all[observed].to_numpy()
+    m, p = X.shape
+    if m <= p or np.linalg.matrix_rank(X) < p:
+        raise ModelError(f"{m} areas with a direct estimate cannot fit {p} coefficients")
+
+    sigma2, iterations = max(float(np.var(y) - D.mean()), 1e-3 * float(np.var(y) or 1.0)), 0
+    for iterations in range(1, max_iterations + 1):
+        score, information = _score(y, X, D, sigma2, method)
+        step = score / information
+        updated = max(sigma2 + step, 0.0)
+        if abs(updated - sigma2) <= tolerance * max(sigma2, 1e-12):
+            sigma2 = updated
+            break
+        sigma2 = updated
+    _, information = _score(y, X, D, sigma2, method)
+    beta, beta_cov = _gls(y, X, D, sigma2)
+
+    v = sigma2 + D
+    synthetic_all = X_all.to_numpy() @ beta
+    gamma = np.where(observed, sigma2 / (sigma2 + variance.to_numpy()), 0.0)
+    eblup = np.where(observed, gamma * direct.fillna(0).to_numpy() + (1 - gamma) * synthetic_all, synthetic_all)
+    sum_inv_v2 = float(np.sum(1 / v**2))
+    var_sigma2 = 2.0 / sum_inv_v2  # the asymptotic variance of sigma2_u (REML and ML alike)
+    x = X_all.to_numpy()
+    leverage = np.einsum("ij,jk,ik->i", x, beta_cov, x)
+    Dv = variance.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g1 = gamma * Dv
+        g2 = (1 - gamma) ** 2 * leverage
+        g3 = np.where(observed, Dv**2 / (sigma2 + Dv) ** 3 * var_sigma2, 0.0)
+        mse = g1 + g2 + 2 * g3
+        if method == "ML":  # Datta and Lahiri: the bias of sigma2_u's ML estimate
+            bias = -0.5 * var_sigma2 * float(np.trace(beta_cov @ (X.T * (1 / v**2)) @ X))
+            mse = mse - np.where(observed, (1 - gamma) ** 2 * bias, 0.0)
+    mse = np.where(observed, mse, sigma2 + leverage)  # no direct estimate: the synthetic predictor
+    areas = pd.DataFrame(
+        {
+            "area": X_all.index,
+            "direct": direct.to_numpy(),
+            "variance": variance.to_numpy(),
+            "synthetic": synthetic_all,
+            "gamma": gamma,
+            "eblup": eblup,
+            "mse": mse,
+        }
+    )
+    names = list(X_all.columns)
+    return FayHerriot(
+        method,
+        pd.Series(beta, index=names),
+        pd.DataFrame(beta_cov, index=names, columns=names),
+        sigma2,
+        1 / information,
+        iterations,
+        areas,
+    )
+
+
+def _gls(y: np.ndarray, X: np.ndarray, D: np.ndarray, sigma2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares with V = diag(sigma2 + D): beta and its covariance."""
+    inv_v = 1 / (sigma2 + D)
+    cov = np.linalg.inv((X.T * inv_v) @ X)
+    return cov @ ((X.T * inv_v) @ y), cov
+
+
+def _score(y: np.ndarray, X: np.ndarray, D: np.ndarray, sigma2: float, method: str) -> tuple[float, float]:
+    """The score of sigma2_u and its Fisher information, REML or ML."""
+    inv_v = 1 / (sigma2 + D)
+    if method == "ML":
+        beta, _ = _gls(y, X, D, sigma2)
+        residual = y - X @ beta
+        return -0.5 * float(np.sum(inv_v) - np.sum(residual**2 * inv_v**2)), 0.5 * float(np.sum(inv_v**2))
+    V_inv = np.diag(inv_v)
+    P = V_inv - (V_inv @ X) @ np.linalg.inv((X.T * inv_v) @ X) @ (X.T @ V_inv)
+    Py = P @ y
+    return -0.5 * float(np.trace(P) - Py @ Py), 0.5 * float(np.sum(P * P))
+
+
+def benchmark(estimates: pd.Series, shares: pd.Series, total: float) -> pd.Series:
+    """Estimates scaled so that their average weighted by population ``shares`` (adding
+    up to 1) equals the direct estimate ``total`` of the whole (ratio benchmarking)."""
+    weighted = float((estimates * shares.reindex(estimates.index)).sum())
+    return estimates * (total / weighted)
