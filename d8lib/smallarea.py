@@ -73,14 +73,14 @@ def fay_herriot(
     if m <= p or np.linalg.matrix_rank(X) < p:
         raise ModelError(f"{m} areas with a direct estimate cannot fit {p} coefficients")
 
-    sigma2, iterations = max(float(np.var(y) - D.mean()), 1e-3 * float(np.var(y) or 1.0)), 0
-    for iterations in range(1, max_iterations + 1):
+    sigma2, iterations, converged = max(float(np.var(y) - D.mean()), 1e-3 * float(np.var(y) or 1.0)), 0, False
+    while not converged:
+        if iterations == max_iterations:
+            raise ModelError(f"sigma2_u did not converge in {max_iterations} iterations")
+        iterations += 1
         score, information = _score(y, X, D, sigma2, method)
-        step = score / information
-        updated = max(sigma2 + step, 0.0)
-        if abs(updated - sigma2) <= tolerance * max(sigma2, 1e-12):
-            sigma2 = updated
-            break
+        updated = max(sigma2 + score / information, 0.0)
+        converged = abs(updated - sigma2) <= tolerance * max(sigma2, 1e-12)
         sigma2 = updated
     _, information = _score(y, X, D, sigma2, method)
     beta, beta_cov = _gls(y, X, D, sigma2)
