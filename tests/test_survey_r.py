@@ -204,11 +204,9 @@ def test_calibrated_weights_equal_r_row_by_row():
         assert ours.to_numpy() == pytest.approx(theirs.w.to_numpy(), rel=1e-9), method
 
 
-# R's single-PSU conventions on the stratified school sample by county, where 13 of
-# the 40 counties hold one school: totals, means and ratios, whole and by school type.
-R_LONELY = """
-options(survey.lonely.psu = LONELY)
-des <- svydesign(ids = ~1, strata = ~cname, weights = ~pw, data = df)
+# Totals, means and ratios of the school samples, whole and by school type, from a design
+# `des` made before: R's estimate and SE of each.
+R_KINDS = """
 pick <- function(kind, est, dom) data.frame(kind = kind, dom = dom, estimate = unname(coef(est)),
   se = unname(SE(est)))
 out <- rbind(
@@ -222,13 +220,10 @@ out <- rbind(
 """
 
 
-@pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average")])
-def test_single_psu_strata_as_r_treats_them(ours, theirs):
-    data = api("apistrat")
-    assert (data.groupby("cname").size() == 1).sum() == 13
-    reference = run_r(R_LONELY.replace("LONELY", f'"{theirs}"'), data).set_index(["kind", "dom"])
-    design = Design(data, "pw", "cname", lonely_psu=ours)
-    for by, dom in ((None, "all"), ("stype", None)):
+def _compare_kinds(design: Design, reference: pd.DataFrame) -> None:
+    """Our totals, means and ratios (R_KINDS) equal R's to 1e-9."""
+    reference = reference.set_index(["kind", "dom"])
+    for by in (None, "stype"):
         results = {
             "total": design.total("enroll", by=by, missing="exclude"),
             "mean": design.mean("api00", by=by),
@@ -236,24 +231,22 @@ def test_single_psu_strata_as_r_treats_them(ours, theirs):
         }
         for kind, table in results.items():
             for row in table.itertuples():
-                expected = reference.loc[(kind, dom or row.stype)]
+                expected = reference.loc[(kind, row.stype if by else "all")]
                 assert row.estimate == pytest.approx(expected.estimate, rel=1e-9), (kind, row)
-                assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, dom or row.stype)
+                assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, row)
 
 
-R_TWO_STAGE = """
-des <- svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = df)
-pick <- function(kind, est, dom) data.frame(kind = kind, dom = dom, estimate = unname(coef(est)),
-  se = unname(SE(est)))
-out <- rbind(
-  pick("total", svytotal(~enroll, des, na.rm = TRUE), "all"),
-  pick("mean", svymean(~api00, des), "all"),
-  pick("ratio", svyratio(~api00, ~api99, des), "all"),
-  pick("total", svyby(~enroll, ~stype, des, svytotal, na.rm = TRUE), c("E", "H", "M")),
-  pick("mean", svyby(~api00, ~stype, des, svymean), c("E", "H", "M")),
-  pick("ratio", svyby(~api00, ~stype, des, svyratio, denominator = ~api99), c("E", "H", "M"))
-)
-"""
+@pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average")])
+def test_single_psu_strata_as_r_treats_them(ours, theirs):
+    """The stratified school sample by county, where 13 of the 40 counties hold one school."""
+    data = api("apistrat")
+    assert (data.groupby("cname").size() == 1).sum() == 13
+    reference = run_r(
+        f'options(survey.lonely.psu = "{theirs}")\n'
+        "des <- svydesign(ids = ~1, strata = ~cname, weights = ~pw, data = df)\n" + R_KINDS,
+        data,
+    )
+    _compare_kinds(Design(data, "pw", "cname", lonely_psu=ours), reference)
 
 
 def test_two_stage_designs_count_both_stages_as_r_does():
@@ -261,18 +254,7 @@ def test_two_stage_designs_count_both_stages_as_r_does():
     correction (R's svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2)); without the first
     stage's fpc, the with-replacement variance of the districts alone."""
     data = api("apiclus2")
-    reference = run_r(R_TWO_STAGE, data).set_index(["kind", "dom"])
-    design = Design(data, "pw", psu="dnum", fpc="fpc1", ssu="snum", fpc2="fpc2")
-    for by, dom in ((None, "all"), ("stype", None)):
-        results = {
-            "total": design.total("enroll", by=by, missing="exclude"),
-            "mean": design.mean("api00", by=by),
-            "ratio": design.ratio("api00", "api99", by=by),
-        }
-        for kind, table in results.items():
-            for row in table.itertuples():
-                expected = reference.loc[(kind, dom or row.stype)]
-                assert row.estimate == pytest.approx(expected.estimate, rel=1e-9), (kind, row)
-                assert row.se == pytest.approx(expected.se, rel=1e-9), (kind, dom or row.stype)
+    reference = run_r("des <- svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = df)\n" + R_KINDS, data)
+    _compare_kinds(Design(data, "pw", psu="dnum", fpc="fpc1", ssu="snum", fpc2="fpc2"), reference)
     first_stage_only = Design(data, "pw", psu="dnum", ssu="snum", fpc2="fpc2").mean("api00").se.iloc[0]
     assert first_stage_only == pytest.approx(Design(data, "pw", psu="dnum").mean("api00").se.iloc[0], rel=1e-12)
