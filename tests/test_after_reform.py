@@ -91,6 +91,9 @@ def test_the_committed_demo_is_what_its_generator_writes(tmp_path):
     committed = pd.read_csv(illustrative.DATA_FOLDER / "inbox.csv")
     pd.testing.assert_frame_equal(written, committed)
     assert len(committed) == 3 * 99 - 9
+    for name in ("02647-2026-q1.xlsx", "04750-2026-q3.xlsx"):  # the forms too, byte for byte
+        written_file = (tmp_path / "data" / "submissions" / name).read_bytes()
+        assert written_file == (illustrative.DATA_FOLDER / "submissions" / name).read_bytes(), name
 
 
 def test_a_quarterly_review_by_commune(tmp_path):
