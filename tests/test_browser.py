@@ -150,9 +150,17 @@ def test_reports_load_offline_with_every_chart_drawn_and_vietnamese_rendered(rep
         (ARTEFACTS / f"{page.stem}.pdf").write_bytes(printed)
 
 
-def test_the_print_stylesheet_keeps_tables_and_figures_whole(reports, browser):
+def test_the_print_stylesheet_keeps_rows_and_figures_whole_on_a4(reports, browser):
+    """On paper a long table flows over pages with its header repeated, never splitting a
+    row; a chart and a heading's first lines stay together."""
     browser.open(reports[0])
     browser.call("Emulation.setEmulatedMedia", media="print")
-    rule = browser.evaluate("getComputedStyle(document.querySelector('table.d8-table')).breakInside")
-    assert rule == "avoid"
+
+    def style(selector: str, name: str) -> str:
+        return browser.evaluate(f"getComputedStyle(document.querySelector('{selector}')).{name}")
+
+    assert style("table.d8-table tbody tr", "breakInside") == "avoid"
+    assert style("table.d8-table thead", "display") == "table-header-group"
+    assert style("figure.d8-figure", "breakInside") == "avoid"
+    assert style("h2", "breakAfter") == "avoid"
     browser.call("Emulation.setEmulatedMedia", media="")
