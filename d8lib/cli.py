@@ -41,7 +41,6 @@ def _plan_check(args: argparse.Namespace) -> int:
 
 def _plan_new(args: argparse.Namespace) -> int:
     from d8lib import atomic, newplan
-    from d8lib.units import load_units
 
     plan_file, units_dir = args.out / newplan.PLAN_FILE, args.out / newplan.UNITS_FOLDER
     try:
@@ -53,7 +52,7 @@ def _plan_new(args: argparse.Namespace) -> int:
             print(f"Đã soạn / Drafted: {plan_file}\n  {vi}\n  {en}")
         else:
             print(f"Kế hoạch đã có, không ghi đè / Plan exists, not overwritten: {plan_file}")
-        left = newplan.todo(plan_file) + newplan.gaps(load_units(units_dir))
+        left = newplan.todo(plan_file) + newplan.gaps(units_dir)
     except (newplan.NewPlanError, OSError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_REJECTED

@@ -22,7 +22,7 @@ from d8lib import reform
 from d8lib.atomic import write_text
 from d8lib.errors import Bilingual
 from d8lib.paths import DATA_DIR
-from d8lib.units import Units
+from d8lib.units import load_units
 
 NATIONAL = DATA_DIR / "units" / "vn"
 TODO = "TODO"
@@ -156,9 +156,16 @@ def _tables(code, name, after_reform, former, units, communes_2025, cross) -> Pr
     )
 
 
-def gaps(units: Units) -> list[tuple[str, str]]:
-    """What the unit tables leave to say by hand: old communes without a new one and new
-    communes without an old one in the crosswalk."""
+def gaps(folder: Path) -> list[tuple[str, str]]:
+    """What the unit tables in ``folder`` leave to say by hand: old communes without a new
+    one and new communes without an old one in the crosswalk."""
+    try:
+        units = load_units(folder)
+        units.at_level("commune")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, AttributeError, pd.errors.ParserError) as exc:
+        raise NewPlanError(
+            f"Không đọc được bảng đơn vị trong {folder}", f"Cannot read the unit tables in {folder}: {exc}"
+        ) from exc
     cross = units.crosswalk
     old, new = units.at_level("commune"), units.at_level(reform.LEVEL)
     return [
@@ -255,6 +262,11 @@ def todo(plan_file: Path) -> list[tuple[str, str]]:
         data = yaml.safe_load(plan_file.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise NewPlanError(f"Không đọc được {plan_file}", f"Cannot read {plan_file}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise NewPlanError(
+            f"{plan_file} không phải một kế hoạch (các mục meta, indicators, ...)",
+            f"{plan_file} is not a plan (sections meta, indicators, ...)",
+        )
     left = [(f"{plan_file.name}: {key}", f"{plan_file.name}: {key}") for key in _todo_keys(data)]
     for section in ("meta", "indicators", "targets", "reporting"):
         if not data.get(section):

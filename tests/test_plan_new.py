@@ -78,3 +78,15 @@ def test_an_unknown_code_is_named_and_nothing_is_written(tmp_path, capsys):
     assert main(["plan", "new", "--province-code", "99", "--out", str(out)]) == 1
     assert "99" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_broken_draft_or_unit_table_is_named_not_a_traceback(tmp_path, capsys):
+    out = tmp_path / "draft"
+    assert main(["plan", "new", "--province-code", "15", "--out", str(out)]) == 1
+    (out / "plan.yaml").write_text("- a list, not a plan\n", encoding="utf-8")
+    assert main(["plan", "new", "--province-code", "15", "--out", str(out)]) == 1
+    assert "is not a plan" in capsys.readouterr().err
+    (out / "plan.yaml").write_text("meta: {}\n", encoding="utf-8")
+    (out / "units" / "units.csv").write_text('code,level\n"x', encoding="utf-8")
+    assert main(["plan", "new", "--province-code", "15", "--out", str(out)]) == 1
+    assert "Cannot read the unit tables" in capsys.readouterr().err
