@@ -216,7 +216,7 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
 def lonely_psu() -> str:
     """How a stratum with a single responding village counts in every design of a run
     (``lonely_psu`` in data/evaluation.yaml; ``d8lib.survey`` for what each means)."""
-    return evaluation_settings().get("lonely_psu", "centered")
+    return evaluation_settings()["lonely_psu"]
 
 
 def outcome_design(data_dir: Path, rounds: list[str], units: Units, definitions: pd.DataFrame) -> tuple:
