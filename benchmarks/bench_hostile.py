@@ -21,7 +21,7 @@ from helpers import filled_form  # noqa: E402
 from hostile import FILES, GOOD  # noqa: E402
 from test_hostile import intake_measured  # noqa: E402
 
-from d8lib.plan import load_plan  # noqa: E402
+from d8lib.plan.model import load_plan  # noqa: E402
 
 
 def main() -> None:

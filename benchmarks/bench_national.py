@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from d8demo.national import generate_national
-from d8lib.national import national_run
+from d8lib.ops.national import national_run
 
 
 def timed(data: Path, out: Path, phase: str, workers: int) -> tuple[float, dict]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from d8lib.paths import DATA_DIR
+from d8lib.core.paths import DATA_DIR
 
 
 def nightly(data: Path, out: Path, jobs: int) -> tuple[float, dict]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from d8lib import runner
+from d8lib.ops import runner
 
 
 def chromium(page: Path, pdf: Path) -> None:

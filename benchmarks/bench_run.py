@@ -21,9 +21,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from d8lib import inbox, runner
-from d8lib.paths import DATA_DIR
-from d8lib.plan import load_plan
+from d8lib.core.paths import DATA_DIR
+from d8lib.intake import inbox
+from d8lib.ops import runner
+from d8lib.plan.model import load_plan
 
 FLOOR_IMPORTS = """%matplotlib inline
 import matplotlib.pyplot
@@ -33,7 +34,7 @@ import pandas
 import seaborn
 from IPython.display import HTML, display
 
-import d8lib.display"""
+import d8lib.reports.display"""
 
 
 def floor_notebook(folder: Path) -> Path:

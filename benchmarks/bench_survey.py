@@ -21,7 +21,7 @@ import pandas as pd
 import polars as pl
 import svy
 
-from d8lib.survey import Design
+from d8lib.survey.design import Design
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

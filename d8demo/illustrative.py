@@ -28,10 +28,11 @@ import pandas as pd
 import yaml
 
 from d8demo.synth import freeze_xlsx
-from d8lib import forms, newplan
-from d8lib.paths import DATA_DIR
-from d8lib.plan import load_plan
-from d8lib.units import load_units
+from d8lib.core.paths import DATA_DIR
+from d8lib.intake import forms
+from d8lib.plan import draft as newplan
+from d8lib.plan.model import load_plan
+from d8lib.units.registry import load_units
 
 PLAN_PATH = DATA_DIR / "plans" / "lao-cai-2026-illustrative.yaml"
 DATA_FOLDER = DATA_DIR / "demo-2026"

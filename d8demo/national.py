@@ -19,9 +19,9 @@ import pandas as pd
 import yaml
 
 from d8demo import synth
-from d8lib.paths import DATA_DIR
-from d8lib.plan import load_plan
-from d8lib.units import Units, load_units
+from d8lib.core.paths import DATA_DIR
+from d8lib.plan.model import load_plan
+from d8lib.units.registry import Units, load_units
 
 # Provinces with ethnic-minority areas whose unit tables are in data/units, Lào Cai first.
 PROVINCES = ["10", "04", "11", "12", "06"]

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from d8lib.forms import DONE, NOT_DONE, fill, unit_milestones, write_template
-from d8lib.outcomes import age_group, age_group_spec
-from d8lib.paths import DATA_DIR
-from d8lib.plan import Plan, load_plan
-from d8lib.units import Units
+from d8lib.core.paths import DATA_DIR
+from d8lib.intake.forms import DONE, NOT_DONE, fill, unit_milestones, write_template
+from d8lib.plan.model import Plan, load_plan
+from d8lib.survey.outcomes import age_group, age_group_spec
+from d8lib.units.registry import Units
 
 DEFAULT_SETTINGS = DATA_DIR / "synth.yaml"
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -239,7 +239,7 @@ def population(
 def truth(frame: pd.DataFrame, settings: dict, seed: int) -> pd.DataFrame:
     """Population values of H1-H10 per round, for project and comparison villages and in
     all, and the population difference-in-differences (the true effects)."""
-    from d8lib.outcomes import indicator_columns, load_definitions
+    from d8lib.survey.outcomes import indicator_columns, load_definitions
 
     definitions = load_definitions()
     rows = []
@@ -397,7 +397,7 @@ def survey(frame: pd.DataFrame, round_name: str, settings: dict, seed: int, scal
 
 def demo_codebook(settings: dict) -> dict:
     """The codebook of the files ``survey`` writes: d8's names, d8's values."""
-    from d8lib.codebook import variables
+    from d8lib.survey.io.codebook import variables
 
     groups = list(next(iter(settings["ethnic_shares"].values())))
     columns = {}

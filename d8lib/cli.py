@@ -6,13 +6,16 @@ import argparse
 import datetime as dt
 import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
-from d8lib import plan as plan_module
-from d8lib.paths import DATA_DIR, NOTEBOOKS_DIR, phase_names, survey_rounds
-from d8lib.text import printable
+from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, phase_names, survey_rounds
+from d8lib.core.text import printable
+from d8lib.plan import model as plan_module
 
 DEFAULT_STORE = DATA_DIR / "store"
+# Commands that other installed packages add (entry points of this group): `d8 synth`.
+COMMANDS = "d8lib.commands"
 
 
 def _plan_check(args: argparse.Namespace) -> int:
@@ -40,7 +43,8 @@ def _plan_check(args: argparse.Namespace) -> int:
 
 
 def _plan_new(args: argparse.Namespace) -> int:
-    from d8lib import atomic, newplan
+    from d8lib.core import atomic
+    from d8lib.plan import draft as newplan
 
     plan_file, units_dir = args.out / newplan.PLAN_FILE, args.out / newplan.UNITS_FOLDER
     try:
@@ -66,8 +70,8 @@ def _plan_new(args: argparse.Namespace) -> int:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from d8lib.forms import write_template
-    from d8lib.units import UnitError
+    from d8lib.intake.forms import write_template
+    from d8lib.units.registry import UnitError
 
     plan = args.plan
     try:
@@ -98,8 +102,8 @@ SHOWN_PROBLEMS = 50  # problems listed per file; the rest are counted
 
 
 def _intake(args: argparse.Namespace) -> int:
-    from d8lib.intake import intake
-    from d8lib.store import Store
+    from d8lib.intake.store import Store
+    from d8lib.intake.submissions import intake
 
     issued = args.plan.meta.get("date")
     earliest = issued if isinstance(issued, dt.date) else dt.date(2000, 1, 1)
@@ -131,8 +135,8 @@ def _intake(args: argparse.Namespace) -> int:
 
 
 def _store_rebuild(args: argparse.Namespace) -> int:
-    from d8lib.intake import rebuild
-    from d8lib.store import StoreError
+    from d8lib.intake.store import StoreError
+    from d8lib.intake.submissions import rebuild
 
     try:
         kept, results = rebuild(args.store, args.plan, args.plan.units())
@@ -151,22 +155,10 @@ def _store_rebuild(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if rejected else 0
 
 
-def _synth(args: argparse.Namespace) -> int:
-    from d8demo.national import generate_national
-    from d8demo.synth import generate
-
-    if args.national:
-        out = generate_national(args.out, args.national, seed=args.seed, scale=args.scale)
-    else:
-        out = generate(args.out, seed=args.seed, scale=args.scale, plan=args.plan)
-    print(f"Đã tạo bộ dữ liệu mô phỏng / Synthetic dataset written: {out}")
-    return 0
-
-
 def _national_run(args: argparse.Namespace) -> int:
-    from d8lib.errors import InputError
-    from d8lib.national import national_run
-    from d8lib.runner import RunInterrupted, RunLocked
+    from d8lib.core.errors import InputError
+    from d8lib.ops.national import national_run
+    from d8lib.ops.runner import RunInterrupted, RunLocked
 
     try:
         result = national_run(
@@ -212,9 +204,9 @@ def _national_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from d8lib.errors import InputError
-    from d8lib.runner import RunInterrupted, RunLocked, run
-    from d8lib.store import StoreError
+    from d8lib.core.errors import InputError
+    from d8lib.intake.store import StoreError
+    from d8lib.ops.runner import RunInterrupted, RunLocked, run
 
     try:
         result = run(
@@ -277,8 +269,8 @@ def _unexpected(path: Path, exc: Exception) -> int:
 
 
 def _survey_codebook(args: argparse.Namespace) -> int:
-    from d8lib.codebook import CodebookError
-    from d8lib.surveyimport import write_draft
+    from d8lib.survey.io.codebook import CodebookError
+    from d8lib.survey.io.importer import write_draft
 
     try:
         draft = write_draft(args.form, args.out, args.export)
@@ -298,8 +290,8 @@ def _survey_codebook(args: argparse.Namespace) -> int:
 
 
 def _survey_import(args: argparse.Namespace) -> int:
-    from d8lib.codebook import CodebookError
-    from d8lib.surveyimport import import_round
+    from d8lib.survey.io.codebook import CodebookError
+    from d8lib.survey.io.importer import import_round
 
     try:
         imported = import_round(args.form, args.export, args.round, args.data, args.codebook, args.year)
@@ -335,7 +327,7 @@ def _date(text: str) -> dt.date:
         ) from None
 
 
-def _positive(text: str) -> int:
+def positive_argument(text: str) -> int:
     """A command-line count of 1 or more."""
     try:
         value = int(text)
@@ -377,7 +369,7 @@ def _review(text: str) -> str:
     return text
 
 
-def _plan(text: str) -> plan_module.Plan:
+def plan_argument(text: str) -> plan_module.Plan:
     """A plan file read and checked for shape (an empty text: the default plan)."""
     if text and not Path(text).is_file():
         raise argparse.ArgumentTypeError(f"không có tệp / no such file: {text}")
@@ -390,6 +382,8 @@ def _plan(text: str) -> plan_module.Plan:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="d8", description="Project 8 monitoring and evaluation workbench")
     commands = parser.add_subparsers(dest="command", required=True)
+    for command in metadata.entry_points(group=COMMANDS):  # d8 synth, from the demo package
+        command.load()(commands)
 
     plan_parser = commands.add_parser("plan", help="the plan as data")
     plan_commands = plan_parser.add_subparsers(dest="plan_command", required=True)
@@ -415,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--commune-2025", help="GSO code or name of a new commune (rounds after the 2025 reform)")
     template.add_argument("--period", required=True, help="reporting round as the plan names it: YYYY or YYYY-final")
     template.add_argument("--out", type=Path, default=None)
-    template.add_argument("--plan", type=_plan, default="")
+    template.add_argument("--plan", type=plan_argument, default="")
     template.set_defaults(func=_template)
 
     intake = commands.add_parser("intake", help="validate and store district submissions")
@@ -426,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     intake.add_argument(
         "--sent", type=_date, default=None, help="date the files were sent (YYYY-MM-DD), where a file does not say"
     )
-    intake.add_argument("--plan", type=_plan, default="")
+    intake.add_argument("--plan", type=plan_argument, default="")
     intake.set_defaults(func=_intake)
 
     store = commands.add_parser("store", help="the store of accepted submissions")
@@ -435,21 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--store", type=_store_folder, default=DEFAULT_STORE, help=f"store folder (default: {DEFAULT_STORE})"
     )
-    rebuild.add_argument("--plan", type=_plan, default="")
+    rebuild.add_argument("--plan", type=plan_argument, default="")
     rebuild.set_defaults(func=_store_rebuild)
-
-    synth = commands.add_parser("synth", help="write the deterministic synthetic dataset")
-    synth.add_argument("--out", type=Path, required=True)
-    synth.add_argument("--seed", type=int, default=None, help="default: the seed of data/synth.yaml")
-    synth.add_argument("--scale", type=int, default=1, help="multiply the survey size (benchmarks)")
-    synth.add_argument("--plan", type=_plan, default="")
-    synth.add_argument(
-        "--national",
-        type=_positive,
-        default=0,
-        help="K: a national dataset of K provinces (the demo province and synthetic plans)",
-    )
-    synth.set_defaults(func=_synth)
 
     national = commands.add_parser("national", help="every province at once, on a Dask cluster")
     national_commands = national.add_subparsers(dest="national_command", required=True)
@@ -461,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     national_run.add_argument(
         "--scheduler", default="", help="address of a running Dask scheduler (default: a LocalCluster here)"
     )
-    national_run.add_argument("--workers", type=_positive, default=None, help="LocalCluster workers (default: cores)")
+    national_run.add_argument(
+        "--workers", type=positive_argument, default=None, help="LocalCluster workers (default: cores)"
+    )
     national_run.add_argument("--lang", choices=["vi", "en"], default="vi")
     national_run.add_argument("--force", action="store_true", help="execute every report, even unchanged ones")
     national_run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
@@ -482,14 +465,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="all (default: the province and its districts), province, communes-2025 (the province and the new "
         "communes), or district or new-commune codes or names, comma-separated",
     )
-    run.add_argument("--jobs", type=_positive, default=None, help="reports run in parallel (default: number of cores)")
+    run.add_argument(
+        "--jobs", type=positive_argument, default=None, help="reports run in parallel (default: number of cores)"
+    )
     run.add_argument(
         "--force", action="store_true", help="execute every report, even those unchanged since the published run"
     )
     run.add_argument("--lang", choices=["vi", "en"], default="vi")
     run.add_argument("--pdf", action="store_true", help="an A4 PDF beside each HTML report (needs WeasyPrint)")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
-    run.add_argument("--plan", type=_plan, default="")
+    run.add_argument("--plan", type=plan_argument, default="")
     run.add_argument("--out", type=Path, default=Path("outputs"))
     run.add_argument("--as-of", type=_date, default=None, help="YYYY-MM-DD (default: the end of the phase's year)")
     run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")

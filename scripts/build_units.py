@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from d8lib.text import nfc, tone_key
+from d8lib.core.text import nfc, tone_key
 
 OLD_DIVISIONS = "vietnam-provinces==0.6.0"
 NEW_DIVISIONS = "vietnam-provinces==2025.10.1"

@@ -8,7 +8,7 @@ from helpers import PLAN_TEXT
 
 @pytest.fixture(scope="session")
 def plan():
-    from d8lib.plan import load_plan
+    from d8lib.plan.model import load_plan
 
     return load_plan()
 
@@ -26,6 +26,6 @@ def demo_store(plan, tmp_path_factory):
     tests read and never write."""
     from helpers import ROOT
 
-    from d8lib.inbox import ingest_inbox
+    from d8lib.intake.inbox import ingest_inbox
 
     return ingest_inbox(plan, ROOT / "data" / "demo", tmp_path_factory.mktemp("demo-store"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from d8lib.forms import HEADER_ROW, REPORT_SHEET, fill, write_template
+from d8lib.intake.forms import HEADER_ROW, REPORT_SHEET, fill, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).resolve().parent / "data"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from d8demo import illustrative
-from d8lib import progress
-from d8lib.inbox import ingest_inbox
-from d8lib.plan import load_plan
+from d8lib.intake.inbox import ingest_inbox
+from d8lib.monitoring import progress
+from d8lib.plan.model import load_plan
 
 Q2_DEADLINE = dt.date(2026, 7, 10)
 

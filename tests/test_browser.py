@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
-from d8lib import runner
+from d8lib.ops import runner
 
 pytestmark = pytest.mark.slow
 ARTEFACTS = ROOT / "outputs" / "test-artefacts"

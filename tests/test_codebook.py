@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from d8lib.codebook import CodebookError, load_codebook, read_round
+from d8lib.survey.io.codebook import CodebookError, load_codebook, read_round
 
 BASE = {
     "rounds": {"baseline": {"year": 2022, "files": ["r.csv"]}},

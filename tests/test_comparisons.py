@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.comparisons import (
+from d8lib.survey.comparisons import (
     change,
     difference_in_differences,
     within_difference_in_differences,
 )
-from d8lib.survey import Design
+from d8lib.survey.design import Design
 
 
 def test_change_between_independent_rounds_equals_the_stacked_design():

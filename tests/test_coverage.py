@@ -29,7 +29,8 @@ from d8demo.synth import (
     population,
     villages,
 )
-from d8lib import evaluate, outcomes
+from d8lib.reports import evaluate
+from d8lib.survey import outcomes
 
 REPLICATES = 200
 DISTRICT_INDICATORS = ["H4", "H5", "H7", "H8", "H9", "H10"]

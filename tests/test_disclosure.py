@@ -9,7 +9,9 @@ from collections import defaultdict
 import pytest
 from openpyxl import load_workbook
 
-from d8lib import publish, runner
+from d8lib.core import labels
+from d8lib.ops import runner
+from d8lib.reports import publish
 
 SMALL = range(1, publish.MIN_COUNT)
 
@@ -31,7 +33,7 @@ def differences(run_dir, province: str, lang: str) -> list[tuple]:
     """Every total minus its published parts, as a reader of the run's Excel twins can
     work it out: (what, total - parts) for each line whose total is published."""
     label = {
-        key: publish.label(f"columns.{key}", lang)
+        key: labels.label(f"columns.{key}", lang)
         for key in ("indicator", "people", "female", "male", "ethnic_minority", "round", "n", "dimension", "group")
     }
     import json

@@ -19,7 +19,7 @@ import pytest
 from helpers import ROOT
 from scipy.linalg import null_space
 
-from d8lib import evaluate, publish
+from d8lib.reports import evaluate, publish
 
 DEMO = ROOT / "data" / "demo"
 REVIEW = "2025"

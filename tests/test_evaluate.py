@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from d8lib import evaluate, findings
-from d8lib.codebook import read_round
-from d8lib.evaluate import BridgeError, bridge
+from d8lib.reports import evaluate, findings
+from d8lib.reports.evaluate import BridgeError, bridge
+from d8lib.survey.io.codebook import read_round
 
 DEMO = ROOT / "data" / "demo"
 
@@ -80,7 +80,7 @@ def test_numbers_in_findings_are_written_as_readers_write_them():
 
 
 def test_a_run_hands_its_tables_over_as_parquet_files_that_read_back_the_same(tmp_path, plan, store):
-    from d8lib.bundle import TABLES, load
+    from d8lib.reports.bundle import TABLES, load
 
     built = evaluate.build(plan, DEMO, store, "midterm")
     folder = built.save(tmp_path / "tables")
@@ -133,7 +133,7 @@ def test_outcomes_are_broken_down_by_the_zone_of_the_village_register(plan, vill
     zones = villages.set_index("village").zone
     assert (surveys.zone == surveys.village.map(zones)).all() and set(surveys.zone) <= {"I", "II", "III"}
     design = evaluate.survey_design(surveys)
-    from d8lib import outcomes
+    from d8lib.survey import outcomes
 
     by_zone = outcomes.estimate(design, ["H7"], by=["round", "zone"])
     counted = surveys.groupby("zone").size()
@@ -143,7 +143,7 @@ def test_outcomes_are_broken_down_by_the_zone_of_the_village_register(plan, vill
 
 
 def test_a_report_before_any_round_is_due_shows_no_data_not_an_error(plan, store):
-    from d8lib import sections
+    from d8lib.reports import sections
 
     # As of 31/12/2022 no round is due yet (the first, the 2022 update, is due on 25/01/2023).
     bundle = evaluate.build(plan, None, store, "baseline", pd.Timestamp("2022-12-31").date())
@@ -177,7 +177,7 @@ def test_a_stratum_with_one_responding_village_does_not_stop_a_run():
     """Each village a stratum of its own but two: the run's setting (data/evaluation.yaml,
     "centered", R's "adjust") lets the single villages add their total's square, and the
     methods annex says so."""
-    from d8lib.sections import design_text
+    from d8lib.reports.sections import design_text
 
     stacked = pd.DataFrame(
         {

@@ -14,10 +14,10 @@ import xlwt
 from openpyxl import Workbook
 
 from d8lib.cli import main
-from d8lib.codebook import CodebookError
-from d8lib.exports import flatten, read_export
-from d8lib.surveyimport import draft_codebook, write_draft
-from d8lib.xlsform import read_form
+from d8lib.survey.io.codebook import CodebookError
+from d8lib.survey.io.exports import flatten, read_export
+from d8lib.survey.io.importer import draft_codebook, write_draft
+from d8lib.survey.io.xlsform import read_form
 
 ANSWERS = ["NA", "None", "null", "N/A", "", " "]  # the first four are answers; the last two are blanks
 
@@ -186,7 +186,7 @@ def test_no_reader_of_exports_turns_text_into_a_missing_value(tmp_path, kind):
 
 
 def test_no_reader_of_codebook_files_turns_text_into_a_missing_value(tmp_path):
-    from d8lib.codebook import _read_table
+    from d8lib.survey.io.codebook import _read_table
 
     rows = [["village", "household"]] + [[f"v{i}", v] for i, v in enumerate(ANSWERS)]
     excel = workbook(tmp_path / "r.xlsx", {"r": rows})
@@ -385,8 +385,8 @@ def test_a_whole_export_read_in_memory_stays_within_its_limits(tmp_path):
 def test_the_codebook_chooses_which_review_verdicts_leave_a_submission_out(tmp_path):
     from types import SimpleNamespace
 
-    from d8lib.codebook import load_codebook
-    from d8lib.surveyimport import _leave_out
+    from d8lib.survey.io.codebook import load_codebook
+    from d8lib.survey.io.importer import _leave_out
 
     flat = pd.DataFrame(
         {
@@ -411,7 +411,7 @@ def test_the_codebook_chooses_which_review_verdicts_leave_a_submission_out(tmp_p
 def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
     import errno
 
-    from d8lib import atomic
+    from d8lib.core import atomic
 
     def fill_up(path):
         path.write_text("half a pa", encoding="utf-8")

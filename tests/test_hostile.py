@@ -17,8 +17,8 @@ import pytest
 from helpers import ROOT, d8, filled_form, long_table
 from hostile import FILES, GOOD
 
-from d8lib.intake import intake
-from d8lib.store import Store
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
 
 MEMORY_MB, SECONDS = 1024, 30
 
@@ -122,7 +122,7 @@ def test_a_rejected_file_creates_no_store(plan, tmp_path):
 
 
 def test_a_surprise_in_the_middle_of_a_batch_rejects_that_file_and_goes_on(plan, tmp_path, monkeypatch):
-    import d8lib.intake as intake_module
+    import d8lib.intake.submissions as intake_module
 
     files = [filled_form(plan, code, "2024", tmp_path / f"{code}.xlsx", GOOD) for code in ("080", "082", "083")]
     original = intake_module.check

@@ -12,9 +12,9 @@ import pytest
 from helpers import filled_form, form_row, long_table
 from openpyxl import Workbook, load_workbook
 
-from d8lib.forms import REPORT_SHEET
-from d8lib.intake import intake
-from d8lib.store import Store
+from d8lib.intake.forms import REPORT_SHEET
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
 
 GOOD_FORM = {
     "O1": {"value": 20, "people": 100, "female": 60, "male": 40, "ethnic_minority": 90},
@@ -334,7 +334,7 @@ def test_resubmission_supersedes_and_history_stays(plan, store, tmp_path):
 
 def test_interrupted_intake_leaves_the_store_as_it_was(plan, store, tmp_path):
     path = form_with(plan, tmp_path, "interrupted.xlsx", {"O1": {"value": 25}})
-    from d8lib.intake import check, read_submission
+    from d8lib.intake.submissions import check, read_submission
 
     submission = check(read_submission(path), plan, plan.units(), store.values())
     before = snapshot(store)[0]

@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from helpers import filled_form, long_table
 
-from d8lib.intake import intake
-from d8lib.store import Store
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
 
 VALUES = {
     "O1": {"value": 20, "people": 100, "female": 60, "male": 40, "ethnic_minority": 90},

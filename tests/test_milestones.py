@@ -11,9 +11,10 @@ import pytest
 from helpers import long_table
 from openpyxl import load_workbook
 
-from d8lib import forms, milestones
-from d8lib.intake import intake
-from d8lib.store import Store
+from d8lib.intake import forms
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
+from d8lib.monitoring import milestones
 
 
 def form(plan, unit, period, path, values=None, done=None, sent=None):

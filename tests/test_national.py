@@ -18,7 +18,7 @@ from helpers import ROOT, d8
 from openpyxl import load_workbook
 
 from d8demo.national import generate_national
-from d8lib.plan import load_plan
+from d8lib.plan.model import load_plan
 
 PROVINCES = ["10", "04", "11"]
 
@@ -124,7 +124,8 @@ def test_a_real_cluster_gives_the_reports_of_the_local_one_and_a_failure_stays_i
 def test_outcomes_pooled_across_provinces_match_r_survey(national):
     from rsurvey import run_r
 
-    from d8lib import evaluate, outcomes
+    from d8lib.reports import evaluate
+    from d8lib.survey import outcomes
 
     definitions = outcomes.load_definitions()
     frames = []
@@ -160,7 +161,7 @@ def test_a_worker_is_sent_nothing_personal(tmp_path):
     import io
     import tarfile
 
-    from d8lib.national import pack_for_worker
+    from d8lib.ops.national import pack_for_worker
 
     demo = ROOT / "data" / "demo"
     with tarfile.open(fileobj=io.BytesIO(pack_for_worker(demo)), mode="r:gz") as archive:

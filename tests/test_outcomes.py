@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.outcomes import age_group, estimate, load_definitions
-from d8lib.survey import Design
+from d8lib.survey.design import Design
+from d8lib.survey.outcomes import age_group, estimate, load_definitions
 
 
 @pytest.fixture(scope="module")

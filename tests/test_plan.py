@@ -11,7 +11,8 @@ import yaml
 from helpers import ROOT, TEST_DATA
 from plan_text import obligations
 
-from d8lib.plan import PlanError, load_plan, resolve
+from d8lib.plan import PlanError, load_plan
+from d8lib.units import resolve
 
 HEADLINE = {
     "O1": 423,
@@ -156,7 +157,7 @@ def test_second_province_end_to_end(tmp_path):
 
 
 def test_no_province_names_in_the_library_code(plan):
-    from d8lib.text import ascii_key
+    from d8lib.core.text import ascii_key
 
     names = plan.units().table.query("level in ['province', 'district']").name
     bare = {ascii_key(n.split(" ", 1)[1]) if n.startswith(("Huyện", "Tỉnh")) else ascii_key(n) for n in names}

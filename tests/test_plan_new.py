@@ -6,8 +6,8 @@ import pandas as pd
 import yaml
 
 from d8lib.cli import main
-from d8lib.paths import DATA_DIR
-from d8lib.plan import load_plan
+from d8lib.core.paths import DATA_DIR
+from d8lib.plan.model import load_plan
 
 
 def _read(folder, name):

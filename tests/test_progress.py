@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from helpers import ROOT, filled_form, long_table
 
-from d8lib.evaluate import commune_areas
-from d8lib.intake import intake
-from d8lib.progress import by_area, completeness, completeness_summary, progress
-from d8lib.quality import modified_z, open_problems, outliers
-from d8lib.store import Store
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
+from d8lib.monitoring.progress import by_area, completeness, completeness_summary, progress
+from d8lib.monitoring.quality import modified_z, open_problems, outliers
+from d8lib.reports.evaluate import commune_areas
 
 D = dt.date
 
@@ -117,7 +117,7 @@ def test_2025_completed_and_dialogues_behind(plan, store):
 
 
 def test_statuses_on_track_and_not_due(plan):
-    from d8lib.progress import status
+    from d8lib.monitoring.progress import status
 
     assert status(9, 10, 5) == "on_track" and status(4.6, 10, 5) == "on_track"
     assert status(2.9, 10, 5) == "at_risk" and status(3, 10, 5) == "behind"
@@ -125,7 +125,7 @@ def test_statuses_on_track_and_not_due(plan):
 
 
 def test_statuses_are_codes_that_readers_see_in_their_language(plan, store):
-    from d8lib.publish import label
+    from d8lib.core.labels import label
 
     table = progress(plan, store.values(), D(2025, 3, 1))
     assert row(table, "O1", "085").status == "met"
@@ -241,7 +241,7 @@ def test_gals_groups_are_expected_as_their_groups_are_set_up(plan, store):
 
 
 def test_the_province_reports_what_it_does_itself_on_its_own_form(plan, tmp_path):
-    from d8lib.forms import unit_rows
+    from d8lib.intake.forms import unit_rows
 
     assert set(unit_rows(plan, "10").code) == {"O1.5", "O13"}  # radio and television; regional workshops
     form = filled_form(plan, "10", "2024", tmp_path / "tinh-2024.xlsx", {"O1.5": {"value": 1}, "O13": {"value": 1}})

@@ -14,8 +14,8 @@ import yaml
 from helpers import TEST_DATA, d8
 from openpyxl import load_workbook
 
-from d8lib.forms import fill, write_template
-from d8lib.plan import load_plan
+from d8lib.intake.forms import fill, write_template
+from d8lib.plan.model import load_plan
 
 # What each district reports: T1 teams (a stock) per year, T2 dialogues in the year,
 # T3 members trained out of members.
@@ -149,7 +149,7 @@ def test_reviews_and_evaluations_run_for_the_province_and_its_districts(province
 
 
 def test_the_methods_annex_describes_the_design_that_was_used_and_names_any_ethnic_group():
-    from d8lib.sections import design_text, group_name
+    from d8lib.reports.sections import design_text, group_name
 
     plain = design_text({"calibration": "", "repeated_villages": 0}, "en")
     assert "calibrated" not in plain and "15-49" not in plain and "several rounds" not in plain

@@ -9,7 +9,8 @@ import yaml
 from helpers import ROOT
 from openpyxl import load_workbook
 
-from d8lib import publish
+from d8lib.core import labels
+from d8lib.reports import publish
 
 
 def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_finds_a_small_cell():
@@ -133,13 +134,13 @@ def test_every_label_has_both_languages():
 
 
 def test_english_names_of_units_and_plan_references():
-    assert publish.unit_name("Huyện Bắc Hà", "en") == "Bắc Hà district"
+    assert labels.unit_name("Huyện Bắc Hà", "en") == "Bắc Hà district"
     assert (
-        publish.unit_name("Thị xã Sa Pa", "en") == "Sa Pa town"
-        and publish.unit_name("Tỉnh Lào Cai", "vi") == "Tỉnh Lào Cai"
+        labels.unit_name("Thị xã Sa Pa", "en") == "Sa Pa town"
+        and labels.unit_name("Tỉnh Lào Cai", "vi") == "Tỉnh Lào Cai"
     )
-    assert publish.plan_reference("Phụ lục 02, ND3, HĐ3, dòng 1", "en") == "Appendix 02, CA3, A3, row 1"
-    assert publish.plan_reference("Mục III.1, gạch đầu dòng 8", "en") == "Section III.1, bullet 8"
+    assert labels.plan_reference("Phụ lục 02, ND3, HĐ3, dòng 1", "en") == "Appendix 02, CA3, A3, row 1"
+    assert labels.plan_reference("Mục III.1, gạch đầu dòng 8", "en") == "Section III.1, bullet 8"
 
 
 def test_excel_keeps_numbers_as_numbers_and_marks_withheld_cells(tmp_path):
@@ -160,7 +161,7 @@ def test_figures_are_embedded_with_alternative_text(lang):
 
     figure, axis = plt.subplots()
     axis.plot([1, 2], [3, 4])
-    markup = publish.figure_html(figure, publish.label("charts.progress_alt", lang))
+    markup = publish.figure_html(figure, labels.label("charts.progress_alt", lang))
     assert markup.startswith("<figure") and "data:image/svg+xml;base64," in markup and "alt='" in markup
     assert "http" not in markup
 
@@ -183,7 +184,7 @@ def test_text_in_the_excel_twin_is_never_a_formula(tmp_path):
 
 
 def test_a_dollar_sign_in_a_label_is_text_not_mathtext():
-    from d8lib import charts
+    from d8lib.reports import charts
 
     data = pd.DataFrame({"group": ["$A", "B$"], "indicator": "H1", "estimate": [0.2, 0.3]})
     figure = charts.groups(data, ["H1"], {"$A": "Nhóm $A (giá $5 và $", "B$": "y$"})

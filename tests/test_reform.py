@@ -11,10 +11,12 @@ import pytest
 from helpers import d8_run, long_table
 from test_reports import parse
 
-from d8lib import evaluate, forms, reform
-from d8lib.intake import intake
-from d8lib.runner import select_units
-from d8lib.store import Store
+from d8lib.intake import forms
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
+from d8lib.ops.runner import select_units
+from d8lib.reports import evaluate
+from d8lib.units import reform
 
 # From the crosswalk (data/units/10): Xã Si Ma Cai (02809) is formed from communes of
 # Si Ma Cai district (084) only; Xã Lùng Phình (02848) from communes of Si Ma Cai and

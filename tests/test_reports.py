@@ -21,8 +21,11 @@ import pytest
 from helpers import ROOT
 from openpyxl import load_workbook
 
-from d8lib import evaluate, findings, outcomes, progress, runner, standards
-from d8lib.store import Store
+from d8lib.intake.store import Store
+from d8lib.monitoring import progress
+from d8lib.ops import runner
+from d8lib.reports import evaluate, findings
+from d8lib.survey import outcomes, standards
 
 pytestmark = pytest.mark.slow
 DEMO = ROOT / "data" / "demo"

@@ -11,7 +11,9 @@ import pytest
 from helpers import ROOT, d8_run
 from test_disclosure import _sheet
 
-from d8lib import evaluate, publish, reuse
+from d8lib.core import labels
+from d8lib.ops import reuse
+from d8lib.reports import evaluate, publish
 
 DEMO = ROOT / "data" / "demo"
 
@@ -94,8 +96,8 @@ def _persons(out, manifest: dict, unit: str, code: str):
     """The persons of a code as a unit's report of a run shows them (its Excel twin)."""
     report = next(r for r in manifest["reports"] if r["unit"] == unit)
     rows = _sheet(out / "runs" / manifest["run"] / report["excel"], "so-nguoi")
-    row = next(r for r in rows if r[publish.label("columns.indicator")] == code)
-    return row[publish.label("columns.people")]
+    row = next(r for r in rows if r[labels.label("columns.indicator")] == code)
+    return row[labels.label("columns.people")]
 
 
 @pytest.mark.slow
@@ -126,7 +128,7 @@ def test_damage_in_the_published_folder_is_never_republished(tmp_path, capsys):
 
 
 def test_the_cached_store_is_built_again_when_a_file_at_any_depth_or_the_code_changes(tmp_path, plan, monkeypatch):
-    from d8lib import inbox
+    from d8lib.intake import inbox
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     header, entry = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()[:2]
@@ -147,8 +149,8 @@ def test_the_cached_store_is_built_again_when_a_file_at_any_depth_or_the_code_ch
 
 
 def test_a_damaged_cached_store_is_built_again_from_the_inbox(tmp_path, plan):
-    from d8lib import inbox
-    from d8lib.store import Store
+    from d8lib.intake import inbox
+    from d8lib.intake.store import Store
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     header, entry = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()[:2]

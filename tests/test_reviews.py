@@ -12,9 +12,10 @@ import pytest
 import yaml
 from helpers import TEST_DATA, d8
 
-from d8lib import evaluate, publish
-from d8lib.errors import InputError
-from d8lib.plan import load_plan
+from d8lib.core import labels
+from d8lib.core.errors import InputError
+from d8lib.plan.model import load_plan
+from d8lib.reports import evaluate
 
 
 def test_plan_355_holds_a_6_month_review_to_30_june_and_yearly_ones_to_the_update():
@@ -22,9 +23,9 @@ def test_plan_355_holds_a_6_month_review_to_30_june_and_yearly_ones_to_the_updat
     assert evaluate.review_date(plan, "2024-06") == dt.date(2024, 6, 30)  # "sơ kết 6 tháng"
     assert evaluate.review_date(plan, "2024") == dt.date(2025, 1, 25)  # the full-year update, 25/01 of 2025
     assert evaluate.review_date(plan, "2024-final") == dt.date(2025, 1, 25)
-    assert publish.review_name("2024-06", "vi", plan) == "Sơ kết 6 tháng đầu năm 2024"
-    assert publish.review_name("2023", "en", plan) == "Yearly review 2023"
-    assert "before 25 January" in publish.review_name("2023-final", "en", plan)
+    assert labels.review_name("2024-06", "vi", plan) == "Sơ kết 6 tháng đầu năm 2024"
+    assert labels.review_name("2023", "en", plan) == "Yearly review 2023"
+    assert "before 25 January" in labels.review_name("2023-final", "en", plan)
     with pytest.raises(InputError) as raised:
         evaluate.review_date(plan, "2024-q1")
     assert "2024-q1" in str(raised.value) and "2024-06" in str(raised.value) and "2024-final" in str(raised.value)
@@ -50,7 +51,7 @@ def test_quarterly_rounds_are_reviewed_one_by_one_and_the_year_to_its_last_quart
     assert list(plan.rounds.period[plan.rounds.year == 2024]) == ["2024-q1", "2024-q2", "2024-q3", "2024-q4"]
     assert evaluate.review_date(plan, "2024-q3") == dt.date(2024, 10, 20)
     assert evaluate.review_date(plan, "2024") == dt.date(2025, 1, 20)
-    assert publish.review_name("2024-q3", "vi", plan) == "Rà soát kỳ báo cáo «Quý 3» năm 2024"
+    assert labels.review_name("2024-q3", "vi", plan) == "Rà soát kỳ báo cáo «Quý 3» năm 2024"
     with pytest.raises(InputError) as raised:  # this plan names no 6-month review
         evaluate.review_date(plan, "2024-06")
     assert "2024-q1" in str(raised.value) and "2024-06" in str(raised.value)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from d8lib.skiplogic import MAX_DEPTH, MAX_LENGTH, MAX_TOKENS, Unsupported, holds, parse, references
+from d8lib.core.skiplogic import MAX_DEPTH, MAX_LENGTH, MAX_TOKENS, Unsupported, holds, parse, references
 
 # Five women; "" is an unanswered question, as ODK Collect records it.
 FRAME = pd.DataFrame(
@@ -138,7 +138,7 @@ def test_numbers_held_as_numbers_give_the_same_values(expression):
 
 def test_d8s_own_rules_give_what_pandas_gives_on_the_demo_survey():
     """The rules of outcomes.yaml, against pandas' own reading of the same conditions."""
-    from d8lib.skiplogic import rule
+    from d8lib.core.skiplogic import rule
 
     survey = pd.read_csv(ROOT / "data" / "demo" / "survey" / "endline-2025.csv")
     pairs = {

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.smallarea import ModelError, benchmark, fay_herriot
+from d8lib.survey.smallarea import ModelError, benchmark, fay_herriot
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from d8lib.standards import judge, load_standard
+from d8lib.survey.standards import judge, load_standard
 
 NCHS = load_standard(ROOT / "data" / "standards" / "nchs-2017.yaml")
 DHS = load_standard(ROOT / "data" / "standards" / "dhs.yaml")
@@ -62,8 +62,8 @@ def test_differences_carry_degrees_of_freedom_and_availability():
 
 
 def test_every_reason_has_a_label_in_both_languages():
-    from d8lib.publish import label
-    from d8lib.standards import CHECKS, SEVERITY
+    from d8lib.core.labels import label
+    from d8lib.survey.standards import CHECKS, SEVERITY
 
     for code in list(CHECKS) + ["zero_se", "no_estimate", "empty_cell", "missing_cell"]:
         assert label(f"reasons.{code}", "vi") and label(f"reasons.{code}", "en")

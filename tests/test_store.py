@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 from helpers import filled_form
 
-from d8lib import store as store_module
-from d8lib.intake import intake, rebuild
-from d8lib.store import JOURNAL, SCHEMA_VERSION, Store, StoreError
+from d8lib.intake import store as store_module
+from d8lib.intake.store import JOURNAL, SCHEMA_VERSION, Store, StoreError
+from d8lib.intake.submissions import intake, rebuild
 
 O1 = {"value": 25, "people": 300, "female": 290, "male": 10, "ethnic_minority": 280}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.survey import Design, DesignError
+from d8lib.survey.design import Design, DesignError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # samplics announces that it is archived

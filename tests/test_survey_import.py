@@ -17,10 +17,11 @@ from helpers import ROOT
 from kobo import kobo_xlsx, odk_zip, write_form
 from openpyxl import load_workbook
 
-from d8lib import evaluate, outcomes
-from d8lib.codebook import CodebookError
-from d8lib.surveyimport import draft_codebook, import_round, write_draft
-from d8lib.xlsform import read_form
+from d8lib.reports import evaluate
+from d8lib.survey import outcomes
+from d8lib.survey.io.codebook import CodebookError
+from d8lib.survey.io.importer import draft_codebook, import_round, write_draft
+from d8lib.survey.io.xlsform import read_form
 
 DEMO = ROOT / "data" / "demo"
 
@@ -321,7 +322,7 @@ def test_no_personal_or_unnamed_column_reaches_any_output_of_a_run(tmp_path, mid
 
 
 def test_headers_may_be_labels_or_paths_with_either_separator(tmp_path):
-    from d8lib.exports import _heads
+    from d8lib.survey.io.exports import _heads
 
     form = read_form(write_form(tmp_path / "form.xlsx"))
     table = pd.DataFrame(
@@ -514,7 +515,7 @@ def test_a_dot_as_group_separator_and_an_empty_column_import_as_given(tmp_path, 
 def test_a_full_disk_during_an_import_leaves_the_dataset_as_it_was(tmp_path, kobo_export, monkeypatch):
     import errno
 
-    from d8lib import surveyimport
+    from d8lib.survey.io import importer as surveyimport
 
     form, export = kobo_export
     data = _dataset(tmp_path)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from rsurvey import api, run_r
 
-from d8lib.survey import Design
+from d8lib.survey.design import Design
 
 EST = 1e-6  # estimates, intervals, DEFF: relative
 SE_CAL = 1e-5  # standard errors after calibration: relative

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from helpers import ROOT
 
-from d8lib.comparisons import difference_in_differences
-from d8lib.intake import intake
-from d8lib.outcomes import estimate, indicator_columns, load_definitions
-from d8lib.store import Store
-from d8lib.survey import Design
+from d8lib.intake.store import Store
+from d8lib.intake.submissions import intake
+from d8lib.survey.comparisons import difference_in_differences
+from d8lib.survey.design import Design
+from d8lib.survey.outcomes import estimate, indicator_columns, load_definitions
 
 DEMO = ROOT / "data" / "demo"
 CODES = {"district": str, "commune": str, "commune_2025": str, "phone": str, "respondent_id": str}
@@ -106,7 +106,7 @@ def test_demo_submissions_pass_intake_with_exactly_the_expected_outcomes(plan, t
 @pytest.fixture(scope="module")
 def weighted(plan) -> dict[str, Design]:
     """Each round as the evaluation weights it: nonresponse adjusted, then calibrated."""
-    from d8lib import evaluate
+    from d8lib.reports import evaluate
 
     calibration = evaluate.calibration_settings(DEMO)
     stacked = evaluate.load_surveys(DEMO, ["baseline", "midterm", "endline"], plan.units())

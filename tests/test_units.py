@@ -6,9 +6,9 @@ import unicodedata
 
 import pytest
 
-from d8lib.plan import default_units, resolve
-from d8lib.text import ascii_key, tone_key
-from d8lib.units import AmbiguousUnitError, UnknownUnitError
+from d8lib.core.text import ascii_key, tone_key
+from d8lib.units import default_units, resolve
+from d8lib.units.registry import AmbiguousUnitError, UnknownUnitError
 
 
 def test_tables_hold_the_province_before_and_after_the_reform():

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8lib.survey import Design
-from d8lib.weighting import (
+from d8lib.survey.design import Design
+from d8lib.survey.weighting import (
     CalibrationError,
     adjust_for_nonresponse,
     margins_from_totals,

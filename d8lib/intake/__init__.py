@@ -1,0 +1,5 @@
+"""What units submit, taken in: the Excel forms d8 hands out (``forms``), the rules
+that bound their figures (``bounds``, ``validation``), reading, resolving and taking in
+a file as one transaction (``submissions``), the store that keeps every accepted
+figure with its file (``store``), and the inbox that takes a folder in the order it
+was received (``inbox``)."""

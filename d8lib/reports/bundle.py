@@ -1,0 +1,170 @@
+"""The tables of one run's reports, computed once and handed to each report as files.
+
+A ``Bundle`` is written as a folder: one Parquet file per table (an analyst reads any
+with ``pd.read_parquet``) and ``facts.json`` for the run's facts (phase, date, rounds,
+design). A run writes it before its reports start; a report reads it whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+
+TABLES = (
+    "units",
+    "progress",
+    "milestones",
+    "by_area",
+    "milestone_names",
+    "priority_groups",
+    "people",
+    "completeness",
+    "problems",
+    "findings",
+    "indicators",
+    "outcome_definitions",
+    "outcomes",
+    "breakdowns",
+    "changes",
+    "effects",
+    "sample",
+    "disclosure",
+)
+RECORDS = ("disclosure",)  # kept for the next run's protection; no report reads them
+UNIT_TABLES = ("progress", "milestones", "by_area", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+
+
+@dataclass
+class Bundle:
+    """Everything the reports of one run show, computed once (``evaluate.build``)."""
+
+    phase: str
+    as_of: dt.date
+    rounds: list[str]
+    province: str
+    units: pd.DataFrame  # unit, name, level
+    progress: pd.DataFrame
+    milestones: pd.DataFrame  # unit, milestone, key, year, due, status ... (d8lib.monitoring.milestones)
+    by_area: pd.DataFrame  # unit, area, indicator, achieved (progress.by_area)
+    milestone_names: pd.DataFrame  # the plan's milestones: code, names, agency, source
+    priority_groups: pd.DataFrame  # the plan's priority groups: code, names
+    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
+    completeness: pd.DataFrame
+    problems: pd.DataFrame
+    findings: pd.DataFrame  # the plan's own contradictions: severity, message, message_en, source
+    indicators: pd.DataFrame
+    outcome_definitions: pd.DataFrame
+    outcomes: pd.DataFrame  # unit, round, indicator, estimate ...
+    breakdowns: pd.DataFrame  # unit, round, dimension, group, indicator, estimate ...
+    changes: pd.DataFrame
+    effects: pd.DataFrame
+    sample: pd.DataFrame  # unit, round, respondents, villages, strata
+    disclosure: pd.DataFrame  # every protected count and whether it was withheld (publish.Protected.cells)
+    design: dict = field(default_factory=dict)
+    period: str = ""  # the reporting round of a monitoring review
+    review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc
+    review_titles: dict = field(default_factory=dict)  # the review as readers name it, by language
+    unit_level: str = "district"  # the level of the units below the province that report (Plan.unit_level)
+    illustration: dict = field(default_factory=dict)  # an invented plan says so (meta.illustration)
+    period_names: dict = field(default_factory=dict)  # each reporting period as readers name it, by language
+    plan_terms: list = field(default_factory=list)  # the plan's own words in its references, in English
+
+    def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
+        """The tables of one unit's report (the province's code or a district's)."""
+
+        def pick(frame):
+            return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
+
+        return {name: pick(getattr(self, name)) for name in UNIT_TABLES}
+
+    def has_content(self, unit: str) -> bool:
+        """Whether a unit's report has anything to show: a target or a figure, persons
+        reached, a milestone, a survey estimate, or reports it owes (the province's always)."""
+        if unit == self.province:
+            return True
+        own = self.for_unit(unit)
+        progress = own["progress"]
+        figures = len(progress) and (progress.achieved.notna() | progress.target.notna()).any()
+        return bool(
+            figures
+            or any(len(own[name]) for name in ("people", "milestones", "by_area", "outcomes"))
+            or (self.completeness.district == unit).any()
+        )
+
+    def inputs_of(self, unit: str) -> dict:
+        """What one unit's report reads of the run's tables and facts: the province's
+        reads everything; another unit's reads its own rows of the tables by unit, its rows
+        and the province-wide ones of completeness and problems, and the shared tables."""
+        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
+        if unit == self.province:
+            return {"facts": facts, **{name: getattr(self, name) for name in TABLES if name not in RECORDS}}
+        own = {
+            "completeness": self.completeness[self.completeness.district == unit],
+            "problems": self.problems[self.problems.district.isin([unit, ""])],
+            **{name: frame[frame.unit == unit] for name, frame in ((n, getattr(self, n)) for n in UNIT_TABLES)},
+        }
+        shared = {name: getattr(self, name) for name in TABLES if name not in own and name not in RECORDS}
+        return {"facts": facts, **own, **shared}
+
+    def digest(self, unit: str) -> str:
+        """A SHA-256 of what one unit's report reads (``inputs_of``)."""
+        hasher = hashlib.sha256()
+        for name, value in self.inputs_of(unit).items():
+            hasher.update(name.encode())
+            if isinstance(value, pd.DataFrame):
+                text = _plain(value).to_json(orient="split", index=False, date_format="iso", default_handler=str)
+            else:
+                text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+            hasher.update(text.encode())
+        return hasher.hexdigest()
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the bundle as a folder, in one step: readers never see half of it."""
+        folder = Path(folder)
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        try:
+            for name in TABLES:
+                _plain(getattr(self, name)).to_parquet(partial / f"{name}.parquet", index=False)
+            facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
+            facts["as_of"] = self.as_of.isoformat()
+            (partial / "facts.json").write_text(json.dumps(facts, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(partial, folder)
+        except BaseException:  # a full disk, an interruption: no half folder stays behind
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        return folder
+
+
+def load(folder: str | Path) -> Bundle:
+    """Read a bundle written by ``Bundle.save``."""
+    folder = Path(folder)
+    facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+    facts["as_of"] = dt.date.fromisoformat(facts["as_of"])
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    definitions = tables["outcome_definitions"]
+    if "code" in definitions:
+        tables["outcome_definitions"] = definitions.set_index("code", drop=False).rename_axis(None)
+    return Bundle(**facts, **tables)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table Parquet can hold: categories as their values, lists as JSON text."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            frame[column] = values.astype(str)
+        elif values.dtype == object:
+            kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and pd.isna(v))}
+            if kinds & {list, dict, tuple}:
+                frame[column] = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    return frame.reset_index(drop=True)
