@@ -255,6 +255,6 @@ def test_two_stage_designs_count_both_stages_as_r_does():
     stage's fpc, the with-replacement variance of the districts alone."""
     data = api("apiclus2")
     reference = run_r("des <- svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = df)\n" + R_KINDS, data)
-    _compare_kinds(Design(data, "pw", psu="dnum", fpc="fpc1", ssu="snum", fpc2="fpc2"), reference)
-    first_stage_only = Design(data, "pw", psu="dnum", ssu="snum", fpc2="fpc2").mean("api00").se.iloc[0]
+    _compare_kinds(Design(data, "pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"]), reference)
+    first_stage_only = Design(data, "pw", psu=["dnum", "snum"], fpc=[None, "fpc2"]).mean("api00").se.iloc[0]
     assert first_stage_only == pytest.approx(Design(data, "pw", psu="dnum").mean("api00").se.iloc[0], rel=1e-12)

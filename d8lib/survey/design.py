@@ -1,7 +1,6 @@
 """Design-based estimation for stratified cluster samples with weights.
 
-``Design(data, weight, strata=None, psu=None, fpc=None, ssu=None, fpc2=None)`` holds
-the sample design;
+``Design(data, weight, strata=None, psu=None, fpc=None)`` holds the sample design;
 ``mean``, ``total`` and ``ratio`` return one row per domain with the ``by`` columns,
 then ``estimate, se, ci_low, ci_high, deff, n`` and after them ``df``, ``n_eff``,
 ``cv`` and ``n_missing``. A 0/1 variable's mean is a proportion. Whether a figure
@@ -15,9 +14,9 @@ Conventions (those of Stata ``svy`` and R ``survey``):
 - ``fpc``: a column (constant within a stratum) or a number. A value <= 1 is the
   sampling fraction of PSUs in the stratum; a value > 1 is the number of PSUs in the
   population of the stratum. Each stratum's contribution is multiplied by 1 - f.
-- Two stages (``ssu``, nested within PSUs, and ``fpc2``, constant within a PSU: the
-  fraction or number of its SSUs) add the second stage's variance as R's
-  ``svydesign(ids = ~psu + ssu, fpc = ~fpc + fpc2)``: within each PSU, the variance of
+- Two stages (``psu=["psu", "ssu"]``, SSUs nested within PSUs, and ``fpc=["f1", "f2"]``,
+  f2 constant within a PSU: the fraction or number of its SSUs) add the second stage's
+  variance as R's ``svydesign(ids = ~psu + ssu, fpc = ~f1 + f2)``: within each PSU, the variance of
   its SSU totals (m / (m - 1) (1 - m/M)) times the first stage's sampling fraction n/N.
   Without a first-stage ``fpc`` that fraction is 0 and the result is the first
   stage's with-replacement variance, as without ``ssu``; only the PSUs count in the
@@ -103,6 +102,7 @@ class _Linearized:
     n: np.ndarray  # (D,)
     n_missing: np.ndarray  # (D,)
     binary: bool  # every present value of y is 0 or 1
+    rows: tuple  # each row's domain, whether it counts, y and x (0 where it does not count)
 
 
 class Design:
@@ -113,14 +113,16 @@ class Design:
         data: pd.DataFrame,
         weight: str,
         strata: str | None = None,
-        psu: str | None = None,
-        fpc: str | float | None = None,
+        psu: str | list[str] | None = None,
+        fpc: str | float | list | None = None,
         lonely_psu: str = "error",
-        ssu: str | None = None,
-        fpc2: str | float | None = None,
     ):
         if lonely_psu not in LONELY_PSU:
             raise DesignError(f"lonely_psu must be one of {LONELY_PSU}, not {lonely_psu!r}")
+        psu, ssu = _stages(psu, "psu")
+        fpc, fpc2 = _stages(fpc, "fpc")
+        if fpc2 is not None and ssu is None:
+            raise DesignError("fpc của cấp 2 cần psu cấp 2 / a second-stage fpc needs a second-stage psu")
         for column in [weight, strata, psu, ssu] + [f for f in (fpc, fpc2) if isinstance(f, str)]:
             if column is not None and column not in data:
                 raise DesignError(f"Không có cột «{column}» / No column '{column}' in the data")
@@ -234,6 +236,30 @@ class Design:
         if (fractions > 1).any() or np.isnan(fractions).any():
             raise DesignError(f"fpc «{self.fpc}» nhỏ hơn số đơn vị mẫu / fpc '{self.fpc}' is below the number of PSUs")
         return fractions
+
+    def replicates(self, method: str = "jkn", replicates: int | None = None, seed: int | None = None):
+        """The same sample as a replicate-weight design (``d8lib.survey.replicates``):
+        ``"jk1"`` (no strata), ``"jkn"`` or ``"bootstrap"`` (Rao-Wu, ``replicates``
+        resamples drawn with ``seed``), as R's ``as.svrepdesign``."""
+        from d8lib.survey.replicates import replicate
+
+        return replicate(self, method, replicates, seed)
+
+    @staticmethod
+    def from_replicates(
+        data: pd.DataFrame,
+        weight: str,
+        replicate_weights: list[str] | str,
+        method: str,
+        scale: float | None = None,
+        rscales=None,
+        mse: bool = False,
+    ):
+        """A design from replicate weights given with the data, as R's ``svrepdesign``
+        (see ``d8lib.survey.replicates.ReplicateDesign.given``)."""
+        from d8lib.survey.replicates import ReplicateDesign
+
+        return ReplicateDesign.given(data, weight, replicate_weights, method, scale, rscales, mse)
 
     def assign(self, **columns) -> Design:
         """The same design over the data with added or replaced columns (same rows)."""
@@ -444,7 +470,7 @@ class Design:
                 srs = srs * (1 - n / w_sum)
         present = yv[~np.isnan(yv)]
         binary = bool(len(present)) and bool(((present == 0) | (present == 1)).all())
-        lin = _Linearized(estimate, psu_totals, holds, ssu_totals, srs, w_sum, n, n_missing, binary)
+        lin = _Linearized(estimate, psu_totals, holds, ssu_totals, srs, w_sum, n, n_missing, binary, (d, valid, y0, x0))
         return domains, lin
 
     def _domain_df(self, holds: np.ndarray) -> np.ndarray:
@@ -461,7 +487,7 @@ class Design:
         variance = np.einsum("pd,pd->d", *self._covariance_factors(lin))
         se = np.sqrt(np.maximum(variance, 0.0))
         df = self._domain_df(lin.holds)
-        q = _t_quantiles(alpha, df)
+        q = t_quantiles(alpha, df)
         estimate = lin.estimate
         is_proportion = kind == "mean" and lin.binary
         if ci != "t" and not is_proportion:
@@ -469,9 +495,9 @@ class Design:
                 f"Khoảng tin cậy «{ci}» chỉ dành cho tỷ lệ / The {ci} interval needs a 0/1 variable, '{y}' is not one"
             )
         if ci == "logit":
-            low, high = _logit_interval(estimate, se, q)
+            low, high = logit_interval(estimate, se, q)
         elif ci == "korn-graubard":
-            low, high = _korn_graubard_interval(estimate, variance, lin.n, df, alpha)
+            low, high = korn_graubard_interval(estimate, variance, lin.n, df, alpha)
         else:
             low, high = estimate - q * se, estimate + q * se
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -534,17 +560,26 @@ class Design:
             return np.where(strata > without, strata / (strata - without), np.nan)
 
 
+def _stages(value, name: str) -> tuple:
+    """The first and second stage of ``psu`` or ``fpc`` (a list of one or two, or one value)."""
+    if not isinstance(value, list | tuple):
+        return value, None
+    if not 1 <= len(value) <= 2:
+        raise DesignError(f"{name}: một hoặc hai cấp / one or two stages, not {len(value)}")
+    return value[0], (value[1] if len(value) == 2 else None)
+
+
 @lru_cache(maxsize=256)
 def _t_quantile(alpha: float, df: int) -> float:
     """Student's t quantile for a two-sided 1 - alpha interval (NaN without degrees of freedom)."""
     return float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else np.nan
 
 
-def _t_quantiles(alpha: float, df: np.ndarray) -> np.ndarray:
+def t_quantiles(alpha: float, df: np.ndarray) -> np.ndarray:
     return np.array([_t_quantile(alpha, int(k)) for k in df], dtype=float)
 
 
-def _logit_interval(p: np.ndarray, se: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def logit_interval(p: np.ndarray, se: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The logit interval for a proportion (R's ``svyciprop(method = "logit")``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.log(p / (1 - p))
@@ -555,7 +590,7 @@ def _logit_interval(p: np.ndarray, se: np.ndarray, q: np.ndarray) -> tuple[np.nd
     return np.where(edge, p, low), np.where(edge, p, high)
 
 
-def _korn_graubard_interval(
+def korn_graubard_interval(
     p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: np.ndarray, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Korn and Graubard's interval, as R's ``svyciprop(method = "beta")``; the effective

@@ -1,0 +1,168 @@
+"""Replicate-weight designs against R's survey package on its school samples: jackknife
+(JK1, JKn with each single-PSU convention), bootstrap weights that R drew, each before
+and after calibration (raking and linear). Estimates equal R's to 1e-9, SEs to 1e-6,
+and degrees of freedom exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from rsurvey import api, run_r
+from test_survey_r import MARGINS, R_KINDS
+
+from d8lib.survey.design import Design, DesignError
+
+ESTIMATE, SE = 1e-9, 1e-6
+
+R_CALIBRATE = """
+des <- calibrate(des, formula = list(~stype, ~sch.wide),
+                 population = list(data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018)),
+                                   data.frame(sch.wide = c("No", "Yes"), Freq = c(1100, 5094))),
+                 calfun = METHOD, epsilon = 1e-12, maxit = 200)
+"""
+# R_KINDS, then the degrees of freedom of the whole design and of each school type.
+R_DF = """
+out$df <- NA
+out$df[out$dom == "all"] <- degf(des)
+for (k in c("E", "H", "M")) out$df[out$dom == k] <- degf(subset(des, stype == k))
+"""
+
+
+def _compare(design, reference: pd.DataFrame, whole_df: bool = True) -> None:
+    """``whole_df``: compare the whole design's degrees of freedom too. R's raking of a
+    replicate design keeps the degf it had before (only linear calibration and subsets
+    recompute it); ours are those of the weights in use."""
+    reference = reference.set_index(["kind", "dom"])
+    for by in (None, "stype"):
+        results = {
+            "total": design.total("enroll", by=by, missing="exclude"),
+            "mean": design.mean("api00", by=by),
+            "ratio": design.ratio("api00", "api99", by=by),
+        }
+        for kind, table in results.items():
+            for row in table.itertuples():
+                expected = reference.loc[(kind, row.stype if by else "all")]
+                assert row.estimate == pytest.approx(expected.estimate, rel=ESTIMATE), (kind, row)
+                assert row.se == pytest.approx(expected.se, rel=SE), (kind, row)
+                if kind == "mean" and (by or whole_df):  # R's degf (api00 has no missing value)
+                    assert row.df == expected.df, (kind, row)
+
+
+def _r(design_code: str, data: pd.DataFrame, calibration: str | None = None) -> pd.DataFrame:
+    calibrate = R_CALIBRATE.replace("METHOD", f"'{calibration}'") if calibration else ""
+    return run_r(design_code + calibrate + R_KINDS + R_DF, data)
+
+
+@pytest.mark.parametrize("calibration", [None, "raking", "linear"])
+def test_jk1_of_a_cluster_sample_equals_r(calibration):
+    """15 districts drawn from 757 (apiclus1): delete-one-district jackknife with the fpc."""
+    data = api("apiclus1")
+    reference = _r(
+        'des <- as.svrepdesign(svydesign(ids = ~dnum, weights = ~pw, fpc = ~fpc, data = df), type = "JK1")\n',
+        data,
+        calibration,
+    )
+    design = Design(data, "pw", psu="dnum", fpc="fpc").replicates("jk1")
+    assert design.n_replicates == 15
+    _compare(design.calibrate(MARGINS, calibration) if calibration else design, reference, calibration != "raking")
+
+
+@pytest.mark.parametrize("calibration", [None, "raking", "linear"])
+def test_jkn_of_a_stratified_sample_equals_r(calibration):
+    """Schools by type (apistrat): delete-one-school jackknife within each stratum, with the fpc."""
+    data = api("apistrat")
+    reference = _r(
+        'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df), type = "JKn")\n',
+        data,
+        calibration,
+    )
+    design = Design(data, "pw", strata="stype", fpc="fpc").replicates("jkn")
+    assert design.n_replicates == len(data)
+    _compare(design.calibrate(MARGINS, calibration) if calibration else design, reference, calibration != "raking")
+
+
+@pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average"), ("certainty", "certainty")])
+def test_jkn_with_single_school_counties_equals_r(ours, theirs):
+    """Strata by county, 13 of the 40 holding one school: each of R's conventions."""
+    data = api("apistrat")
+    reference = _r(
+        f'options(survey.lonely.psu = "{theirs}")\n'
+        'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~cname, weights = ~pw, data = df), type = "JKn")\n',
+        data,
+    )
+    _compare(Design(data, "pw", strata="cname", lonely_psu=ours).replicates("jkn"), reference)
+
+
+@pytest.mark.parametrize("calibration", [None, "raking"])
+def test_bootstrap_weights_that_r_drew_give_r_results(calibration):
+    """R's Rao-Wu bootstrap (subbootstrap, 60 replicates) of the stratified sample, its
+    replicate weights read as given weights (R's svrepdesign)."""
+    data = api("apistrat")
+    draw = (
+        "set.seed(20261204)\n"
+        'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, data = df), type = "subbootstrap", replicates = 60)\n'
+    )
+    weights = run_r(draw + "out <- as.data.frame(weights(des, 'analysis'))", data)
+    given = pd.concat([data, weights.set_axis([f"bw{i}" for i in range(60)], axis=1)], axis=1)
+    reference = _r(draw, data, calibration)
+    design = Design.from_replicates(given, "pw", "^bw", "bootstrap")
+    assert design.scale == pytest.approx(1 / 59)
+    _compare(design.calibrate(MARGINS, calibration) if calibration else design, reference, calibration != "raking")
+
+
+def test_our_bootstrap_weights_give_r_results_with_them():
+    """Our Rao-Wu weights, handed to R's svrepdesign as bootstrap weights, give R's figures."""
+    data = api("apistrat")
+    design = Design(data, "pw", strata="stype").replicates("bootstrap", replicates=40, seed=1)
+    given = pd.concat([data, design.replicate_weights], axis=1)
+    reference = run_r(
+        'des <- svrepdesign(data = df, weights = ~pw, repweights = "rep_", type = "bootstrap")\n' + R_KINDS + R_DF,
+        given,
+    )
+    _compare(design, reference)
+
+
+def test_rao_wu_multipliers_are_unbiased_and_reproduce_the_variance():
+    """Stated in advance: over 4,000 replicates the mean multiplier is 1 within 0.02 and the
+    bootstrap SE of the mean is within 5% of the linearised (with-replacement) SE, whose
+    expectation it equals; the relative error of a variance from R replicates is about
+    sqrt(2 / R) = 2.2%, so 5% is over 2 standard errors of the SE."""
+    data = api("apistrat")
+    design = Design(data, "pw", strata="stype")
+    boot = design.replicates("bootstrap", replicates=4000)
+    multipliers = boot.replicate_weights.to_numpy() / data.pw.to_numpy()[:, None]
+    assert abs(multipliers.mean() - 1) < 0.02
+    assert boot.mean("api00").se.iloc[0] == pytest.approx(design.mean("api00").se.iloc[0], rel=0.05)
+    again = design.replicates("bootstrap", replicates=40, seed=7).replicate_weights
+    assert again.equals(design.replicates("bootstrap", replicates=40, seed=7).replicate_weights)
+
+
+def test_nonresponse_is_adjusted_in_every_replicate_as_r_computes_it():
+    """Schools that "did not answer" (no award) pass their weight to their type's
+    respondents, in the full sample and in each jackknife replicate; R does the same
+    with ave() on its replicate weights."""
+    data = api("apistrat").assign(answered=lambda d: d.awards == "Yes")
+    design = Design(data, "pw", strata="stype").replicates("jkn").adjust_for_nonresponse("answered", ["stype"])
+    reference = run_r(
+        'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, data = df), type = "JKn")\n'
+        "answered <- df$answered == 'True'\n"
+        "adjust <- function(w) ifelse(answered, w * ave(w, df$stype, FUN = sum) / ave(w * answered, df$stype, FUN = sum), 0)\n"
+        "rw <- apply(weights(des, 'analysis'), 2, adjust)\n"
+        "des <- svrepdesign(data = df, weights = adjust(df$pw), repweights = rw, type = 'JKn',\n"
+        "                  rscales = des$rscales, scale = des$scale, combined.weights = TRUE)\n" + R_KINDS + R_DF,
+        data,
+    )
+    _compare(design, reference)
+
+
+def test_replicates_that_r_refuses_are_refused():
+    data = api("apistrat")
+    with pytest.raises(DesignError, match="JK1"):
+        Design(data, "pw", strata="stype").replicates("jk1")
+    with pytest.raises(DesignError, match="rscales"):
+        Design.from_replicates(data.assign(a=data.pw, b=data.pw), "pw", ["a", "b"], "jkn")
+    lonely = Design(data, "pw", strata="cname", lonely_psu="scaled")
+    with pytest.raises(DesignError, match="single PSU"):
+        lonely.replicates("bootstrap")
+    assert np.isfinite(lonely.replicates("jkn").mean("api00").se).all()
