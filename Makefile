@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/ruff check d8lib d8demo tests benchmarks scripts
 	$(BIN)/ruff format --check d8lib d8demo tests benchmarks scripts
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 report: $(STAMP)

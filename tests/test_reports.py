@@ -376,17 +376,29 @@ def test_monitoring_and_explore_notebooks_execute(tmp_path, midterm):
     assert "Huyện Si Ma Cai" in text and "key-findings" in text
 
 
-def _kernels() -> set[int]:
-    """Process ids of the running Jupyter kernels."""
-    found = set()
+def _kernels(root: int | None = None) -> set[int]:
+    """Process ids of running Jupyter kernels; with ``root``, only those descended from
+    that process (a run's own kernels, whatever else runs on the machine)."""
+    found, parents = set(), {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
+                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
                 if b"ipykernel" in (proc / "cmdline").read_bytes():
                     found.add(int(proc.name))
-            except OSError:
+            except (OSError, ValueError, IndexError):
                 continue
-    return found
+    if root is None:
+        return found
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == root:
+                return True
+        return False
+
+    return {pid for pid in found if descends(pid)}
 
 
 def _start_run(out: Path, units: str) -> subprocess.Popen:
@@ -412,13 +424,16 @@ def _start_run(out: Path, units: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_kernels(before: set[int], timeout: float = 60) -> None:
+def _run_kernels(run: subprocess.Popen, timeout: float = 60) -> set[int]:
+    """The kernels the run started, once it has started one."""
     import time
 
     deadline = time.monotonic() + timeout
-    while not (_kernels() - before) and time.monotonic() < deadline:
+    while not _kernels(run.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _kernels() - before, "no report kernel started"
+    started = _kernels(run.pid)
+    assert started, "no report kernel started"
+    return started
 
 
 def _processes_of(out: Path) -> set[int]:
@@ -451,10 +466,8 @@ def test_a_run_killed_with_sigkill_is_followed_by_a_run_that_succeeds(tmp_path):
     import signal
 
     out = tmp_path / "outputs"
-    before = _kernels()
     killed = _start_run(out, "province,085")
-    _wait_for_kernels(before)
-    started = _kernels() - before
+    started = _run_kernels(killed)
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     assert not (out / "latest").exists()
@@ -479,10 +492,8 @@ def test_sigterm_stops_the_workers_and_leaves_latest_as_it_was(tmp_path):
     out = tmp_path / "outputs"
     first = runner.run("midterm", units="province", jobs=1, out_dir=out, progress=False)
     assert first.published
-    before = _kernels()
     stopped = _start_run(out, "province,085")
-    _wait_for_kernels(before)
-    started = _kernels() - before
+    started = _run_kernels(stopped)
     stopped.send_signal(signal.SIGTERM)
     _, stderr = stopped.communicate(timeout=60)
     assert stopped.returncode == 1 and "stopped by signal" in stderr and "nothing was published" in stderr

@@ -76,7 +76,7 @@ def decide(earlier: dict | None, inputs: dict[str, str], force: bool) -> tuple[b
     return (False, "changed: " + ", ".join(changed)) if changed else (True, "unchanged")
 
 
-def folderdigest(folder: Path) -> str:
+def folder_digest(folder: Path) -> str:
     """One digest of every file of a data folder (its store aside), by relative path."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and "store" not in p.relative_to(folder).parts)
     return digest({str(p.relative_to(folder)): sha256_file(p) for p in files})

@@ -18,10 +18,9 @@ estimate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 METHODS = ("REML", "ML")
 
@@ -30,45 +29,47 @@ class ModelError(ValueError):
     """Data a Fay-Herriot model cannot be fitted to."""
 
 
-@dataclass(frozen=True)
-class FayHerriot:
-    """A fitted model: ``beta`` (with ``beta_cov``), ``sigma2_u`` (with its asymptotic
-    variance), and ``areas``: area, direct, variance, synthetic, gamma, eblup, mse."""
-
-    method: str
-    beta: pd.Series
-    beta_cov: pd.DataFrame
-    sigma2_u: float
-    sigma2_u_var: float
-    iterations: int
-    areas: pd.DataFrame
-
-
 def fay_herriot(
-    direct: pd.Series,
-    variance: pd.Series,
+    direct: pd.DataFrame,
     covariates: pd.DataFrame,
     method: str = "REML",
+    alpha: float = 0.05,
     intercept: bool = True,
     tolerance: float = 1e-10,
     max_iterations: int = 200,
-) -> FayHerriot:
-    """Fit the model on the areas with a direct estimate and predict every area of
-    ``covariates`` (indexed by area; ``direct`` and ``variance`` on the same index, NaN
-    where an area has no direct estimate)."""
+) -> pd.DataFrame:
+    """Fit the model on the areas with a direct estimate and predict every area.
+
+    ``direct``: columns ``area, estimate, variance`` (an area without a direct estimate
+    is absent or NaN); ``covariates``: an ``area`` column (or the index) and the
+    covariates of every area to predict. Returns one row per area of ``covariates``:
+    ``area, estimate`` (the EBLUP), ``mse, ci_low, ci_high`` (estimate -/+ the normal
+    quantile times the root MSE), ``shrinkage`` (gamma, the weight of the direct
+    estimate), then ``direct, variance, synthetic``. ``attrs`` holds the fit:
+    ``method, beta, beta_cov, sigma2_u, sigma2_u_var, iterations``.
+    """
     if method not in METHODS:
         raise ModelError(f"method must be one of {METHODS}, not {method!r}")
-    X_all = covariates.astype(float)
+    missing = {"area", "estimate", "variance"} - set(direct.columns)
+    if missing:
+        raise ModelError(f"the direct estimates lack the columns {sorted(missing)}")
+    X_all = (covariates.set_index("area") if "area" in covariates else covariates).astype(float)
+    if X_all.index.has_duplicates or direct.area.duplicated().any():
+        raise ModelError("an area is listed twice")
     if intercept:
         X_all = pd.concat([pd.Series(1.0, X_all.index, name="intercept"), X_all], axis=1)
-    direct = direct.reindex(X_all.index).astype(float)
-    variance = variance.reindex(X_all.index).astype(float)
+    by_area = direct.set_index("area")
+    outside = by_area.index.difference(X_all.index)
+    if len(outside):
+        raise ModelError(f"areas without covariates: {list(outside)[:10]}")
+    estimate = by_area.estimate.reindex(X_all.index).astype(float)
+    variance = by_area.variance.reindex(X_all.index).astype(float)
     if X_all.isna().any().any():
         raise ModelError(f"covariates missing for areas {list(X_all.index[X_all.isna().any(axis=1)])}")
-    observed = direct.notna() & variance.notna()
+    observed = estimate.notna() & variance.notna()
     if (variance[observed] <= 0).any():
         raise ModelError("sampling variances must be positive")
-    y, D, X = direct[observed].to_numpy(), variance[observed].to_numpy(), X_all[observed].to_numpy()
+    y, D, X = estimate[observed].to_numpy(), variance[observed].to_numpy(), X_all[observed].to_numpy()
     m, p = X.shape
     if m <= p or np.linalg.matrix_rank(X) < p:
         raise ModelError(f"{m} areas with a direct estimate cannot fit {p} coefficients")
@@ -86,11 +87,10 @@ def fay_herriot(
     beta, beta_cov = _gls(y, X, D, sigma2)
 
     v = sigma2 + D
-    synthetic_all = X_all.to_numpy() @ beta
+    synthetic = X_all.to_numpy() @ beta
     gamma = np.where(observed, sigma2 / (sigma2 + variance.to_numpy()), 0.0)
-    eblup = np.where(observed, gamma * direct.fillna(0).to_numpy() + (1 - gamma) * synthetic_all, synthetic_all)
-    sum_inv_v2 = float(np.sum(1 / v**2))
-    var_sigma2 = 2.0 / sum_inv_v2  # the asymptotic variance of sigma2_u (REML and ML alike)
+    eblup = np.where(observed, gamma * estimate.fillna(0).to_numpy() + (1 - gamma) * synthetic, synthetic)
+    var_sigma2 = 2.0 / float(np.sum(1 / v**2))  # the asymptotic variance of sigma2_u (REML and ML alike)
     x = X_all.to_numpy()
     leverage = np.einsum("ij,jk,ik->i", x, beta_cov, x)
     Dv = variance.to_numpy()
@@ -103,27 +103,30 @@ def fay_herriot(
             bias = -0.5 * var_sigma2 * float(np.trace(beta_cov @ (X.T * (1 / v**2)) @ X))
             mse = mse - np.where(observed, (1 - gamma) ** 2 * bias, 0.0)
     mse = np.where(observed, mse, sigma2 + leverage)  # no direct estimate: the synthetic predictor
-    areas = pd.DataFrame(
+    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(mse)
+    result = pd.DataFrame(
         {
             "area": X_all.index,
-            "direct": direct.to_numpy(),
-            "variance": variance.to_numpy(),
-            "synthetic": synthetic_all,
-            "gamma": gamma,
-            "eblup": eblup,
+            "estimate": eblup,
             "mse": mse,
+            "ci_low": eblup - half,
+            "ci_high": eblup + half,
+            "shrinkage": gamma,
+            "direct": estimate.to_numpy(),
+            "variance": Dv,
+            "synthetic": synthetic,
         }
     )
     names = list(X_all.columns)
-    return FayHerriot(
-        method,
-        pd.Series(beta, index=names),
-        pd.DataFrame(beta_cov, index=names, columns=names),
-        sigma2,
-        1 / information,
-        iterations,
-        areas,
-    )
+    result.attrs = {
+        "method": method,
+        "beta": pd.Series(beta, index=names),
+        "beta_cov": pd.DataFrame(beta_cov, index=names, columns=names),
+        "sigma2_u": sigma2,
+        "sigma2_u_var": 1 / information,
+        "iterations": iterations,
+    }
+    return result
 
 
 def _gls(y: np.ndarray, X: np.ndarray, D: np.ndarray, sigma2: float) -> tuple[np.ndarray, np.ndarray]:
