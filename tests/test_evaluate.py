@@ -194,3 +194,38 @@ def test_a_stratum_with_one_responding_village_does_not_stop_a_run():
     assert design.total("y").se.iloc[0] == pytest.approx((4 + 0 + 25) ** 0.5, rel=1e-12)
     text = design_text({"single_psu_strata": 1, "lonely_psu": "centered"}, "en")
     assert "1 strata had a single responding village" in text and "'adjust'" in text
+
+
+def test_small_area_estimates_cover_every_new_commune_and_agree_with_the_province(plan):
+    """Every new commune of the register gets each headline outcome of the latest round;
+    a sampled commune's direct estimate is the design's mean over its women; the
+    model-based estimates, weighted by each commune's estimated women of the universe,
+    average to the province's direct estimate (the benchmark)."""
+    from d8lib.survey import outcomes
+
+    definitions = outcomes.load_definitions()
+    stacked, _, design = evaluate.outcome_design(DEMO, ["baseline", "midterm"], plan.units(), definitions)
+    villages = pd.read_csv(DEMO / "villages.csv", dtype=str)
+    table, facts = evaluate.small_areas(design, villages, "midterm", definitions)
+    headline = set(definitions.index[definitions.headline.fillna(False).astype(bool)])
+    assert set(table.indicator) == headline == set(facts["indicators"])
+    assert table.groupby("indicator").unit.nunique().eq(villages.commune_2025.nunique()).all()
+    data = design.data.assign(
+        commune_2025=design.data.village.map(villages.set_index("village").commune_2025),
+        weight=design.weights,  # calibrated
+    )
+    for code in headline:
+        spec = definitions.loc[code]
+        columns = outcomes.indicator_columns(data, spec)
+        women = data[(data["round"] == "midterm") & columns._in_universe.notna() & columns._answer.notna()]
+        answer = columns._answer[women.index]
+        by_hand = (women.weight * answer).groupby(women.commune_2025).sum() / women.weight.groupby(
+            women.commune_2025
+        ).sum()
+        rows = table[table.indicator == code].set_index("unit")
+        sampled = rows.n > 0
+        assert rows.direct[sampled].to_dict() == pytest.approx(by_hand.to_dict(), rel=1e-12)
+        shares = women.weight.groupby(women.commune_2025).sum()
+        province = (women.weight * answer).sum() / women.weight.sum()
+        average = (rows.estimate.reindex(shares.index) * shares).sum() / shares.sum()
+        assert average == pytest.approx(province, rel=1e-9)

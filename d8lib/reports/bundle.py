@@ -34,11 +34,23 @@ TABLES = (
     "breakdowns",
     "changes",
     "effects",
+    "small_areas",
     "sample",
     "disclosure",
 )
 RECORDS = ("disclosure",)  # kept for the next run's protection; no report reads them
-UNIT_TABLES = ("progress", "milestones", "by_area", "people", "outcomes", "breakdowns", "changes", "effects", "sample")
+UNIT_TABLES = (
+    "progress",
+    "milestones",
+    "by_area",
+    "people",
+    "outcomes",
+    "breakdowns",
+    "changes",
+    "effects",
+    "small_areas",
+    "sample",
+)
 
 
 @dataclass
@@ -65,6 +77,7 @@ class Bundle:
     breakdowns: pd.DataFrame  # unit, round, dimension, group, indicator, estimate ...
     changes: pd.DataFrame
     effects: pd.DataFrame
+    small_areas: pd.DataFrame  # unit (new commune), indicator, round, estimate, mse, interval, shrinkage, direct, flag
     sample: pd.DataFrame  # unit, round, respondents, villages, strata
     disclosure: pd.DataFrame  # every protected count and whether it was withheld (publish.Protected.cells)
     design: dict = field(default_factory=dict)

@@ -104,6 +104,29 @@ def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
     return figure
 
 
+def ranked(estimates: pd.DataFrame, names: pd.Series, lang: str = "vi"):
+    """Areas in the order given (those that lag most first), each with its model-based
+    estimate and interval (no map); None without a figure."""
+    shown = estimates.dropna(subset=["estimate"])
+    if not len(shown):
+        return None
+    figure, axis = _axes(0.3 * len(shown) + 1.0)
+    y = np.arange(len(shown))
+    axis.errorbar(
+        100 * shown.estimate,
+        y,
+        xerr=[100 * (shown.estimate - shown.ci_low), 100 * (shown.ci_high - shown.estimate)],
+        fmt="D",
+        color=PALETTE[4],
+        capsize=2,
+    )
+    axis.set_yticks(y, [names.get(u, u) for u in shown.unit])
+    axis.invert_yaxis()
+    axis.set_xlabel(label("charts.percent", lang))
+    axis.spines[["top", "right"]].set_visible(False)
+    return figure
+
+
 def effects(effects: pd.DataFrame, lang: str = "vi"):
     """The difference from comparison villages per outcome (rows in drawing order); None
     without one."""

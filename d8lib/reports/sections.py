@@ -374,6 +374,67 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     )
 
 
+LAGGING = 10  # the communes a province report lists per headline outcome, those that lag most first
+
+
+def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
+    """Model-based (Fay-Herriot) estimates of the headline outcomes for the new
+    communes: a commune's own, beside its direct estimate where the standard lets that
+    be shown; in the province's report, the communes that lag most, ranked (nothing
+    without such estimates)."""
+    table = bundle.small_areas
+    if not len(table):
+        return Section()
+    names = bundle.outcome_definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
+    ci, model = label("columns.ci", lang), label("columns.model_estimate", lang)
+    rows = table[table.unit == unit] if unit != bundle.province else table
+    if not len(rows):
+        return Section()
+    if unit == bundle.province:
+        better = bundle.outcome_definitions.set_index("code").higher_is_better
+        rows = publish.hide_withheld(rows).dropna(subset=["estimate"])
+        rows = rows.assign(_lag=rows.estimate.where(rows.indicator.map(better).astype(bool), -rows.estimate))
+        rows = rows.sort_values(["indicator", "_lag"]).groupby("indicator", sort=False).head(LAGGING)
+        communes = _names(bundle, lang)
+        shown = pd.DataFrame(
+            {
+                label("columns.indicator", lang): rows.indicator,
+                label("columns.name", lang): rows.indicator.map(names),
+                label("columns.commune", lang): rows.unit.map(lambda u: communes.get(u, u)),
+                model: 100 * rows.estimate,
+                ci + " −": 100 * rows.ci_low,
+                ci + " +": 100 * rows.ci_high,
+            }
+        )
+        first = rows[rows.indicator == rows.indicator.iloc[0]] if len(rows) else rows
+        parts = [
+            ("note", label("notes.small_areas_lagging", lang).format(count=LAGGING)),
+            ("table", "xa-mo-hinh", shown, {c: 1 for c in shown.columns[3:]}),
+            ("figure", charts.ranked(first, communes, lang), "charts.ranked_alt"),
+        ]
+    else:
+        direct = publish.hide_withheld(
+            rows.assign(estimate=rows.direct, ci_low=rows.direct_low, ci_high=rows.direct_high, flag=rows.direct_flag)
+        )
+        rows = publish.hide_withheld(rows)
+        shown = pd.DataFrame(
+            {
+                label("columns.indicator", lang): rows.indicator,
+                label("columns.name", lang): rows.indicator.map(names),
+                model: 100 * rows.estimate,
+                ci + " −": 100 * rows.ci_low,
+                ci + " +": 100 * rows.ci_high,
+                label("columns.direct_estimate", lang): 100 * direct.estimate,
+                label("columns.survey_weight", lang): 100 * rows.shrinkage,
+                label("columns.n", lang): rows.n,
+            }
+        )
+        parts = [
+            ("table", "xa-mo-hinh", shown, {c: (0 if i == 7 else 1) for i, c in enumerate(shown.columns) if i >= 2})
+        ]
+    return Section("sections.small_areas", [*parts, ("note", label("notes.model_based", lang))])
+
+
 def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     """Change since baseline and the difference from comparison villages (none without a
     survey)."""
@@ -589,6 +650,20 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ("table", "thiet-ke", facts, {label("columns.value", lang): 0}),
         ],
     )
+    small = design.get("small_areas") or {}
+    if small.get("indicators"):
+        checks = "; ".join(
+            label("methods.small_area_check", lang).format(
+                code=code,
+                areas=fact["areas"],
+                shrinkage=publish.fmt(100 * fact["shrinkage"], 1, lang),
+                mean=publish.fmt(fact["residual_mean"], 2, lang),
+                sd=publish.fmt(fact["residual_sd"], 2, lang),
+            )
+            for code, fact in small["indicators"].items()
+        )
+        text = label("methods.small_areas", lang).format(covariates=", ".join(small["covariates"]), checks=checks)
+        section.parts.append(("paragraph", text))
     if design.get("not_read"):
         section.parts.append(("note", label("methods.not_read", lang).format(count=len(design["not_read"]))))
     grouped = {k: v for k, v in design.get("grouped_as_other", {}).items() if v}

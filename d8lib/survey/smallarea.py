@@ -120,8 +120,8 @@ def fay_herriot(
     names = list(X_all.columns)
     result.attrs = {
         "method": method,
-        "beta": pd.Series(beta, index=names),
-        "beta_cov": pd.DataFrame(beta_cov, index=names, columns=names),
+        "beta": dict(zip(names, beta.tolist())),
+        "beta_cov": pd.DataFrame(beta_cov, index=names, columns=names).to_dict(),
         "sigma2_u": sigma2,
         "sigma2_u_var": 1 / information,
         "iterations": iterations,
@@ -154,3 +154,56 @@ def benchmark(estimates: pd.Series, shares: pd.Series, total: float) -> pd.Serie
     up to 1) equals the direct estimate ``total`` of the whole (ratio benchmarking)."""
     weighted = float((estimates * shares.reindex(estimates.index)).sum())
     return estimates * (total / weighted)
+
+
+VARIANCES = ("smoothed", "design")
+
+
+def area_estimates(
+    design,
+    y: str,
+    area: str,
+    covariates: pd.DataFrame,
+    within: str | None = None,
+    variance: str = "smoothed",
+    method: str = "REML",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Fay-Herriot estimates of the mean of ``y`` for every area of ``covariates`` (an
+    ``area`` column or the index), from a design's direct estimates by ``area``.
+
+    ``within``: a column whose non-missing rows are the universe (an outcome's women).
+    The direct variances are the design's (``"design"``; an area with fewer than 2
+    respondents or a zero variance then counts as without a direct estimate), or
+    ``"smoothed"``: the whole's variance times its respondents over the area's,
+    V n / n_i (a design effect shared by every area), which a commune of two villages
+    cannot estimate for itself. The EBLUPs are then ratio-benchmarked so that, weighted
+    by each area's estimated population, they average to the whole's direct estimate.
+    Returns the columns of ``fay_herriot`` with ``direct_se`` and ``n`` (respondents).
+    """
+    if variance not in VARIANCES:
+        raise ModelError(f"variance must be one of {VARIANCES}, not {variance!r}")
+    extra = [within] if within else []
+    direct = design.mean(y, by=[area] + extra, missing="exclude").drop(columns=extra)
+    whole = design.mean(y, by=extra or None, missing="exclude").iloc[0]
+    if variance == "smoothed":
+        direct["variance"] = whole.se**2 * whole.n / direct.n
+    else:
+        direct["variance"] = direct.se.where((direct.n >= 2) & (direct.se > 0)) ** 2
+    fitted = fay_herriot(
+        direct.rename(columns={area: "area"})[["area", "estimate", "variance"]], covariates, method, alpha
+    )
+    population = (
+        design.weights.where(design.data[y].notna() & (design.data[within].notna() if within else True), 0.0)
+        .groupby(design.data[area])
+        .sum()
+    )
+    shares = population.reindex(fitted.area).fillna(0.0)
+    shares.index = fitted.index
+    scaled = benchmark(fitted.estimate, shares / shares.sum(), float(whole.estimate))
+    half = fitted.estimate - fitted.ci_low
+    fitted = fitted.assign(estimate=scaled, ci_low=scaled - half, ci_high=scaled + half)
+    by_area = direct.set_index(area)
+    fitted["direct_se"] = fitted.area.map(by_area.se)
+    fitted["n"] = fitted.area.map(by_area.n).fillna(0).astype(int)
+    return fitted

@@ -22,7 +22,7 @@ import yaml
 from d8lib.core.paths import default_standard_path
 
 SEVERITY = {"ok": 0, "review": 1, "caution": 2, "suppress": 3, "unavailable": 4}
-KINDS = ("proportion", "difference")
+KINDS = ("proportion", "difference", "model")  # model: small-area (model-based) estimates
 SHOWN = ("ok", "review", "caution")
 
 
@@ -72,7 +72,8 @@ CHECKS = {
 
 def judge(results: pd.DataFrame, standard: Standard | None = None, kind: str = "proportion") -> pd.DataFrame:
     """``results`` with ``flag`` and ``reason`` columns, by the rules of ``standard``
-    that apply to ``kind`` ("proportion" or "difference")."""
+    that apply to ``kind`` ("proportion", "difference" or "model": a model-based
+    small-area estimate, whose ``se`` is its root MSE)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     standard = standard or load_standard()
