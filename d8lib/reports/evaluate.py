@@ -200,10 +200,19 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
     """The design of the stacked rounds: strata as drawn, villages as PSUs. A village
     visited in several rounds is one PSU, so that changes carry its covariance. With
     ``calibration`` (see ``calibration_settings``), each round's weights are calibrated
-    to its population totals on the margins named there."""
-    lonely = lonely_psu()
+    to its population totals on the margins named there. ``variance`` in
+    data/evaluation.yaml: ``taylor`` (linearisation) or ``jkn`` (a jackknife
+    replicate design, calibrated replicate by replicate; the weights are adjusted for
+    nonresponse within villages before, which every replicate keeps: a replicate
+    multiplies a whole village)."""
+    lonely, variance = lonely_psu(), evaluation_settings().get("variance", "taylor")
+
+    def designed(data: pd.DataFrame) -> Design:
+        design = Design(data, "weight", strata="stratum", psu="village", lonely_psu=lonely)
+        return design if variance == "taylor" else design.replicates(variance)
+
     if calibration is None:
-        return Design(stacked, "weight", strata="stratum", psu="village", lonely_psu=lonely)
+        return designed(stacked)
     margins = [["round", *m] for m in calibration["margins"]]
     totals = calibration["totals"]
     totals = totals[totals["round"].isin(stacked["round"].astype(str).unique())]
@@ -215,8 +224,7 @@ def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Des
         value=calibration["value"],
     )
     keyed["round"] = stacked["round"]
-    design = Design(keyed, "weight", strata="stratum", psu="village", lonely_psu=lonely)
-    return design.calibrate(population, calibration["method"])
+    return designed(keyed).calibrate(population, calibration["method"])
 
 
 def lonely_psu() -> str:
@@ -436,14 +444,16 @@ def build(
         )
         disclosure = pd.concat([disclosure, respondents], ignore_index=True)
         sample = _sample_sizes(stacked, province)
+        drawn = getattr(design, "source", None) or design  # a replicate design's strata and villages
         design_facts = {
-            "strata": design.n_strata,
-            "psus": design.n_psu,
+            "strata": drawn.n_strata,
+            "psus": drawn.n_psu,
             "df": design.df,
             "respondents": len(stacked),
             "calibration": calibration["method"] if calibration else "",
-            "single_psu_strata": len(design.single_psu_strata),
-            "lonely_psu": design.lonely_psu,
+            "single_psu_strata": len(drawn.single_psu_strata),
+            "lonely_psu": drawn.lonely_psu,
+            "variance": evaluation_settings().get("variance", "taylor"),
             "calibration_margins": calibration["margins"] if calibration else [],
             "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
             "standard": standard.name,

@@ -623,7 +623,8 @@ def design_text(design: dict, lang: str = "vi") -> str:
         calibrated = label("methods.design_calibrated", lang)
     if design.get("repeated_villages"):
         repeated = label("methods.design_repeated", lang).format(count=design["repeated_villages"])
-    text = label("methods.design_text", lang).format(calibration=calibration, calibrated=calibrated, repeated=repeated)
+    variance = label(f"methods.variance.{design.get('variance', 'taylor')}", lang).format(calibrated=calibrated)
+    text = label("methods.design_text", lang).format(calibration=calibration, variance=variance, repeated=repeated)
     if design.get("single_psu_strata"):
         lonely = label(f"methods.lonely_psu.{design['lonely_psu']}", lang)
         text += " " + label("methods.single_psu", lang).format(count=design["single_psu_strata"], how=lonely)

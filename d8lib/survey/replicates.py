@@ -68,7 +68,9 @@ class ReplicateDesign(Design):
         self.method, self.scale, self.mse = method, float(scale), bool(mse)
         self.rscales = np.broadcast_to(np.asarray(rscales, dtype=float), (replicate_weights.shape[1],)).copy()
         self.n_replicates = replicate_weights.shape[1]
+        self._known_ranks: dict = {}  # degrees of freedom by the rows of a domain
         self.df = self._domain_df(np.ones((len(data), 1), dtype=bool))[0]
+        self.source: Design | None = None  # the design the replicates were made from, if any
 
     @classmethod
     def given(
@@ -143,7 +145,7 @@ class ReplicateDesign(Design):
 
     def _with(self, weights: np.ndarray, replicate_weights: np.ndarray) -> ReplicateDesign:
         clone = copy.copy(self)
-        clone._w, clone._replicate_weights = weights, replicate_weights
+        clone._w, clone._replicate_weights, clone._known_ranks = weights, replicate_weights, {}
         clone.df = clone._domain_df(np.ones((len(self.data), 1), dtype=bool))[0]
         return clone
 
@@ -175,8 +177,16 @@ class ReplicateDesign(Design):
         return deviations * (self.scale * self.rscales)[:, None], deviations
 
     def _domain_df(self, holds: np.ndarray) -> np.ndarray:
-        """The rank of each domain's rows' replicate weights, minus 1 (R's ``degf``)."""
-        return np.array([_rank(self._replicate_weights[column]) - 1 for column in holds.T.astype(bool)])
+        """The rank of each domain's rows' replicate weights, minus 1 (R's ``degf``),
+        computed once per set of rows."""
+        known = self._known_ranks
+        result = []
+        for column in holds.T.astype(bool):
+            key = hash(np.packbits(column).tobytes())
+            if key not in known:
+                known[key] = _rank(self._replicate_weights[column]) - 1
+            result.append(known[key])
+        return np.array(result)
 
     def replicates(self, method: str = "jkn", replicates: int | None = None, seed: int | None = None):
         raise DesignError("Thiết kế đã có trọng số lặp / The design already has replicate weights")
@@ -220,7 +230,9 @@ def replicate(design: Design, method: str, replicates: int | None, seed: int | N
         multipliers = _rao_wu(stratum, n_h, replicates or 50, np.random.default_rng(seed), design)
         scale, rscales = 1 / (multipliers.shape[1] - 1), np.ones(multipliers.shape[1])
     weights = design._w[:, None] * multipliers[psu]
-    return ReplicateDesign(design.data, design.weight, weights, method, scale, rscales)
+    result = ReplicateDesign(design.data, design.weight, weights, method, scale, rscales)
+    result.source = design  # the sample's strata and PSUs, for the record
+    return result
 
 
 def _jackknife_by_stratum(
