@@ -53,7 +53,7 @@ class Page:
     def save_excel(self, path: str) -> None:
         """Write the Excel twin of every table shown (nothing when ``path`` is empty)."""
         if path:
-            note = labels.label("notes.suppression", self.lang)
+            note = publish.suppression_note(self.lang)
             publish.write_excel(self.excel, path, note=note, notes=self.excel_notes)
 
     def _heading(self, key: str, level: int) -> None:

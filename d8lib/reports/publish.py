@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from d8lib.core.labels import label
 from d8lib.survey.standards import SHOWN as SHOWN_FLAGS
 
 MIN_COUNT = 5
@@ -30,6 +31,11 @@ WITHHELD = "x"  # a figure not shown, to protect people or by the presentation s
 NONE = "–"  # a figure that does not exist or does not apply
 # Okabe and Ito's palette, safe for colour-blind readers.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+
+
+def suppression_note(lang: str = "vi") -> str:
+    """What "x" and "–" mean, with the minimum count this module applies."""
+    return label("notes.suppression", lang).format(min_count=MIN_COUNT)
 
 
 # --- disclosure control -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from d8lib.core.labels import has_label, label
 from d8lib.core.text import without_diacritics
 from d8lib.monitoring.milestones import STATUSES
 from d8lib.monitoring.milestones import summary as milestone_summary
-from d8lib.monitoring.progress import UNLOCATED, completeness_summary
+from d8lib.monitoring.progress import UNLOCATED, completeness_summary, thresholds
 from d8lib.reports import charts, findings, publish
 from d8lib.reports.bundle import Bundle
 from d8lib.units.reform import LEVEL as COMMUNE_LEVEL
@@ -156,7 +156,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         section.parts += [
             ("heading", "sections.people", 3),
             ("table", "so-nguoi", shown, {c: 0 for c in shown.columns[2:]}),
-            ("note", label("notes.suppression", lang)),
+            ("note", publish.suppression_note(lang)),
         ]
     return section
 
@@ -684,8 +684,10 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         }
     )
     section.parts.append(("table", "co-mau", shown, {n: 0, psus: 0}))
-    for key in ("methods.reliability_text", "methods.status_text", "notes.suppression"):
-        section.parts.append(("note", label(key, lang)))
+    section.parts.append(("note", label("methods.reliability_text", lang)))
+    shares = {k: publish.fmt(100 * v, 0, lang) for k, v in thresholds().items()}
+    section.parts.append(("note", label("methods.status_text", lang).format(**shares)))
+    section.parts.append(("note", publish.suppression_note(lang)))
     section.parts.append(("note", label("notes.standard", lang).format(standard=design.get("standard", ""))))
     definitions = bundle.outcome_definitions
     vi = lang == "vi"
