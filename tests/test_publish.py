@@ -10,6 +10,7 @@ from helpers import ROOT
 from openpyxl import load_workbook
 
 from d8lib.core import labels
+from d8lib.plan.model import PEOPLE
 from d8lib.reports import publish
 
 
@@ -90,7 +91,7 @@ def test_nothing_is_withheld_when_every_count_is_large_enough():
             "ethnic_minority": [20, 20],
         }
     )
-    assert publish.protect_people(people, "P").people.equals(people.astype({c: float for c in publish.PEOPLE}))
+    assert publish.protect_people(people, "P").people.equals(people.astype({c: float for c in PEOPLE}))
     zeros = pd.DataFrame(
         {"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0], "ethnic_minority": [12]}
     )

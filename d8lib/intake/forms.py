@@ -20,7 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from d8lib.core.labels import has_label, label
-from d8lib.plan.model import Plan
+from d8lib.plan.model import PEOPLE, Plan
 
 REPORT_SHEET = "Báo cáo"
 MILESTONE_SHEET = "Mốc hoạt động"
@@ -197,9 +197,7 @@ def _milestone_sheet(workbook, plan: Plan, unit: str, period: str, counts, fill)
         )
         for key, value in values.items():
             _fill(sheet, MILESTONE_COLUMN_BY_KEY[key].letter, r, value)
-        open_keys = ["value", "done_on", "note"] + (
-            ["people", "female", "male", "ethnic_minority"] if isinstance(m.counts, str) else []
-        )
+        open_keys = ["value", "done_on", "note"] + (PEOPLE if isinstance(m.counts, str) else [])
         for key in open_keys:
             cell = sheet[f"{MILESTONE_COLUMN_BY_KEY[key].letter}{r}"]
             cell.fill = fill
@@ -277,7 +275,7 @@ def write_template(plan: Plan, unit: str, period: str, path: str | Path) -> Path
         if row.measure == "percent":
             open_keys += ["numerator", "denominator"]
         if people:
-            open_keys += ["people", "female", "male", "ethnic_minority"]
+            open_keys += PEOPLE
         for key in open_keys:
             cell = sheet[f"{COLUMN_BY_KEY[key].letter}{r}"]
             cell.fill = fill

@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from d8lib.core.errors import Bilingual
+from d8lib.plan.model import NUMBERS
 
 JOURNAL = "received.jsonl"
-VALUE_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
 # The schema's version is kept in the database (PRAGMA user_version). A store of an
 # earlier version is brought up to this one by the steps after its version, in order.
@@ -158,7 +158,7 @@ class Store:
                                 new_id,
                                 r.indicator,
                                 r.commune,
-                                *[_number(getattr(r, c)) for c in VALUE_COLUMNS],
+                                *[_number(getattr(r, c)) for c in NUMBERS],
                                 r.note,
                                 _iso(getattr(r, "done_on", None)),
                             )

@@ -25,7 +25,7 @@ from d8lib.core.digests import sha256_file
 from d8lib.core.text import ascii_key, nfc, tone_key
 from d8lib.intake import bounds, forms
 from d8lib.intake.store import JOURNAL, Store, StoreError
-from d8lib.intake.validation import NUMBER_COLUMNS, Formula, Problem, numbers, validate
+from d8lib.intake.validation import NUMBERS, Formula, Problem, numbers, validate
 from d8lib.plan.model import Plan
 from d8lib.units import reform
 from d8lib.units.registry import UnitError, Units
@@ -34,7 +34,7 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 # Spreadsheets saved by other programs (LibreOffice, older Excel, WPS Office): read by
 # calamine, then checked exactly as an .xlsx file is.
 OTHER_SPREADSHEETS = {".ods", ".xls"}
-TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBER_COLUMNS + ["note", "done_on"]
+TABLE_COLUMNS = ["district", "period", "indicator", "commune"] + NUMBERS + ["note", "done_on"]
 REQUIRED_COLUMNS = ["district", "period", "indicator", "value"]
 # Header spellings accepted in long tables, compared without case, tone placement or
 # Unicode form; a header without diacritics is compared without them.

@@ -19,11 +19,11 @@ import yaml
 
 from d8lib.core.paths import DATA_DIR
 from d8lib.core.skiplogic import rule as rule_holds
+from d8lib.plan.model import NUMBERS
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_RULES = DATA_DIR / "rules" / "intake.yaml"
-NUMBER_COLUMNS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def numbers(rows: pd.DataFrame) -> pd.DataFrame:
             c: pd.to_numeric(rows[c].map(_number_or_text), errors="coerce")
             .astype(float)
             .replace([np.inf, -np.inf], np.nan)
-            for c in NUMBER_COLUMNS
+            for c in NUMBERS
         },
         index=rows.index,
     )
@@ -266,7 +266,7 @@ def validate(
     district, commune, period, indicator, value).
     """
     rules = load_rules() if rules is None else rules
-    raw = rows[NUMBER_COLUMNS]
+    raw = rows[NUMBERS]
     frame = _Frame(
         rows=rows,
         numbers=numbers(rows),

@@ -15,10 +15,9 @@ import datetime as dt
 import pandas as pd
 
 from d8lib.monitoring.progress import rounds_due
-from d8lib.plan.model import Plan
+from d8lib.plan.model import PEOPLE, Plan
 
 STATUSES = ("done_on_time", "done_late", "overdue", "awaiting_report", "not_yet_due")
-COUNTS = ["people", "female", "male", "ethnic_minority"]
 
 
 def _first_round_after(plan: Plan, day: dt.date) -> dt.date:
@@ -46,13 +45,13 @@ def milestone_status(plan: Plan, values: pd.DataFrame, as_of: dt.date, others: l
     if plan.reform_date and len(others):  # a new commune answers only for what falls due once it exists
         grid = grid[~grid.unit.isin(others) | (pd.to_datetime(grid.due).dt.date >= plan.reform_date)]
     reports = _latest_reports(plan, values, as_of).rename(columns={"district": "unit", "indicator": "key"})
-    columns = ["unit", "key", "value", "done_on", "period", *COUNTS]
+    columns = ["unit", "key", "value", "done_on", "period", *PEOPLE]
     rows = grid.merge(reports[columns], on=["unit", "key"], how="left")
     rows["done_on"] = pd.to_datetime(rows.done_on, errors="coerce").dt.date
     rows["status"] = [
         _status(plan, done == 1, done_on, due, as_of) for done, done_on, due in zip(rows.value, rows.done_on, rows.due)
     ]
-    keep = ["unit", "milestone", "key", "year", "due", "dated", "counts", "done_on", "status", "period", *COUNTS]
+    keep = ["unit", "milestone", "key", "year", "due", "dated", "counts", "done_on", "status", "period", *PEOPLE]
     return rows[keep]
 
 

@@ -41,10 +41,9 @@ import pandas as pd
 import yaml
 
 from d8lib.core.paths import DATA_DIR
-from d8lib.plan.model import Plan
+from d8lib.plan.model import NUMBERS, Plan
 
 THRESHOLDS = DATA_DIR / "rules" / "status.yaml"
-_COUNTS = ["value", "numerator", "denominator", "people", "female", "male", "ethnic_minority"]
 
 
 def rounds_due(plan: Plan, as_of: dt.date) -> pd.DataFrame:
@@ -54,7 +53,7 @@ def rounds_due(plan: Plan, as_of: dt.date) -> pd.DataFrame:
 
 def _district_totals(values: pd.DataFrame) -> pd.DataFrame:
     """One row per district, period and indicator: commune rows added up."""
-    return values.groupby(["district", "period", "indicator"], as_index=False)[_COUNTS].sum(min_count=1)
+    return values.groupby(["district", "period", "indicator"], as_index=False)[NUMBERS].sum(min_count=1)
 
 
 def _flows(plan: Plan, codes: pd.Series) -> pd.Series:
@@ -87,7 +86,7 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """
     due = rounds_due(plan, as_of)
     order = {p: k for k, p in enumerate(plan.rounds.period)}
-    columns = ["district", "indicator", "period"] + _COUNTS
+    columns = ["district", "indicator", "period"] + NUMBERS
     if values.empty or due.empty:
         return pd.DataFrame(columns=columns)
     rows = _district_totals(values[values.period.isin(due.period)])
@@ -97,7 +96,7 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
     flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
     flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(
-        {**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "last"}
+        {**{c: lambda s: s.sum(min_count=1) for c in NUMBERS}, "period": "last"}
     )
     return pd.concat([stocks[columns], flow_totals[columns]], ignore_index=True)
 
@@ -161,7 +160,7 @@ def _achieved_by_unit(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.Da
     per_district = achieved(plan, values, as_of)
     totals = (
         per_district.groupby("indicator", as_index=False)
-        .agg({**{c: lambda s: s.sum(min_count=1) for c in _COUNTS}, "period": "max"})
+        .agg({**{c: lambda s: s.sum(min_count=1) for c in NUMBERS}, "period": "max"})
         .assign(district=plan.province)
     )
     districts = per_district[per_district.district != plan.province]  # the province's own values are in its total

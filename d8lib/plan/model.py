@@ -21,6 +21,10 @@ from d8lib.core.text import nfc
 from d8lib.units.registry import UnitError, Units, load_units
 
 MEASURES = ("count", "percent")
+# The persons a submission counts, with their breakdowns (sex, ethnic minority), and
+# every number a submission row carries: the one list of each that d8 uses.
+PEOPLE = ["people", "female", "male", "ethnic_minority"]
+NUMBERS = ["value", "numerator", "denominator", *PEOPLE]
 AGGREGATIONS = ("cumulative", "additive")
 
 

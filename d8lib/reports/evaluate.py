@@ -22,7 +22,7 @@ from d8lib.core.paths import evaluation_settings
 from d8lib.intake.inbox import prepare_store
 from d8lib.intake.store import Store
 from d8lib.monitoring import milestones, progress, quality
-from d8lib.plan.model import Plan, load_plan
+from d8lib.plan.model import PEOPLE, Plan, load_plan
 from d8lib.reports import publish
 from d8lib.reports.bundle import Bundle
 from d8lib.survey import outcomes, standards, weighting
@@ -469,7 +469,7 @@ def build(
         province=province,
         units=unit_names,
         progress=table,
-        milestones=standing.drop(columns=milestones.COUNTS),
+        milestones=standing.drop(columns=PEOPLE),
         by_area=by_area,
         milestone_names=plan.milestones.merge(
             plan.agencies[["code", "name_vi", "name_en"]].add_prefix("agency_"),
@@ -510,7 +510,7 @@ def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     priority group (its value) and per milestone that counts persons (its occurrences
     added up)."""
     reached = progress.achieved(plan, values, as_of)
-    columns = ["people", "female", "male", "ethnic_minority"]
+    columns = PEOPLE
     if reached.empty:
         return pd.DataFrame(columns=["unit", "indicator"] + columns)
     groups = reached.indicator.isin(plan.priority_groups.code)

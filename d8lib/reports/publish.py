@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from d8lib.core.labels import label
+from d8lib.plan.model import PEOPLE
 from d8lib.survey.standards import SHOWN as SHOWN_FLAGS
 
 MIN_COUNT = 5
@@ -167,9 +168,6 @@ def protect(
     while (choice := needed()) is not None:
         hidden.add(choice)
     return hidden
-
-
-PEOPLE = ["people", "female", "male", "ethnic_minority"]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from d8lib.core.text import without_diacritics
 from d8lib.monitoring.milestones import STATUSES
 from d8lib.monitoring.milestones import summary as milestone_summary
 from d8lib.monitoring.progress import UNLOCATED, completeness_summary, thresholds
+from d8lib.plan.model import PEOPLE
 from d8lib.reports import charts, findings, publish
 from d8lib.reports.bundle import Bundle
 from d8lib.units.reform import LEVEL as COMMUNE_LEVEL
@@ -141,7 +142,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     if len(people):
         names = pd.concat([names, _plan_names(bundle, lang)])
         people = people.sort_values("indicator", key=lambda s: s.map(code_order)).reset_index(drop=True)
-        counts = ("people", "female", "male", "ethnic_minority")
+        counts = PEOPLE
         groups = people.indicator.isin(bundle.priority_groups.code)  # counted as persons only
         shown = pd.DataFrame(
             {
