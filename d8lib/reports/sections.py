@@ -632,6 +632,18 @@ def design_text(design: dict, lang: str = "vi") -> str:
     return text
 
 
+def _covariate(name: str, lang: str) -> str:
+    """A small-area covariate as readers name it: a register column, or the share of
+    villages at one level of it ("zone=III": the share of villages in zone III)."""
+    column, _, level = name.partition("=")
+    if not level:
+        return label(f"methods.covariate.{column}", lang) if has_label(f"methods.covariate.{column}") else column
+    named = f"area.{level}" if column == "zone" else ""
+    return label("methods.covariate_level", lang).format(
+        level=label(named, lang) if named and has_label(named) else f"{column} {level}"
+    )
+
+
 def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     """The survey design, the sample, the rules of presentation and the definitions (none
     without a survey)."""
@@ -664,7 +676,8 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             )
             for code, fact in small["indicators"].items()
         )
-        text = label("methods.small_areas", lang).format(covariates=", ".join(small["covariates"]), checks=checks)
+        covariates = ", ".join(_covariate(c, lang) for c in small["covariates"])
+        text = label("methods.small_areas", lang).format(covariates=covariates, checks=checks)
         section.parts.append(("paragraph", text))
     if design.get("not_read"):
         section.parts.append(("note", label("methods.not_read", lang).format(count=len(design["not_read"]))))
