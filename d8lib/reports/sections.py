@@ -397,20 +397,20 @@ def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         rows = rows.assign(_lag=rows.estimate.where(rows.indicator.map(better).astype(bool), -rows.estimate))
         rows = rows.sort_values(["indicator", "_lag"]).groupby("indicator", sort=False).head(LAGGING)
         communes = _names(bundle, lang)
-        shown = pd.DataFrame(
+        shown = pd.DataFrame(  # the commune and its figure first: what a phone shows without scrolling
             {
-                label("columns.indicator", lang): rows.indicator,
-                label("columns.name", lang): rows.indicator.map(names),
                 label("columns.commune", lang): rows.unit.map(lambda u: communes.get(u, u)),
+                label("columns.indicator", lang): rows.indicator,
                 model: 100 * rows.estimate,
                 ci + " −": 100 * rows.ci_low,
                 ci + " +": 100 * rows.ci_high,
+                label("columns.name", lang): rows.indicator.map(names),
             }
         )
         first = rows[rows.indicator == rows.indicator.iloc[0]] if len(rows) else rows
         parts = [
             ("note", label("notes.small_areas_lagging", lang).format(count=LAGGING)),
-            ("table", "xa-mo-hinh", shown, {c: 1 for c in shown.columns[3:]}),
+            ("table", "xa-mo-hinh", shown, {c: 1 for c in shown.columns[2:5]}),
             ("figure", charts.ranked(first, communes, lang), "charts.ranked_alt"),
         ]
     else:
