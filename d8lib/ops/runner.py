@@ -271,9 +271,12 @@ def check_folders(data_dir: Path, out_dir: Path) -> None:
 # --- one report ---------------------------------------------------------------------------
 
 
-def execute(job: Job) -> Outcome:
-    """Run one notebook with papermill, then render it; a failure is recorded, not raised."""
+def execute(job: Job, warm: bool = True) -> Outcome:
+    """Run one notebook with papermill, then render it; a failure is recorded, not raised.
+    ``warm``: on this worker's kept kernel (``d8lib.ops.kernels``), else on a new one."""
     import papermill as pm
+
+    from d8lib.ops import kernels
 
     run_dir = Path(job.run_dir)
     executed = run_dir / "notebooks" / f"{job.slug}.ipynb"
@@ -283,6 +286,9 @@ def execute(job: Job) -> Outcome:
     )
     start = time.perf_counter()
     try:
+        engine = {}
+        if warm:
+            engine = {"engine_name": kernels.ENGINE, "km": kernels.kernel(KERNEL, run_dir, KERNEL_START_SECONDS)}
         pm.execute_notebook(
             job.notebook,
             str(executed),
@@ -292,6 +298,7 @@ def execute(job: Job) -> Outcome:
             progress_bar=False,
             cwd=str(run_dir),
             log_output=False,
+            **engine,
         )
         render(executed, page, job.name, job.lang)
         if job.pdf:
@@ -303,6 +310,8 @@ def execute(job: Job) -> Outcome:
         outcome.failed_source = str(getattr(exc, "source", ""))[:500]
         if outcome.failed_cell is None:
             outcome.error += "\n" + traceback.format_exc(limit=3)[-1500:]
+    if warm:
+        kernels.after_report(outcome.status == "ok")
     outcome.seconds = round(time.perf_counter() - start, 2)
     return outcome
 
@@ -713,9 +722,10 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
 
 
 def _execute_all(
-    work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None, log: str = ""
+    work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None, log: str = "", warm: bool = True
 ) -> list[Outcome]:
-    """Execute the jobs in a pool of processes. The workers do not hold the run's lock
+    """Execute the jobs in a pool of processes, each worker on its warm kernel (a new
+    kernel per report without ``warm``). The workers do not hold the run's lock
     (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
     interruption ends them at once."""
     from tqdm import tqdm
@@ -726,7 +736,7 @@ def _execute_all(
     start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
     with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=start[0], initargs=start[1]) as pool:
         try:
-            futures = [pool.submit(execute, job) for job in work]
+            futures = [pool.submit(execute, job, warm) for job in work]
             for future in as_completed(futures):
                 outcomes.append(future.result())
                 bar.update()

@@ -1,0 +1,85 @@
+"""Warm kernels: many reports on one kernel, each as if on a new one."""
+
+from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from d8lib.ops import runner
+
+PARAMETERS = new_code_cell('unit = ""\nfolder = ""', metadata={"tags": ["parameters"]})
+
+
+def notebook(path, *sources):
+    book = new_notebook(
+        cells=[PARAMETERS, *(new_code_cell(s) for s in sources)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+    nbformat.write(book, path)
+    return str(path)
+
+
+def jobs(tmp_path, plan):
+    """``plan``: (unit, notebook) in order; every report writes its kernel's process id."""
+    (tmp_path / "notebooks").mkdir()
+    return [
+        runner.Job(unit, unit, unit, book, {"unit": unit, "folder": str(tmp_path)}, str(tmp_path), "vi")
+        for unit, book in plan
+    ]
+
+
+def pids(tmp_path, units):
+    return [(tmp_path / f"{u}.pid").read_text() for u in units]
+
+
+RECORD = "import os\nopen(f'{folder}/{unit}.pid', 'w').write(str(os.getpid()))"
+
+
+def test_a_report_sees_nothing_of_the_report_before_it_on_the_same_kernel(tmp_path):
+    messy = notebook(
+        tmp_path / "messy.ipynb",
+        RECORD,
+        "secret = 42\nimport matplotlib\nimport matplotlib.pyplot as plt\n"
+        "matplotlib.rcParams['font.size'] = 31\nplt.figure()\nos.chdir('/')",
+    )
+    clean = notebook(
+        tmp_path / "clean.ipynb",
+        RECORD,
+        "import matplotlib\nimport matplotlib.pyplot as plt\n"
+        "assert 'secret' not in globals()\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+        "assert matplotlib.rcParams['font.size'] == 11, matplotlib.rcParams['font.size']\n"  # as charts set it
+        f"assert os.getcwd() == {str(tmp_path)!r}, os.getcwd()",
+    )
+    work = jobs(tmp_path, [("a", messy), ("b", clean)])
+    outcomes = runner._execute_all(work, 1, progress=False)
+    assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
+    assert len(set(pids(tmp_path, "ab"))) == 1  # the same kernel ran both
+    executed = nbformat.read(tmp_path / "notebooks" / "b.ipynb", as_version=4)
+    assert [c.execution_count for c in executed.cells] == [1, 2, 3, 4]  # counts from 1, as on a new kernel
+
+
+def test_a_failed_report_leaves_its_kernel_behind_and_the_next_gets_a_new_one(tmp_path):
+    good = notebook(tmp_path / "good.ipynb", RECORD)
+    bad = notebook(tmp_path / "bad.ipynb", RECORD, "raise ValueError('made to fail')")
+    work = jobs(tmp_path, [("a", good), ("b", good), ("c", bad), ("d", good)])
+    outcomes = runner._execute_all(work, 1, progress=False)
+    assert [o.status for o in outcomes] == ["ok", "ok", "failed", "ok"]
+    assert outcomes[2].failed_cell == 3 and "made to fail" in outcomes[2].error  # papermill's cell index
+    a, b, c, d = pids(tmp_path, "abcd")
+    assert a == b == c != d
+
+
+def test_a_kernel_that_grew_past_the_memory_limit_is_replaced(tmp_path, monkeypatch):
+    from d8lib.ops import kernels
+
+    first = kernels.kernel(runner.KERNEL, tmp_path, 120)
+    kernels.after_report(ok=True)
+    assert kernels.kernel(runner.KERNEL, tmp_path, 120) is first  # kept while small
+    monkeypatch.setattr(kernels, "MEMORY_LIMIT", 1024)
+    kernels.after_report(ok=True)
+    assert not first.is_alive()
+    second = kernels.kernel(runner.KERNEL, tmp_path, 120)
+    assert second is not first and second.is_alive()
+    kernels.shutdown_all()
+    assert not second.is_alive()
