@@ -40,7 +40,8 @@ def test_a_report_sees_nothing_of_the_report_before_it_on_the_same_kernel(tmp_pa
         tmp_path / "messy.ipynb",
         RECORD,
         "secret = 42\nimport matplotlib\nimport matplotlib.pyplot as plt\n"
-        "matplotlib.rcParams['font.size'] = 31\nplt.figure()\nos.chdir('/')",
+        "matplotlib.rcParams['font.size'] = 31\nplt.figure()\n"
+        "import shutil\nos.makedirs('gone')\nos.chdir('gone')\nshutil.rmtree(os.getcwd())",  # a cwd that no longer is
     )
     clean = notebook(
         tmp_path / "clean.ipynb",

@@ -34,6 +34,7 @@ def fresh(folder: str) -> None:
     """Before a report: forget everything the previous report defined or drew."""
     from IPython import get_ipython
 
+    os.chdir(folder)  # first: the previous report's folder may be gone (a national run's worker)
     shell = get_ipython()
     shell.reset(new_session=False)
     shell.execution_count = 1
@@ -43,4 +44,3 @@ def fresh(folder: str) -> None:
 
         plt.close("all")
         matplotlib.rcParams.update(_settings)
-    os.chdir(folder)
