@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -84,3 +86,28 @@ def test_a_kernel_that_grew_past_the_memory_limit_is_replaced(tmp_path, monkeypa
     assert second is not first and second.is_alive()
     kernels.shutdown_all()
     assert not second.is_alive()
+
+
+def alive(pid: int) -> bool:
+    """A process that runs (an exited kernel may linger as a zombie where nothing reaps it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_workers_kernels_end_with_the_run_and_leave_the_parents_alone(tmp_path):
+    from d8lib.ops import kernels
+
+    parents = kernels.kernel(runner.KERNEL, tmp_path, 120)  # forked workers inherit this process's state
+    try:
+        good = notebook(tmp_path / "good.ipynb", RECORD)
+        outcomes = runner._execute_all(jobs(tmp_path, [("a", good), ("b", good)]), 2, progress=False)
+        assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
+        workers = {int(p) for p in pids(tmp_path, "ab")}
+        assert parents.provisioner.pid not in workers  # a worker never drives its parent's kernel
+        assert not any(alive(pid) for pid in workers)  # ended before the run publishes, so silent after it
+        assert parents.is_alive()
+    finally:
+        kernels.shutdown_all()

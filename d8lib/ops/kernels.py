@@ -28,6 +28,7 @@ MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced aft
 _local = threading.local()  # one kernel per worker thread (a Dask worker may run several)
 _started: list[KernelManager] = []
 _lock = threading.Lock()
+_ending_in = 0  # the process whose exit ends its kernels (a forked worker registers anew)
 
 
 class _KeptKernelClient(PapermillNotebookClient):
@@ -71,6 +72,7 @@ def kernel(name: str, folder: Path, timeout: float) -> KernelManager:
     that runs in ``folder``."""
     manager = getattr(_local, "manager", None)
     if manager is None or not manager.is_alive():
+        _end_with_process()
         manager = KernelManager(kernel_name=name)
         manager.start_kernel()
         with _lock:
@@ -129,5 +131,22 @@ def shutdown_all() -> None:
         _shutdown(manager)
 
 
+def _end_with_process() -> None:
+    """End this process's kernels when it exits. A pool's worker exits without atexit,
+    and multiprocessing drops the finalizers a forked worker inherits, so each process
+    registers its own."""
+    global _ending_in
+    if _ending_in != os.getpid():
+        util.Finalize(None, shutdown_all, exitpriority=10)
+        _ending_in = os.getpid()
+
+
+def _forget_parents_kernels() -> None:
+    """A forked process owns none of its parent's kernels."""
+    global _local
+    _local = threading.local()
+    _started.clear()
+
+
 atexit.register(shutdown_all)
-util.Finalize(None, shutdown_all, exitpriority=10)  # a pool's worker process ends without atexit
+os.register_at_fork(after_in_child=_forget_parents_kernels)
