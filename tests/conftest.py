@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from helpers import PLAN_TEXT
 
@@ -20,12 +22,29 @@ def plan_text() -> str:
     return PLAN_TEXT.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_store_cache(tmp_path_factory):
+    """One cache of stores taken in from inboxes (``D8_CACHE``) for every run the tests
+    start, in this process or as a command: the demo's inbox is taken in once, not once
+    per output folder. Parallel workers share it."""
+    base = tmp_path_factory.getbasetemp()
+    cache = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "store-cache"
+    before = os.environ.get("D8_CACHE")
+    os.environ["D8_CACHE"] = str(cache)
+    yield cache
+    if before is None:
+        del os.environ["D8_CACHE"]
+    else:
+        os.environ["D8_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
-def demo_store(plan, tmp_path_factory):
-    """The demo's inbox taken in once for the whole session (about 30 s): a store that the
-    tests read and never write."""
+def demo_store(plan, shared_store_cache):
+    """The demo's inbox taken in once for the whole session, the store the runs read:
+    the tests read it and never write it."""
     from helpers import ROOT
 
-    from d8lib.intake.inbox import ingest_inbox
+    from d8lib.intake.inbox import prepare_store
+    from d8lib.intake.store import Store
 
-    return ingest_inbox(plan, ROOT / "data" / "demo", tmp_path_factory.mktemp("demo-store"))
+    return Store(prepare_store(plan, ROOT / "data" / "demo", shared_store_cache))

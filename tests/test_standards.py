@@ -69,3 +69,30 @@ def test_every_reason_has_a_label_in_both_languages():
         assert label(f"reasons.{code}", "vi") and label(f"reasons.{code}", "en")
     for flag in SEVERITY:
         assert label(f"flag.{flag}", "vi") and label(f"flag.{flag}", "en")
+
+
+def facts(standard) -> dict:
+    return {"standard": standard.name, "standard_rules": list(standard.rules), "interval": standard.interval}
+
+
+def test_the_standards_note_gives_each_rule_the_threshold_of_its_own_file():
+    from d8lib.reports.sections import standard_note
+
+    nchs = standard_note(facts(NCHS), "en")
+    assert "Not shown when: effective sample size below 30; confidence interval 30 points wide or more; " in nchs
+    assert "confidence interval wider than 130% of the estimate." in nchs
+    assert "Flagged for review when: fewer than 8 degrees of freedom (too few villages); estimate of 0%" in nchs
+    dhs = standard_note(facts(DHS), "en")
+    assert dhs.startswith("Percentages are presented under the DHS rules on unweighted cases, with Korn-Graubard")
+    assert "Not shown when: fewer than 25 unweighted cases. Shown in parentheses when: fewer than 50" in dhs
+    assert "30" not in dhs  # the 30-point rule applies to model-based figures only
+    assert "cỡ mẫu hiệu dụng dưới 30" in standard_note(facts(NCHS), "vi")
+
+
+def test_a_flags_note_names_the_threshold_of_the_rule_that_fired():
+    from d8lib.reports.sections import _flags
+
+    judged = judge(pd.DataFrame([figure(n=30), figure(n=10)]), DHS)
+    cells, notes = _flags(judged.itertuples(), "en", list(DHS.rules))
+    assert cells == ["Caution (in parentheses) (1)", "Not shown (2)"]
+    assert notes == [("note", "(1) fewer than 50 unweighted cases."), ("note", "(2) fewer than 25 unweighted cases.")]

@@ -24,6 +24,13 @@ DATA_DIR = Path(os.environ.get("D8_DATA", _shipped("data")))
 NOTEBOOKS_DIR = _shipped("notebooks")
 
 
+def store_cache(default: Path) -> Path:
+    """The folder of stores taken in from inboxes (``d8lib.intake.inbox.prepare_store``):
+    ``D8_CACHE`` where set, so that several output folders and analysts share one cache;
+    otherwise ``default`` (a run's ``<out>/cache``)."""
+    return Path(os.environ.get("D8_CACHE") or default)
+
+
 def _config() -> dict:
     return yaml.safe_load((DATA_DIR / "config.yaml").read_text(encoding="utf-8"))
 

@@ -90,6 +90,9 @@ def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
         ingest_inbox(plan, data_dir, building)
         building.mkdir(parents=True, exist_ok=True)  # an inbox of rejected files only leaves no store
         (building / "complete").write_text(key)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(building, target)
+        if (target / "complete").exists() and Store(target).intact():  # another process built it meanwhile
+            shutil.rmtree(building)
+        else:
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(building, target)
     return target

@@ -33,7 +33,7 @@ from d8lib.core.atomic import write_text, write_whole
 from d8lib.core.digests import code_fingerprint, sha256_file
 from d8lib.core.errors import InputError
 from d8lib.core.labels import label, review_name, unit_name
-from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, default_standard_path
+from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, default_standard_path, store_cache
 from d8lib.core.text import ascii_key, printable
 from d8lib.intake.inbox import prepare_store, read_inbox
 from d8lib.intake.store import JOURNAL, Store
@@ -541,7 +541,7 @@ def run(
         run_id = f"{started:%Y%m%d-%H%M%S}-{f'review-{review}' if review else phase}-{lang}"
         run_dir = out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
-        store_dir = prepare_store(plan, data_dir, out_dir / "cache")
+        store_dir = prepare_store(plan, data_dir, store_cache(out_dir / "cache"))
         tables_dir = analysis_tables(out_dir, run_id)  # full tables: for analysts, never published
         files = input_files(data_dir, plan, notebooks)
         hashes = {str(p): sha256_file(p) for p in files}

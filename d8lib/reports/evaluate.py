@@ -18,7 +18,7 @@ import yaml
 
 from d8lib.core import labels
 from d8lib.core.errors import InputError
-from d8lib.core.paths import evaluation_settings
+from d8lib.core.paths import evaluation_settings, store_cache
 from d8lib.intake.inbox import prepare_store
 from d8lib.intake.store import Store
 from d8lib.monitoring import milestones, progress, quality
@@ -457,6 +457,8 @@ def build(
             "calibration_margins": calibration["margins"] if calibration else [],
             "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
             "standard": standard.name,
+            "standard_rules": list(standard.rules),
+            "interval": standard.interval,
             "not_read": survey_codebook(Path(data_dir)).personal,
             "round_years": {r: survey_codebook(Path(data_dir)).rounds[r].get("year") for r in rounds},
             "grouped_as_other": stacked.attrs.get("grouped_as_other", {}),
@@ -677,4 +679,4 @@ def analyst_store(plan: Plan, store_dir: str, data_dir: str) -> Store:
     """The analyst's store, or one taken in from the data folder's inbox (cached)."""
     if store_dir:
         return Store(store_dir)
-    return Store(prepare_store(plan, Path(data_dir), Path(tempfile.gettempdir()) / "d8-cache"))
+    return Store(prepare_store(plan, Path(data_dir), store_cache(Path(tempfile.gettempdir()) / "d8-cache")))

@@ -61,19 +61,48 @@ def _names(bundle: Bundle, lang: str) -> pd.Series:
     return bundle.units.set_index("unit").name.map(lambda n: labels.unit_name(n, lang))
 
 
-def _flags(rows, lang: str) -> tuple[list[str], list[tuple]]:
+def _flags(rows, lang: str, rules: list, kind: str = "proportion") -> tuple[list[str], list[tuple]]:
     """The presentation flag of each figure as the reader reads it, with the number of the
     note that gives its reasons ("Không công bố (1)"), and the notes under the table: each
-    set of reasons said once."""
+    set of reasons said once, with the thresholds of the standard's ``rules``."""
     cells, notes = [], {}
     for row in rows:
         text = label(f"flag.{row.flag}", lang)
-        reasons = tuple(label(f"reasons.{r}", lang) for r in str(row.reason).split(";") if r)
+        reasons = tuple(_reason(r, _rule(rules, r, row.flag, kind), lang) for r in str(row.reason).split(";") if r)
         if reasons and row.flag != "ok":
             number = notes.setdefault(reasons, len(notes) + 1)
             text = f"{text} ({number})"
         cells.append(text)
     return cells, [("note", f"({number}) {'; '.join(reasons)}.") for reasons, number in notes.items()]
+
+
+def _rule(rules: list, check: str, action: str, kind: str) -> dict:
+    """The standard's rule that gave a figure of ``kind`` its ``action`` for ``check``."""
+    return next(
+        (r for r in rules if r["check"] == check and r["action"] == action and kind in r.get("applies_to", [kind])),
+        {},
+    )
+
+
+def _reason(check: str, rule: dict, lang: str) -> str:
+    """A check of the presentation standard in the reader's words, with its threshold."""
+    value = rule.get("value", float("nan"))
+    return label(f"reasons.{check}", lang).format(value=value, points=100 * value)
+
+
+def standard_note(design: dict, lang: str = "vi") -> str:
+    """The presentation standard as the run applied it to percentages: its interval and,
+    per action, the conditions of its rules with their thresholds."""
+    rules = [r for r in design.get("standard_rules", []) if "proportion" in r.get("applies_to", [])]
+    actions = []
+    for action in ("suppress", "caution", "review"):
+        conditions = [_reason(r["check"], r, lang) for r in rules if r["action"] == action]
+        if conditions:
+            actions.append(label(f"standard_actions.{action}", lang).format(conditions="; ".join(conditions)))
+    interval = label(f"intervals.{design.get('interval', 'korn-graubard')}", lang)
+    return label("notes.standard", lang).format(
+        standard=design.get("standard", ""), interval=interval, rules=" ".join(actions)
+    )
 
 
 def title(bundle: Bundle, unit: str, lang: str = "vi", kind: str = "report_title") -> Section:
@@ -347,7 +376,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
     estimates = publish.hide_withheld(bundle.for_unit(unit)["outcomes"])
     ci = label("columns.ci", lang)
-    flags, notes = _flags(estimates.itertuples(), lang)
+    flags, notes = _flags(estimates.itertuples(), lang, bundle.design.get("standard_rules", []))
     shown = pd.DataFrame(
         {
             label("columns.indicator", lang): estimates.indicator,
@@ -363,7 +392,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     )
     digits = {c: 1 for c in shown.columns[3:6]} | {label("columns.n", lang): 0, label("columns.df", lang): 0}
     codes = sorted(estimates.indicator.unique(), key=code_order)
-    standard = label("notes.standard", lang).format(standard=bundle.design.get("standard", ""))
+    standard = standard_note(bundle.design, lang)
     return Section(
         "sections.outcomes",
         [
@@ -458,7 +487,7 @@ def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
 
     ci, p_value, logit = label("columns.ci", lang), label("columns.p_value", lang), label("columns.logit", lang)
     change_p = label("columns.change_p", lang)
-    flagged, notes = _flags(effects.itertuples(), lang)
+    flagged, notes = _flags(effects.itertuples(), lang, bundle.design.get("standard_rules", []), "difference")
     flags = dict(zip(effects.index, flagged))
     effect, logits = column(effects, "estimate"), column(effects, "logit_estimate", 1.0)
     # no logit difference where a share is 0% or 100%: it does not exist, nothing is withheld
@@ -509,7 +538,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     table = publish.hide_withheld(bundle.for_unit(unit)["breakdowns"])
     latest = table[table["round"] == bundle.rounds[-1]]
     ci = label("columns.ci", lang)
-    flags, notes = _flags(latest.itertuples(), lang)
+    flags, notes = _flags(latest.itertuples(), lang, bundle.design.get("standard_rules", []))
     shown = pd.DataFrame(
         {
             label("columns.dimension", lang): latest.dimension.map(lambda d: label(f"dimension.{d}", lang)),
@@ -625,7 +654,12 @@ def design_text(design: dict, lang: str = "vi") -> str:
     if design.get("repeated_villages"):
         repeated = label("methods.design_repeated", lang).format(count=design["repeated_villages"])
     variance = label(f"methods.variance.{design.get('variance', 'taylor')}", lang).format(calibrated=calibrated)
-    text = label("methods.design_text", lang).format(calibration=calibration, variance=variance, repeated=repeated)
+    text = label("methods.design_text", lang).format(
+        calibration=calibration,
+        variance=variance,
+        repeated=repeated,
+        interval=label(f"intervals.{design.get('interval', 'korn-graubard')}", lang),
+    )
     if design.get("single_psu_strata"):
         lonely = label(f"methods.lonely_psu.{design['lonely_psu']}", lang)
         text += " " + label("methods.single_psu", lang).format(count=design["single_psu_strata"], how=lonely)
@@ -702,7 +736,7 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     shares = {k: publish.fmt(100 * v, 0, lang) for k, v in thresholds().items()}
     section.parts.append(("note", label("methods.status_text", lang).format(**shares)))
     section.parts.append(("note", publish.suppression_note(lang)))
-    section.parts.append(("note", label("notes.standard", lang).format(standard=design.get("standard", ""))))
+    section.parts.append(("note", standard_note(design, lang)))
     definitions = bundle.outcome_definitions
     vi = lang == "vi"
     shown = pd.DataFrame(
