@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(BIN)/ruff check d8lib d8demo tests benchmarks scripts
 	$(BIN)/ruff format --check d8lib d8demo tests benchmarks scripts
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 report: $(STAMP)
 	$(BIN)/d8 run --phase midterm --data data/demo --out outputs
