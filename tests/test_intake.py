@@ -334,7 +334,8 @@ def test_resubmission_supersedes_and_history_stays(plan, store, tmp_path):
 
 def test_interrupted_intake_leaves_the_store_as_it_was(plan, store, tmp_path):
     path = form_with(plan, tmp_path, "interrupted.xlsx", {"O1": {"value": 25}})
-    from d8lib.intake.submissions import check, read_submission
+    from d8lib.intake.checking import check
+    from d8lib.intake.reading import read_submission
 
     submission = check(read_submission(path), plan, plan.units(), store.values())
     before = snapshot(store)[0]
