@@ -11,13 +11,13 @@ from openpyxl import load_workbook
 
 from d8lib.core import labels
 from d8lib.ops import runner
-from d8lib.reports import publish
+from d8lib.reports import disclosure, formats
 
-SMALL = range(1, publish.MIN_COUNT)
+SMALL = range(1, disclosure.MIN_COUNT)
 
 
 def _number(value):
-    return None if value in (None, publish.WITHHELD, "") else float(value)
+    return None if value in (None, formats.WITHHELD, "") else float(value)
 
 
 def _sheet(path, name: str) -> list[dict]:

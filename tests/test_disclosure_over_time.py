@@ -1,7 +1,7 @@
 """Disclosure control that holds across runs: a reader who keeps yesterday's reports and
 knows which figures did not change cannot work out a count of 1 to 4 persons from today's.
 
-The reader is modelled independently of ``publish.protect``: every line a reader can add
+The reader is modelled independently of ``disclosure.protect``: every line a reader can add
 up (persons by sex and by ethnic minority, the province over its units, a unit over its
 areas, a figure shown twice), in both runs, with the counts that did not change equal
 in both, as one linear system; a withheld count is given away when it is fixed by that
@@ -19,11 +19,11 @@ import pytest
 from helpers import ROOT
 from scipy.linalg import null_space
 
-from d8lib.reports import evaluate, publish
+from d8lib.reports import disclosure, evaluate
 
 DEMO = ROOT / "data" / "demo"
 REVIEW = "2025"
-SMALL = range(1, publish.MIN_COUNT)
+SMALL = range(1, disclosure.MIN_COUNT)
 
 
 class Resubmitted:
@@ -148,7 +148,7 @@ def test_a_resubmission_gives_away_no_small_count_against_the_last_published_run
     plan, demo, district, indicator, added
 ):
     store, build, first = demo
-    second = build(Resubmitted(store, district, indicator, added), publish.Earlier.from_record(first.disclosure))
+    second = build(Resubmitted(store, district, indicator, added), disclosure.Earlier.from_record(first.disclosure))
     assert recovered(first.disclosure, second.disclosure, plan.province) == []
 
 
@@ -169,9 +169,9 @@ def test_a_count_withheld_yesterday_stays_withheld_while_it_is_the_same(plan):
             female=np.nan, male=np.nan, ethnic_minority=np.nan
         )
 
-    first = publish.protect_people(people(87), "P")
+    first = disclosure.protect_people(people(87), "P")
     assert first.people.set_index("unit").people.isna().to_dict() == {"A": True, "B": True, "C": False, "P": False}
-    second = publish.protect_people(people(90), "P", earlier=publish.Earlier.from_record(first.cells))
+    second = disclosure.protect_people(people(90), "P", earlier=disclosure.Earlier.from_record(first.cells))
     shown = second.people.set_index("unit").people
     assert shown.isna().to_dict() == {"A": True, "B": True, "C": False, "P": False}
     assert recovered(first.cells, second.cells, "P") == []
@@ -185,12 +185,12 @@ def test_a_count_published_yesterday_and_unchanged_is_no_complement(plan):
             female=np.nan, male=np.nan, ethnic_minority=np.nan
         )
 
-    first = publish.protect_people(people(0), "P")
+    first = disclosure.protect_people(people(0), "P")
     assert first.people.people.notna().all()
-    alone = publish.protect_people(people(3), "P")  # within the run only: B is withheld with A
+    alone = disclosure.protect_people(people(3), "P")  # within the run only: B is withheld with A
     assert alone.people.set_index("unit").people.isna().to_dict() == {"A": True, "B": True, "C": False, "P": False}
     assert recovered(first.cells, alone.cells, "P") == [("now", ("A", "P3", "people"), 3.0)]
-    second = publish.protect_people(people(3), "P", earlier=publish.Earlier.from_record(first.cells))
+    second = disclosure.protect_people(people(3), "P", earlier=disclosure.Earlier.from_record(first.cells))
     assert second.people.set_index("unit").people.isna().to_dict() == {"A": True, "B": False, "C": False, "P": True}
     assert recovered(first.cells, second.cells, "P") == []
 
@@ -212,9 +212,11 @@ def test_respondent_counts_are_protected_against_the_earlier_publication_too():
         )
         return outcomes, breakdowns
 
-    _, first, record = publish.protect_respondents(*tables(0), province="P")
+    _, first, record = disclosure.protect_respondents(*tables(0), province="P")
     assert not first.n_withheld.any()
-    _, second, _ = publish.protect_respondents(*tables(3), province="P", earlier=publish.Earlier.from_record(record))
+    _, second, _ = disclosure.protect_respondents(
+        *tables(3), province="P", earlier=disclosure.Earlier.from_record(record)
+    )
     withheld = dict(zip(zip(second.unit, second.group), second.n_withheld))
     # B's 40 is unchanged and was shown: withholding it hides nothing, so the province's is
     assert withheld[("A", "Hà Nhì")] and withheld[("P", "Hà Nhì")] and not withheld[("B", "Hà Nhì")]

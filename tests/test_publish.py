@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from d8lib.core import labels
 from d8lib.plan.model import PEOPLE
-from d8lib.reports import publish
+from d8lib.reports import disclosure, excel, formats
 
 
 def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_finds_a_small_cell():
@@ -26,7 +26,7 @@ def test_persons_are_withheld_so_that_no_subtraction_within_or_across_reports_fi
             "ethnic_minority": [38, 20, 58],
         }
     )
-    shown = publish.protect_people(people, province="P").people.set_index("unit")
+    shown = disclosure.protect_people(people, province="P").people.set_index("unit")
     # Worked by hand: A's men and their complement (women); A's ethnic-minority count, so
     # that 40 - 38 cannot be taken; then in B the cells that would give A's back from the
     # province's totals (15 - 12 = 3 men, 58 - 20 = 38), and B's women with B's men.
@@ -47,7 +47,7 @@ def test_a_small_group_is_not_named_and_cannot_be_found_from_the_province_or_the
             "n": [227, 1, 60, 40, 287, 41],
         }
     )
-    outcomes, breakdowns, _ = publish.protect_respondents(outcomes, breakdowns, province="P")
+    outcomes, breakdowns, _ = disclosure.protect_respondents(outcomes, breakdowns, province="P")
     withheld = dict(zip(zip(breakdowns.unit, breakdowns.group), breakdowns.n_withheld))
     # 228 - 227 = 1 in A; 41 - 40 = 1 across the reports; then B's other group with it.
     assert withheld == {
@@ -60,7 +60,7 @@ def test_a_small_group_is_not_named_and_cannot_be_found_from_the_province_or_the
     }
     assert breakdowns.small_group.tolist() == [False, True, False, False, False, False]
     assert not outcomes.n_withheld.any()
-    shown = publish.hide_withheld(breakdowns.assign(flag="ok", estimate=0.5, ci_low=0.4, ci_high=0.6))
+    shown = disclosure.hide_withheld(breakdowns.assign(flag="ok", estimate=0.5, ci_low=0.4, ci_high=0.6))
     assert "Hà Nhì" not in set(shown[shown.unit == "A"].group) and shown[shown.unit != "P"].n.isna().all()
 
 
@@ -73,7 +73,7 @@ def test_complements_follow_rows_and_columns_until_nothing_can_be_recovered():
     for j in range(3):
         counts[("column", j)] = sum(counts[("r", i, j)] for i in range(3))
         lines.append((("column", j), [("r", i, j) for i in range(3)]))
-    hidden = publish.protect(counts, lines)
+    hidden = disclosure.protect(counts, lines)
     assert ("r", 0, 0) in hidden and ("r", 2, 2) in hidden  # the two primary cells
     for _total, parts in lines:  # no withheld cell alone in a line, none adding up to less than 5
         withheld = [counts[p] for p in parts if p in hidden]
@@ -91,11 +91,11 @@ def test_nothing_is_withheld_when_every_count_is_large_enough():
             "ethnic_minority": [20, 20],
         }
     )
-    assert publish.protect_people(people, "P").people.equals(people.astype({c: float for c in PEOPLE}))
+    assert disclosure.protect_people(people, "P").people.equals(people.astype({c: float for c in PEOPLE}))
     zeros = pd.DataFrame(
         {"unit": ["P"], "indicator": "O1", "people": [12], "female": [12], "male": [0], "ethnic_minority": [12]}
     )
-    assert publish.protect_people(zeros, "P").people.male.iloc[0] == 0
+    assert disclosure.protect_people(zeros, "P").people.male.iloc[0] == 0
 
 
 def test_withheld_percentages_are_hidden_and_small_counts_withheld():
@@ -108,15 +108,15 @@ def test_withheld_percentages_are_hidden_and_small_counts_withheld():
             "flag": ["ok", "suppress", "unavailable", "review"],
         }
     )
-    shown = publish.hide_withheld(estimates)
+    shown = disclosure.hide_withheld(estimates)
     assert shown.estimate.notna().tolist() == [True, False, False, True]
     assert shown.ci_high.notna().tolist() == [True, False, False, True]
     assert shown.n.tolist()[:2] == [120, 12] and np.isnan(shown.n.iloc[2])
 
 
 def test_numbers_read_as_each_language_writes_them():
-    assert publish.fmt(1234.56, 1, "vi") == "1.234,6" and publish.fmt(1234.56, 1, "en") == "1,234.6"
-    assert publish.fmt(float("nan")) == publish.WITHHELD == "x"
+    assert formats.fmt(1234.56, 1, "vi") == "1.234,6" and formats.fmt(1234.56, 1, "en") == "1,234.6"
+    assert formats.fmt(float("nan")) == formats.WITHHELD == "x"
 
 
 def test_every_label_has_both_languages():
@@ -146,7 +146,7 @@ def test_english_names_of_units_and_plan_references():
 
 def test_excel_keeps_numbers_as_numbers_and_marks_withheld_cells(tmp_path):
     table = pd.DataFrame({"Chỉ số": ["O1", "O2"], "Kết quả": [12.0, np.nan], "Nữ": [7, 9]})
-    path = publish.write_excel({"tien-do": table}, tmp_path / "t.xlsx", note="ghi chú")
+    path = excel.write_excel({"tien-do": table}, tmp_path / "t.xlsx", note="ghi chú")
     sheet = load_workbook(path)["tien-do"]
     assert [c.value for c in sheet[1]] == ["Chỉ số", "Kết quả", "Nữ"]
     assert sheet["B2"].value == 12 and isinstance(sheet["B2"].value, (int, float)) and sheet["B3"].value == "x"
@@ -162,7 +162,7 @@ def test_figures_are_embedded_with_alternative_text(lang):
 
     figure, axis = plt.subplots()
     axis.plot([1, 2], [3, 4])
-    markup = publish.figure_html(figure, labels.label("charts.progress_alt", lang))
+    markup = formats.figure_html(figure, labels.label("charts.progress_alt", lang))
     assert markup.startswith("<figure") and "data:image/svg+xml;base64," in markup and "alt='" in markup
     assert "http" not in markup
 
@@ -173,7 +173,7 @@ def test_text_in_the_excel_twin_is_never_a_formula(tmp_path):
     from openpyxl import load_workbook
 
     hostile = ['=HYPERLINK("http://example.invalid","x")', "+1", "-2+3", "@SUM(A1)", "\t=1", "an ordinary label"]
-    path = publish.write_excel(
+    path = excel.write_excel(
         {"t": pd.DataFrame({"=group": hostile, "n": range(len(hostile))})}, tmp_path / "t.xlsx", note="=note"
     )
     sheet = load_workbook(path)["t"]
@@ -189,4 +189,4 @@ def test_a_dollar_sign_in_a_label_is_text_not_mathtext():
 
     data = pd.DataFrame({"group": ["$A", "B$"], "indicator": "H1", "estimate": [0.2, 0.3]})
     figure = charts.groups(data, ["H1"], {"$A": "Nhóm $A (giá $5 và $", "B$": "y$"})
-    assert "<img" in publish.figure_html(figure, "alt")
+    assert "<img" in formats.figure_html(figure, "alt")

@@ -13,7 +13,7 @@ from test_disclosure import _sheet
 
 from d8lib.core import labels
 from d8lib.ops import reuse
-from d8lib.reports import evaluate, publish
+from d8lib.reports import evaluate, formats
 
 DEMO = ROOT / "data" / "demo"
 
@@ -85,8 +85,8 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     assert executions["085"] == ("reused", "unchanged")
     assert executions["086"] == executions["10"] == ("executed", "changed: tables")
     # The 3 survivors are withheld, and the province's total does not give them away by its change.
-    assert _persons(out, third, "086", "P3") == publish.WITHHELD != _persons(out, second, "086", "P3")
-    assert _persons(out, third, "10", "P3") in (publish.WITHHELD, _persons(out, second, "10", "P3"))
+    assert _persons(out, third, "086", "P3") == formats.WITHHELD != _persons(out, second, "086", "P3")
+    assert _persons(out, third, "10", "P3") in (formats.WITHHELD, _persons(out, second, "10", "P3"))
     # --force executes everything again.
     _, executions = _run(data, out, "--force")
     assert executions == dict.fromkeys(["10", "085", "086"], ("executed", "forced"))

@@ -38,8 +38,8 @@ from d8lib.core.labels import label
 from d8lib.core.paths import NOTEBOOKS_DIR, store_cache
 from d8lib.core.text import ascii_key
 from d8lib.ops import reuse
-from d8lib.reports import charts, publish
-from d8lib.reports.publish import table_html
+from d8lib.reports import charts, disclosure, formats
+from d8lib.reports.formats import table_html
 from d8lib.reports.sections import code_order
 
 FILE = "national.yaml"
@@ -417,26 +417,26 @@ def write_national_index(run_dir: Path, result: NationalResult, meta: dict, lang
         side_by_side = (
             f"<h2>{say('side_by_side')}</h2><p>{say('side_by_side_note')}</p>"
             + table_html(
-                grid.map(lambda v: publish.fmt(v, 0, lang) if isinstance(v, float) else v).map(str),
+                grid.map(lambda v: formats.fmt(v, 0, lang) if isinstance(v, float) else v).map(str),
                 "toan-quoc",
                 numeric=set(headline),
             )
-            + publish.figure_html(charts.provinces(chart, lang), say("chart_alt"))
+            + formats.figure_html(charts.provinces(chart, lang), say("chart_alt"))
         )
     pooled = ""
     if result.outcomes is not None and len(result.outcomes):
-        shown = publish.hide_withheld(result.outcomes)
+        shown = disclosure.hide_withheld(result.outcomes)
         ci = label("columns.ci", lang)
         table = pd.DataFrame(
             {
                 label("columns.indicator", lang): shown.indicator,
                 label("columns.name", lang): shown["name_vi" if lang == "vi" else "name_en"],
                 label("columns.round", lang): shown["round"].map(lambda r: label(f"round.{r}", lang)),
-                label("columns.estimate", lang): [publish.fmt(100 * v, 1, lang) for v in shown.estimate],
-                ci + " −": [publish.fmt(100 * v, 1, lang) for v in shown.ci_low],
-                ci + " +": [publish.fmt(100 * v, 1, lang) for v in shown.ci_high],
-                label("columns.n", lang): [publish.fmt(v, 0, lang) for v in shown.n],
-                label("columns.df", lang): [publish.fmt(v, 0, lang) for v in shown.df],
+                label("columns.estimate", lang): [formats.fmt(100 * v, 1, lang) for v in shown.estimate],
+                ci + " −": [formats.fmt(100 * v, 1, lang) for v in shown.ci_low],
+                ci + " +": [formats.fmt(100 * v, 1, lang) for v in shown.ci_high],
+                label("columns.n", lang): [formats.fmt(v, 0, lang) for v in shown.n],
+                label("columns.df", lang): [formats.fmt(v, 0, lang) for v in shown.df],
                 label("columns.flag", lang): shown.flag.map(lambda f: label(f"flag.{f}", lang)),
             }
         )

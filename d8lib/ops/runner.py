@@ -40,7 +40,8 @@ from d8lib.intake.store import JOURNAL, Store
 from d8lib.ops import reuse
 from d8lib.plan.model import Plan, load_plan
 from d8lib.reports import evaluate
-from d8lib.reports.publish import Earlier, fmt
+from d8lib.reports.disclosure import Earlier
+from d8lib.reports.formats import fmt
 
 TEMPLATES = PACKAGE_DIR / "reports" / "templates"
 KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel

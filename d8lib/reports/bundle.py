@@ -67,7 +67,7 @@ class Bundle:
     by_area: pd.DataFrame  # unit, area, indicator, achieved (progress.by_area)
     milestone_names: pd.DataFrame  # the plan's milestones: code, names, agency, source
     priority_groups: pd.DataFrame  # the plan's priority groups: code, names
-    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (publish.protect_people)
+    people: pd.DataFrame  # persons reached, as published: withheld cells are NaN (disclosure.protect_people)
     completeness: pd.DataFrame
     problems: pd.DataFrame
     findings: pd.DataFrame  # the plan's own contradictions: severity, message, message_en, source
@@ -79,7 +79,7 @@ class Bundle:
     effects: pd.DataFrame
     small_areas: pd.DataFrame  # unit (new commune), indicator, round, estimate, mse, interval, shrinkage, direct, flag
     sample: pd.DataFrame  # unit, round, respondents, villages, strata
-    disclosure: pd.DataFrame  # every protected count and whether it was withheld (publish.Protected.cells)
+    disclosure: pd.DataFrame  # every protected count and whether it was withheld (disclosure.Protected.cells)
     design: dict = field(default_factory=dict)
     period: str = ""  # the reporting round of a monitoring review
     review: str = ""  # a scheduled review: YYYY (the year's), YYYY-<id> (the plan's or a round's), or adhoc

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from d8lib.core.labels import label
-from d8lib.reports.publish import PALETTE
+from d8lib.reports.formats import PALETTE
 
 # Labels come from data (unit names, ethnic groups): "$" in one is text, not mathtext.
 matplotlib.rcParams["text.parse_math"] = False

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from d8lib.core import labels
-from d8lib.reports import publish
-from d8lib.reports.publish import NONE
+from d8lib.reports import disclosure, excel, formats
+from d8lib.reports.formats import NONE
 from d8lib.reports.sections import Section
 
 
@@ -53,8 +53,8 @@ class Page:
     def save_excel(self, path: str) -> None:
         """Write the Excel twin of every table shown (nothing when ``path`` is empty)."""
         if path:
-            note = publish.suppression_note(self.lang)
-            publish.write_excel(self.excel, path, note=note, notes=self.excel_notes)
+            note = disclosure.suppression_note(self.lang)
+            excel.write_excel(self.excel, path, note=note, notes=self.excel_notes)
 
     def _heading(self, key: str, level: int) -> None:
         _show(f"<h{level}>{html.escape(labels.label(key, self.lang))}</h{level}>")
@@ -81,7 +81,7 @@ class Page:
         """A chart; nothing where there was nothing to draw (None)."""
         if figure is not None:
             text = labels.label(alt_key, self.lang)  # said to every reader, above the chart
-            _show(publish.figure_html(figure, text, caption=text))
+            _show(formats.figure_html(figure, text, caption=text))
 
     def _table(self, name: str, frame: pd.DataFrame, digits: dict[str, int]) -> None:
         """A published table, numbers rounded as shown, kept for the Excel twin; a table
@@ -98,11 +98,11 @@ class Page:
         shown = values.copy()
         for column in shown.columns:
             if column in digits:  # "x": withheld; "–": no such figure
-                shown[column] = [publish.fmt(v, digits[column], self.lang) if v != "" else NONE for v in values[column]]
+                shown[column] = [formats.fmt(v, digits[column], self.lang) if v != "" else NONE for v in values[column]]
             else:
                 shown[column] = [
                     "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values[column]
                 ]
         cue = html.escape(labels.label("notes.scroll", self.lang))
-        table = publish.table_html(shown, name, numeric=set(digits))
+        table = formats.table_html(shown, name, numeric=set(digits))
         _show(f"<p class='d8-scroll-cue' aria-hidden='true'>{cue}</p><div class='d8-scroll'>{table}</div>")

@@ -23,7 +23,7 @@ from d8lib.intake.inbox import prepare_store
 from d8lib.intake.store import Store
 from d8lib.monitoring import milestones, progress, quality
 from d8lib.plan.model import PEOPLE, Plan, load_plan
-from d8lib.reports import publish
+from d8lib.reports import disclosure
 from d8lib.reports.bundle import Bundle
 from d8lib.survey import outcomes, standards, weighting
 from d8lib.survey.comparisons import (
@@ -348,14 +348,14 @@ def build(
     review: str = "",
     areas: pd.Series | None = None,
     design: tuple | None = None,
-    earlier: publish.Earlier | None = None,
+    earlier: disclosure.Earlier | None = None,
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district.
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
     tables stay empty. ``areas`` (``commune_areas``) gives progress by area; ``design``
     (``outcome_design``) a survey design computed already; ``earlier`` what the last
-    published run of the same phase or review showed (``publish.Earlier``), which the
+    published run of the same phase or review showed (``disclosure.Earlier``), which the
     protection of persons takes into account.
     """
     as_of = as_of or default_as_of(phase)
@@ -382,7 +382,7 @@ def build(
     standing = milestones.milestone_status(plan, sent, as_of, new_units)
     by_area = progress.by_area(plan, values, areas if areas is not None else pd.Series(dtype=str), as_of)
     persons = table.indicator.isin(plan.person_indicators)
-    protected = publish.protect_people(
+    protected = disclosure.protect_people(
         _people(plan, values, as_of),
         province,
         earlier=earlier,
@@ -392,7 +392,7 @@ def build(
     withheld = persons & table.achieved.notna() & protected.achieved.achieved.reindex(table.index).isna()
     table.loc[withheld, ["achieved", "percent_achieved"]] = float("nan")
     by_area = pd.concat([by_area[~by_area.indicator.isin(plan.person_indicators)], protected.by_area]).sort_index()
-    disclosure = protected.cells
+    withheld_cells = protected.cells
     submissions = store.submissions()
     if new_units:
         submissions = reform.by_old_district(submissions, units)
@@ -439,10 +439,10 @@ def build(
         small_facts = {}
         if "commune_2025" in villages:
             small, small_facts = small_areas(design, villages, rounds[-1], definitions)
-        estimates, breakdowns, respondents = publish.protect_respondents(
+        estimates, breakdowns, respondents = disclosure.protect_respondents(
             estimates, breakdowns, province, earlier=earlier
         )
-        disclosure = pd.concat([disclosure, respondents], ignore_index=True)
+        withheld_cells = pd.concat([withheld_cells, respondents], ignore_index=True)
         sample = _sample_sizes(stacked, province)
         drawn = getattr(design, "source", None) or design  # a replicate design's strata and villages
         design_facts = {
@@ -482,7 +482,7 @@ def build(
         .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"}),
         priority_groups=plan.priority_groups,
         people=protected.people,
-        disclosure=disclosure,
+        disclosure=withheld_cells,
         completeness=complete,
         problems=problems,
         findings=pd.DataFrame(

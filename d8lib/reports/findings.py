@@ -9,7 +9,7 @@ import pandas as pd
 
 from d8lib.core.labels import label
 from d8lib.reports.bundle import Bundle
-from d8lib.reports.publish import fmt
+from d8lib.reports.formats import fmt
 from d8lib.survey import standards
 
 

@@ -1,7 +1,7 @@
 """The sections of a report: each a pure function from a run's tables (a ``Bundle``), a
 unit and the reader's language to a ``Section``: its heading and its parts in order
 (tables of published values, figures, notes). Sections neither load data nor withhold
-cells (``d8lib.reports.publish`` did, once for the run); ``d8lib.reports.display`` shows them.
+cells (``d8lib.reports.disclosure`` did, once for the run); ``d8lib.reports.display`` shows them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from d8lib.monitoring.milestones import STATUSES
 from d8lib.monitoring.milestones import summary as milestone_summary
 from d8lib.monitoring.progress import UNLOCATED, completeness_summary, thresholds
 from d8lib.plan.model import PEOPLE
-from d8lib.reports import charts, findings, publish
+from d8lib.reports import charts, disclosure, findings, formats
 from d8lib.reports.bundle import Bundle
 from d8lib.units.reform import LEVEL as COMMUNE_LEVEL
 
@@ -186,7 +186,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         section.parts += [
             ("heading", "sections.people", 3),
             ("table", "so-nguoi", shown, {c: 0 for c in shown.columns[2:]}),
-            ("note", publish.suppression_note(lang)),
+            ("note", disclosure.suppression_note(lang)),
         ]
     return section
 
@@ -374,7 +374,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         return Section("sections.outcomes", [("paragraph", label("notes.no_survey", lang))])
     definitions = bundle.outcome_definitions
     names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
-    estimates = publish.hide_withheld(bundle.for_unit(unit)["outcomes"])
+    estimates = disclosure.hide_withheld(bundle.for_unit(unit)["outcomes"])
     ci = label("columns.ci", lang)
     flags, notes = _flags(estimates.itertuples(), lang, bundle.design.get("standard_rules", []))
     shown = pd.DataFrame(
@@ -422,7 +422,7 @@ def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         return Section()
     if unit == bundle.province:
         better = bundle.outcome_definitions.set_index("code").higher_is_better
-        rows = publish.hide_withheld(rows).dropna(subset=["estimate"])
+        rows = disclosure.hide_withheld(rows).dropna(subset=["estimate"])
         rows = rows.assign(_lag=rows.estimate.where(rows.indicator.map(better).astype(bool), -rows.estimate))
         rows = rows.sort_values(["indicator", "_lag"]).groupby("indicator", sort=False).head(LAGGING)
         communes = _names(bundle, lang)
@@ -443,10 +443,10 @@ def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             ("figure", charts.ranked(first, communes, lang), "charts.ranked_alt"),
         ]
     else:
-        direct = publish.hide_withheld(
+        direct = disclosure.hide_withheld(
             rows.assign(estimate=rows.direct, ci_low=rows.direct_low, ci_high=rows.direct_high, flag=rows.direct_flag)
         )
-        rows = publish.hide_withheld(rows)
+        rows = disclosure.hide_withheld(rows)
         shown = pd.DataFrame(
             {
                 label("columns.indicator", lang): rows.indicator,
@@ -535,7 +535,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     (none without a survey)."""
     if not surveyed(bundle):
         return Section()
-    table = publish.hide_withheld(bundle.for_unit(unit)["breakdowns"])
+    table = disclosure.hide_withheld(bundle.for_unit(unit)["breakdowns"])
     latest = table[table["round"] == bundle.rounds[-1]]
     ci = label("columns.ci", lang)
     flags, notes = _flags(latest.itertuples(), lang, bundle.design.get("standard_rules", []))
@@ -615,7 +615,7 @@ def problem_detail(problem, lang: str = "vi") -> str:
     if problem.kind == "warning":
         return f"{problem.file}: {problem.message_vi if lang == 'vi' else problem.message_en}"
     if problem.kind == "outlier":
-        value, z = publish.fmt(problem.value, -2, lang), publish.fmt(problem.z, 1, lang)
+        value, z = formats.fmt(problem.value, -2, lang), formats.fmt(problem.z, 1, lang)
         return label("problem_detail.outlier", lang).format(value=value, z=z)
     return label(f"problem_detail.{problem.kind}", lang)
 
@@ -704,9 +704,9 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             label("methods.small_area_check", lang).format(
                 code=code,
                 areas=fact["areas"],
-                shrinkage=publish.fmt(100 * fact["shrinkage"], 1, lang),
-                mean=publish.fmt(fact["residual_mean"], 2, lang),
-                sd=publish.fmt(fact["residual_sd"], 2, lang),
+                shrinkage=formats.fmt(100 * fact["shrinkage"], 1, lang),
+                mean=formats.fmt(fact["residual_mean"], 2, lang),
+                sd=formats.fmt(fact["residual_sd"], 2, lang),
             )
             for code, fact in small["indicators"].items()
         )
@@ -733,9 +733,9 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     )
     section.parts.append(("table", "co-mau", shown, {n: 0, psus: 0}))
     section.parts.append(("note", label("methods.reliability_text", lang)))
-    shares = {k: publish.fmt(100 * v, 0, lang) for k, v in thresholds().items()}
+    shares = {k: formats.fmt(100 * v, 0, lang) for k, v in thresholds().items()}
     section.parts.append(("note", label("methods.status_text", lang).format(**shares)))
-    section.parts.append(("note", publish.suppression_note(lang)))
+    section.parts.append(("note", disclosure.suppression_note(lang)))
     section.parts.append(("note", standard_note(design, lang)))
     definitions = bundle.outcome_definitions
     vi = lang == "vi"

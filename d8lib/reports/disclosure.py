@@ -1,26 +1,21 @@
-"""What leaves the building: disclosure control, labels in Vietnamese or English, tables
-and charts as self-contained HTML, and the Excel twin of a report.
+"""Disclosure control: what of a report's figures may leave the building.
 
 Disclosure rule (stated in every report's methods annex): a count of people below
 ``MIN_COUNT`` (5) is withheld, and so are complementary cells wherever a withheld value
 could otherwise be recovered, or narrowed below 5, by subtracting published parts from
 a published total, within a report and across the province's and the districts'
 reports of a run, and against the last published run of the same phase or review
-(``Earlier``); the figures of indicators that count persons go with the persons; a survey group of fewer than 5 respondents is not named; a survey
-percentage that the presentation standard (``d8lib.survey.standards``) withholds is not shown. Analysts working
-in JupyterLab see full values; only these functions' outputs are published.
+(``Earlier``); the figures of indicators that count persons go with the persons; a
+survey group of fewer than 5 respondents is not named; a survey percentage that the
+presentation standard (``d8lib.survey.standards``) withholds is not shown. Analysts
+working in JupyterLab see full values; only these functions' outputs are published.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from d8lib.core.labels import label
@@ -28,18 +23,11 @@ from d8lib.plan.model import PEOPLE
 from d8lib.survey.standards import SHOWN as SHOWN_FLAGS
 
 MIN_COUNT = 5
-WITHHELD = "x"  # a figure not shown, to protect people or by the presentation standard
-NONE = "–"  # a figure that does not exist or does not apply
-# Okabe and Ito's palette, safe for colour-blind readers.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 
 
 def suppression_note(lang: str = "vi") -> str:
     """What "x" and "–" mean, with the minimum count this module applies."""
     return label("notes.suppression", lang).format(min_count=MIN_COUNT)
-
-
-# --- disclosure control -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -349,115 +337,3 @@ def hide_withheld(
         small = shown.n_withheld if "n_withheld" in shown else shown[n] < MIN_COUNT
         shown[n] = shown[n].astype(float).where(~small.astype(bool))
     return shown
-
-
-# --- formatting ----------------------------------------------------------------------------
-
-
-_VIETNAMESE_DIGITS = str.maketrans({",": ".", ".": ","})  # 1,234.5 written 1.234,5
-
-
-def fmt(value, digits: int = 0, lang: str = "vi") -> str:
-    """A number for reading: 1.234,5 in Vietnamese, 1,234.5 in English; withheld as x.
-    ``digits`` < 0 shows up to that many decimals, none for a whole number."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return WITHHELD
-    if isinstance(value, str):
-        return value
-    if digits < 0:
-        digits = 0 if float(value).is_integer() else -digits
-    text = f"{float(value):,.{digits}f}"
-    return text.translate(_VIETNAMESE_DIGITS) if lang == "vi" else text
-
-
-def table_html(
-    frame: pd.DataFrame, table_id: str, caption: str = "", numeric: set[str] | frozenset = frozenset()
-) -> str:
-    """A table of already formatted text as HTML; the id names its Excel sheet and the
-    ``numeric`` columns are set right-aligned."""
-
-    def cls(column) -> str:
-        return " class='num'" if column in numeric else ""
-
-    head = "".join(f"<th scope='col'{cls(c)}>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td{cls(c)}>{html.escape(str(v))}</td>" for c, v in zip(frame.columns, row)) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table class='d8-table' id='{html.escape(table_id)}'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def figure_html(figure, alt: str, caption: str = "") -> str:
-    """A matplotlib figure as an embedded SVG image (crisp at any size, its text scaling
-    with the page) with alternative text and a caption above it; the figure is closed."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    with plt.rc_context({"svg.hashsalt": "d8", "svg.fonttype": "path"}):  # the same figure, the same bytes
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (
-        f"<figure class='d8-figure'>{cap}<img src='data:image/svg+xml;base64,{data}' "
-        f"alt='{html.escape(alt, quote=True)}'></figure>"
-    )
-
-
-# --- Excel -------------------------------------------------------------------------------
-
-
-def write_excel(
-    tables: dict[str, pd.DataFrame], path: str | Path, note: str = "", notes: dict[str, list[str]] | None = None
-) -> Path:
-    """One sheet per table, headers as the report shows them, numbers as numbers,
-    withheld cells as ``x`` and text never a formula; under each table its own ``notes``
-    (the reasons its flags refer to), then the ``note`` of every sheet."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name, frame in tables.items():
-        sheet = workbook.create_sheet(name[:31])
-        sheet.append([str(c) for c in frame.columns])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in frame.itertuples(index=False):
-            sheet.append([_excel_value(v) for v in row])
-        for k, column in enumerate(frame.columns, start=1):
-            sheet.column_dimensions[sheet.cell(1, k).column_letter].width = min(max(len(str(column)) + 2, 10), 60)
-        own = (notes or {}).get(name, [])
-        if own or note:
-            sheet.append([])
-        for line in [*own, note] if note else own:
-            sheet.append([line])
-        _text_only(sheet)
-    path = Path(path)
-    workbook.save(path)
-    return path
-
-
-# What spreadsheet programs would take as the start of a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text_only(sheet) -> None:
-    """Every text cell stays text: one that starts like a formula is stored as a string
-    with Excel's quote prefix (shown as typed, never evaluated)."""
-    for line in sheet.iter_rows():
-        for cell in line:
-            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-                cell.data_type = "s"
-                cell.quotePrefix = True
-
-
-def _excel_value(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return WITHHELD
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    return value
