@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from d8demo.synth import freeze_xlsx
+from d8demo.submissions import freeze_xlsx
 from d8lib.core.paths import DATA_DIR
 from d8lib.intake import forms
 from d8lib.plan import draft as newplan

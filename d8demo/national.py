@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from d8demo import synth
+from d8demo.draws import allocate
 from d8lib.core.paths import DATA_DIR
 from d8lib.plan.model import load_plan
 from d8lib.units.registry import Units, load_units
@@ -66,7 +67,7 @@ def synthetic_plan(base: dict, units: Units) -> dict:
     allocation = plan["allocation"]
     totals = [scaled(code, v) for code, v in zip(allocation["indicators"], allocation["province"]["values"])]
     weights = districts.set_index("code").communes.clip(lower=1)
-    shares = [synth._allocate(total, weights) for total in totals]
+    shares = [allocate(total, weights) for total in totals]
     allocation["province"]["values"] = totals
     allocation["districts"] = [
         {"row": k + 1, "unit": code, "name": districts.name.iloc[k], "values": [int(s[code]) for s in shares]}

@@ -27,14 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d8demo.synth import (
-    _stream,
-    choose_villages,
-    draw_sample,
-    load_settings,
-    population,
-    villages,
-)
+from d8demo.draws import stream
+from d8demo.population import choose_villages, draw_sample, population, villages
+from d8demo.synth import load_settings
 from d8lib.reports import evaluate
 from d8lib.survey import outcomes
 from d8lib.survey.smallarea import area_estimates
@@ -49,9 +44,9 @@ COMMUNE_INDICATORS = ["H4", "H9"]
 def simulation(plan):
     settings = load_settings()
     seed = settings["seed"]
-    frame = villages(plan.units(), settings, _stream(seed, "villages"))
+    frame = villages(plan.units(), settings, stream(seed, "villages"))
     eligible = frame[frame.zone != "none"]
-    women = population(eligible, "baseline", settings, _stream(seed, "population-baseline"))
+    women = population(eligible, "baseline", settings, stream(seed, "population-baseline"))
     women["age_group"] = outcomes.age_group(women.age)
     definitions = outcomes.load_definitions()
     truth = []

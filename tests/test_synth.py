@@ -148,10 +148,12 @@ def test_the_demos_intervals_miss_the_truth_no_more_than_chance_allows(weighted,
 
 
 def test_scale_multiplies_the_survey(plan):
-    from d8demo.synth import _stream, load_settings, survey, villages
+    from d8demo.draws import stream
+    from d8demo.population import survey, villages
+    from d8demo.synth import load_settings
 
     settings = load_settings()
-    frame = villages(plan.units(), settings, _stream(settings["seed"], "villages"))
+    frame = villages(plan.units(), settings, stream(settings["seed"], "villages"))
     small = survey(frame, "midterm", settings, settings["seed"], 1, plan.units())
     large = survey(frame, "midterm", settings, settings["seed"], 3, plan.units())
     assert list(large.columns) == list(small.columns)
