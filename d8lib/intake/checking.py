@@ -7,7 +7,7 @@ accumulate on the submission; a file with an error is rejected whole.
 from __future__ import annotations
 
 import difflib
-from functools import partial
+from functools import cache, partial
 
 import pandas as pd
 
@@ -75,22 +75,41 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     indicators = plan.indicators.set_index("code")
     kinds = codes(plan)
     resolved = {"district": [], "commune": [], "indicator": [], "period": []}
+
+    @cache
+    def unit_of(text: str) -> str | UnitError:  # a name is resolved once, however many rows repeat it
+        try:
+            return text if text in districts else _reporting_unit(units, text, levels)
+        except UnitError as exc:
+            return exc
+
+    @cache
+    def commune_of(name: str, district: str) -> str | UnitError:
+        try:
+            return units.resolve(name, level="commune", within=district)
+        except UnitError as exc:
+            return exc
+
+    @cache
+    def close_to(code: str) -> list[str]:
+        return difflib.get_close_matches(code, list(kinds.index), n=3)
+
     for r in rows.itertuples():
         problem = partial(submission.problem, sheet=r.sheet)
         district = None
         if not blank(r.district):
             text = nfc(str(r.district))
-            try:
-                district = text if text in districts else _reporting_unit(units, text, levels)
-            except UnitError as exc:
+            district = unit_of(text)
+            if isinstance(district, UnitError):
                 problem(
                     "unknown_district",
-                    exc.message_vi,
-                    exc.message_en,
+                    district.message_vi,
+                    district.message_en,
                     row=r.row,
                     column=labels.get("district", ""),
                     value=text,
                 )
+                district = None
             if district is not None and district not in districts:
                 problem(
                     "district_outside_plan",
@@ -104,13 +123,13 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
             problem("district_missing", "Thiếu tên huyện", "The district is missing", r.row, labels.get("district", ""))
         commune = None
         if not blank(r.commune) and district:
-            try:
-                commune = units.resolve(str(r.commune), level="commune", within=district)
-            except UnitError as exc:
-                problem("unknown_commune", exc.message_vi, exc.message_en, r.row, labels.get("commune", ""), r.commune)
+            commune = commune_of(str(r.commune), district)
+            if isinstance(commune, UnitError):
+                message_vi, message_en, commune = commune.message_vi, commune.message_en, None
+                problem("unknown_commune", message_vi, message_en, r.row, labels.get("commune", ""), r.commune)
         code = str(r.indicator).strip().upper() if not blank(r.indicator) else None
         if code not in kinds.index:
-            close = difflib.get_close_matches(code or "", list(kinds.index), n=3)
+            close = close_to(code or "")
             hint_vi, hint_en = (
                 (f" Có phải: {', '.join(close)}?", f" Did you mean: {', '.join(close)}?") if close else ("", "")
             )
