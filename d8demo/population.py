@@ -100,9 +100,8 @@ def population(
     # Households of one to three eligible women, numbered within each village.
     new_household = rng.random(n) < 0.6
     new_household[np.r_[True, women.village.to_numpy()[1:] != women.village.to_numpy()[:-1]]] = True
-    women["household_seq"] = (
-        pd.Series(new_household.cumsum()).groupby(women.village).transform(lambda s: s - s.min() + 1)
-    )
+    households = pd.Series(new_household.cumsum())
+    women["household_seq"] = households - households.groupby(women.village).transform("min") + 1
     progress = settings["effect_reached"][round_name]
     trend = settings["trend_per_round"][round_name]
     models = settings["outcomes"]
