@@ -252,3 +252,22 @@ def test_a_jackknife_evaluation_estimates_the_same_variance_as_linearisation(pla
     ratio = jackknife.se / taylor.se
     assert ratio.between(0.75, 1.25).all(), ratio.round(3).tolist()
     assert "jackknife" in design_text({"variance": "jkn"}, "en")
+
+
+def test_each_step_of_a_build_makes_the_tables_the_registry_gives_it(plan, store):
+    import datetime as dt
+    from dataclasses import fields
+
+    from d8lib.reports.bundle import REGISTRY, TABLES, Bundle
+
+    frames = {f.name for f in fields(Bundle) if f.type == "pd.DataFrame"}
+    assert frames == set(TABLES)  # the bundle holds the registry's tables, no other
+    inputs = evaluate.Inputs(plan, store, DEMO, ["baseline"], dt.date(2023, 12, 31), None, None, None)
+    tables = {}
+    for step, make in evaluate.STEPS.items():
+        made, _ = make(inputs, tables)
+        declared = {t.name for t in REGISTRY if t.step == step}
+        extended = set(made) - declared  # a later step may add rows to an earlier step's record
+        assert declared <= set(made) and extended <= {"disclosure"} and extended <= set(tables), (step, made)
+        tables |= made
+    assert set(tables) == set(TABLES)

@@ -17,40 +17,45 @@ from pathlib import Path
 
 import pandas as pd
 
-TABLES = (
-    "units",
-    "progress",
-    "milestones",
-    "by_area",
-    "milestone_names",
-    "priority_groups",
-    "people",
-    "completeness",
-    "problems",
-    "findings",
-    "indicators",
-    "outcome_definitions",
-    "outcomes",
-    "breakdowns",
-    "changes",
-    "effects",
-    "small_areas",
-    "sample",
-    "disclosure",
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a phase's reports, as the registry declares it."""
+
+    name: str
+    step: str  # the step of ``evaluate.build`` that makes it (``evaluate.STEPS``)
+    own: str = ""  # the column naming a row's unit: another unit's report reads only its rows
+    province_wide: bool = False  # rows whose ``own`` is empty are read by every report too
+    read: bool = True  # False: a record kept for the next run's protection, read by no report
+
+
+# Every table of a run, in the order it is written; the build, the bundle, each unit's
+# part and the digests of reuse are all derived from this list. Tables owned by
+# ``unit`` are each report's own part (``Bundle.for_unit``).
+REGISTRY = (
+    Table("units", "plan"),
+    Table("progress", "progress", own="unit"),
+    Table("milestones", "progress", own="unit"),
+    Table("by_area", "progress", own="unit"),
+    Table("milestone_names", "plan"),
+    Table("priority_groups", "plan"),
+    Table("people", "progress", own="unit"),
+    Table("completeness", "progress", own="district"),
+    Table("problems", "progress", own="district", province_wide=True),
+    Table("findings", "plan"),
+    Table("indicators", "plan"),
+    Table("outcome_definitions", "plan"),
+    Table("outcomes", "survey", own="unit"),
+    Table("breakdowns", "survey", own="unit"),
+    Table("changes", "survey", own="unit"),
+    Table("effects", "survey", own="unit"),
+    Table("small_areas", "survey", own="unit"),
+    Table("sample", "survey", own="unit"),
+    Table("disclosure", "progress", read=False),  # the survey step adds its respondents' cells
 )
-RECORDS = ("disclosure",)  # kept for the next run's protection; no report reads them
-UNIT_TABLES = (
-    "progress",
-    "milestones",
-    "by_area",
-    "people",
-    "outcomes",
-    "breakdowns",
-    "changes",
-    "effects",
-    "small_areas",
-    "sample",
-)
+TABLES = tuple(t.name for t in REGISTRY)
+UNIT_TABLES = tuple(t.name for t in REGISTRY if t.own == "unit")
+RECORDS = tuple(t.name for t in REGISTRY if not t.read)
 
 
 @dataclass
@@ -113,18 +118,19 @@ class Bundle:
 
     def inputs_of(self, unit: str) -> dict:
         """What one unit's report reads of the run's tables and facts: the province's
-        reads everything; another unit's reads its own rows of the tables by unit, its rows
-        and the province-wide ones of completeness and problems, and the shared tables."""
+        reads everything; another unit's reads its own rows of the tables that have an
+        owner column (with the province-wide rows where the registry says so) and the
+        shared tables whole."""
         facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in TABLES}
         if unit == self.province:
             return {"facts": facts, **{name: getattr(self, name) for name in TABLES if name not in RECORDS}}
-        own = {
-            "completeness": self.completeness[self.completeness.district == unit],
-            "problems": self.problems[self.problems.district.isin([unit, ""])],
-            **{name: frame[frame.unit == unit] for name, frame in ((n, getattr(self, n)) for n in UNIT_TABLES)},
-        }
+        own = {t.name: self._rows_of(t, unit) for t in REGISTRY if t.own}
         shared = {name: getattr(self, name) for name in TABLES if name not in own and name not in RECORDS}
         return {"facts": facts, **own, **shared}
+
+    def _rows_of(self, table: Table, unit: str) -> pd.DataFrame:
+        frame = getattr(self, table.name)
+        return frame[frame[table.own].isin([unit, ""] if table.province_wide else [unit])]
 
     def digest(self, unit: str) -> str:
         """A SHA-256 of what one unit's report reads (``inputs_of``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from d8lib.intake.store import Store
 from d8lib.monitoring import milestones, progress, quality
 from d8lib.plan.model import PEOPLE, Plan, load_plan
 from d8lib.reports import disclosure
-from d8lib.reports.bundle import Bundle
+from d8lib.reports.bundle import REGISTRY, Bundle
 from d8lib.survey import outcomes, standards, weighting
 from d8lib.survey.comparisons import (
     difference_in_differences,
@@ -338,6 +338,20 @@ def _by_unit(frame: pd.DataFrame, province: str, column: str = "district") -> pd
     return frame.assign(unit=province)
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """What the steps of a build read."""
+
+    plan: Plan
+    store: Store
+    data_dir: Path | None  # None: a monitoring review, which reads no survey
+    rounds: list[str]
+    as_of: dt.date
+    areas: pd.Series | None  # commune_areas
+    design: tuple | None  # outcome_design, computed already
+    earlier: disclosure.Earlier | None
+
+
 def build(
     plan: Plan,
     data_dir: str | Path | None,
@@ -350,7 +364,8 @@ def build(
     design: tuple | None = None,
     earlier: disclosure.Earlier | None = None,
 ) -> Bundle:
-    """Compute every table of a phase's reports for the province and each district.
+    """Compute every table of a phase's reports for the province and each district, step
+    by step (``STEPS``, in the order of the registry ``bundle.REGISTRY``).
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
     tables stay empty. ``areas`` (``commune_areas``) gives progress by area; ``design``
@@ -360,8 +375,35 @@ def build(
     """
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
+    data = Path(data_dir) if data_dir is not None else None
+    inputs = Inputs(plan, store, data, rounds, as_of, areas, design, earlier)
+    tables, facts = {}, {}
+    for step in dict.fromkeys(t.step for t in REGISTRY):
+        made, found = STEPS[step](inputs, tables)
+        tables, facts = tables | made, facts | found
+    return Bundle(
+        phase=phase,
+        as_of=as_of,
+        rounds=rounds,
+        province=plan.province,
+        **tables,
+        **facts,
+        period=period,
+        review=review,
+        review_titles={lang: labels.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
+        unit_level=plan.unit_level,
+        illustration=plan.meta.get("illustration") or {},
+        plan_terms=[list(pair) for pair in plan.meta.get("terms") or []],
+        period_names=labels.period_names(plan),
+    )
+
+
+def plan_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
+    """The plan's own tables: its reporting units (after the reform, with the districts
+    each new commune came from), milestones, priority groups, indicators, the findings
+    of its checks, and the outcome indicators' definitions."""
+    plan = inputs.plan
     units = plan.units()
-    province = plan.province
     unit_names = plan.reporting_units()
     if units is not None and (plan.reform or plan.unit_level == reform.LEVEL):
         origins = reform.new_communes(units).set_index("unit")
@@ -372,6 +414,33 @@ def build(
         unit_names["old_district_names"] = unit_names.old_districts.map(
             lambda d: ";".join(district_names.get(x, x) for x in d.split(";") if x)
         )
+    milestone_names = (
+        plan.milestones.merge(
+            plan.agencies[["code", "name_vi", "name_en"]].add_prefix("agency_"),
+            left_on="agency",
+            right_on="agency_code",
+        )
+        .drop(columns="agency_code")
+        .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"})
+    )
+    return {
+        "units": unit_names,
+        "milestone_names": milestone_names,
+        "priority_groups": plan.priority_groups,
+        "findings": pd.DataFrame(
+            [asdict(f) for f in plan.check()], columns=["severity", "message", "message_en", "source"]
+        ),
+        "indicators": plan.indicators,
+        "outcome_definitions": outcomes.load_definitions(),
+    }, {}
+
+
+def progress_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
+    """Progress against the plan from what units sent: targets, milestones, progress by
+    area, persons reached (protected: small counts and the cells that would give them
+    away are withheld), each unit's completeness and the open problems."""
+    plan, store, as_of = inputs.plan, inputs.store, inputs.as_of
+    units, province, unit_names = plan.units(), plan.province, tables["units"]
     sent = store.values()
     new_units = sorted(set(sent.district) & set(unit_names.unit[~unit_names.level.isin(["province", plan.unit_level])]))
     values = reform.by_old_district(sent, units) if new_units else sent
@@ -380,131 +449,117 @@ def build(
     if len(theirs):
         table = pd.concat([table, theirs], ignore_index=True)
     standing = milestones.milestone_status(plan, sent, as_of, new_units)
-    by_area = progress.by_area(plan, values, areas if areas is not None else pd.Series(dtype=str), as_of)
+    areas = inputs.areas if inputs.areas is not None else pd.Series(dtype=str)
+    by_area = progress.by_area(plan, values, areas, as_of)
     persons = table.indicator.isin(plan.person_indicators)
     protected = disclosure.protect_people(
         _people(plan, values, as_of),
         province,
-        earlier=earlier,
+        earlier=inputs.earlier,
         achieved=table.loc[persons, ["unit", "indicator", "achieved"]],
         by_area=by_area[by_area.indicator.isin(plan.person_indicators)],
     )
     withheld = persons & table.achieved.notna() & protected.achieved.achieved.reindex(table.index).isna()
     table.loc[withheld, ["achieved", "percent_achieved"]] = float("nan")
     by_area = pd.concat([by_area[~by_area.indicator.isin(plan.person_indicators)], protected.by_area]).sort_index()
-    withheld_cells = protected.cells
     submissions = store.submissions()
     if new_units:
         submissions = reform.by_old_district(submissions, units)
     complete = progress.completeness(plan, submissions, as_of)
-    problems = quality.open_problems(plan, store.warnings(), complete, values, as_of)
+    return {
+        "progress": table,
+        "milestones": standing.drop(columns=PEOPLE),
+        "by_area": by_area,
+        "people": protected.people,
+        "completeness": complete,
+        "problems": quality.open_problems(plan, store.warnings(), complete, values, as_of),
+        "disclosure": protected.cells,
+    }, {}
 
+
+def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
+    """The survey's figures for the phase's rounds: outcomes, breakdowns, changes and
+    effects (each judged by the presentation standard), small-area estimates of the new
+    communes, sample sizes, and the facts of the design; groups of too few respondents
+    are withheld and their cells added to the run's record. Empty without a survey."""
     empty = pd.DataFrame(columns=["unit"])
-    estimates = breakdowns = changes = effects = sample = small = empty
-    definitions = outcomes.load_definitions()
-    design_facts = {}
-    if data_dir is not None:
-        standard = standards.load_standard()
-        stacked, calibration, design = design or outcome_design(Path(data_dir), rounds, units, definitions)
+    names = ("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample")
+    if inputs.data_dir is None:
+        return dict.fromkeys(names, empty), {"design": {}}
+    data_dir, rounds, province = inputs.data_dir, inputs.rounds, inputs.plan.province
+    definitions = tables["outcome_definitions"]
+    changes = effects = small = empty
+    standard = standards.load_standard()
+    stacked, calibration, design = inputs.design or outcome_design(data_dir, rounds, inputs.plan.units(), definitions)
 
-        def estimate(by: list[str]) -> pd.DataFrame:
-            return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)
+    def estimate(by: list[str]) -> pd.DataFrame:
+        return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)
 
-        def compare(function, **options) -> pd.DataFrame:
-            tables = [
-                _by_unit(function(design, rounds, definitions=definitions, **options), province),
-                _by_unit(function(design, rounds, by=["district"], definitions=definitions), province),
-            ]
-            return standards.judge(pd.concat(tables, ignore_index=True), standard, kind="difference")
+    def compare(function, **options) -> pd.DataFrame:
+        frames = [
+            _by_unit(function(design, rounds, definitions=definitions, **options), province),
+            _by_unit(function(design, rounds, by=["district"], definitions=definitions), province),
+        ]
+        return standards.judge(pd.concat(frames, ignore_index=True), standard, kind="difference")
 
-        estimates = pd.concat(
-            [_by_unit(estimate(["round"]), province), _by_unit(estimate(["round", "district"]), province)],
-            ignore_index=True,
-        )
-        parts = []
-        for dimension in evaluation_settings()["breakdowns"]:
-            for by in (["round", dimension], ["round", "district", dimension]):
-                part = estimate(by).rename(columns={dimension: "group"}).assign(dimension=dimension)
-                parts.append(_by_unit(part, province))
-        breakdowns = pd.concat(parts, ignore_index=True)
-        if len(rounds) > 1:
-            changes = compare(outcome_changes)
-            within = standards.judge(
-                _by_unit(outcome_effects(design, rounds, definitions=definitions, within="district"), province),
-                standard,
-                "difference",
-            )
-            effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
-        villages = pd.read_csv(Path(data_dir) / "villages.csv", dtype=CODE_COLUMNS)
-        small_facts = {}
-        if "commune_2025" in villages:
-            small, small_facts = small_areas(design, villages, rounds[-1], definitions)
-        estimates, breakdowns, respondents = disclosure.protect_respondents(
-            estimates, breakdowns, province, earlier=earlier
-        )
-        withheld_cells = pd.concat([withheld_cells, respondents], ignore_index=True)
-        sample = _sample_sizes(stacked, province)
-        drawn = getattr(design, "source", None) or design  # a replicate design's strata and villages
-        design_facts = {
-            "strata": drawn.n_strata,
-            "psus": drawn.n_psu,
-            "df": design.df,
-            "respondents": len(stacked),
-            "calibration": calibration["method"] if calibration else "",
-            "single_psu_strata": len(drawn.single_psu_strata),
-            "lonely_psu": drawn.lonely_psu,
-            "variance": evaluation_settings().get("variance", "taylor"),
-            "calibration_margins": calibration["margins"] if calibration else [],
-            "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
-            "standard": standard.name,
-            "standard_rules": list(standard.rules),
-            "interval": standard.interval,
-            "not_read": survey_codebook(Path(data_dir)).personal,
-            "round_years": {r: survey_codebook(Path(data_dir)).rounds[r].get("year") for r in rounds},
-            "grouped_as_other": stacked.attrs.get("grouped_as_other", {}),
-            "small_areas": small_facts,
-        }
-    return Bundle(
-        phase=phase,
-        as_of=as_of,
-        rounds=rounds,
-        province=province,
-        units=unit_names,
-        progress=table,
-        milestones=standing.drop(columns=PEOPLE),
-        by_area=by_area,
-        milestone_names=plan.milestones.merge(
-            plan.agencies[["code", "name_vi", "name_en"]].add_prefix("agency_"),
-            left_on="agency",
-            right_on="agency_code",
-        )
-        .drop(columns="agency_code")
-        .rename(columns={"agency_name_vi": "agency_vi", "agency_name_en": "agency_en"}),
-        priority_groups=plan.priority_groups,
-        people=protected.people,
-        disclosure=withheld_cells,
-        completeness=complete,
-        problems=problems,
-        findings=pd.DataFrame(
-            [asdict(f) for f in plan.check()], columns=["severity", "message", "message_en", "source"]
-        ),
-        indicators=plan.indicators,
-        outcome_definitions=definitions,
-        outcomes=estimates,
-        breakdowns=breakdowns,
-        changes=changes,
-        effects=effects,
-        small_areas=small,
-        sample=sample,
-        design=design_facts,
-        period=period,
-        review=review,
-        review_titles={lang: labels.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
-        unit_level=plan.unit_level,
-        illustration=plan.meta.get("illustration") or {},
-        plan_terms=[list(pair) for pair in plan.meta.get("terms") or []],
-        period_names=labels.period_names(plan),
+    estimates = pd.concat(
+        [_by_unit(estimate(["round"]), province), _by_unit(estimate(["round", "district"]), province)],
+        ignore_index=True,
     )
+    parts = []
+    for dimension in evaluation_settings()["breakdowns"]:
+        for by in (["round", dimension], ["round", "district", dimension]):
+            part = estimate(by).rename(columns={dimension: "group"}).assign(dimension=dimension)
+            parts.append(_by_unit(part, province))
+    breakdowns = pd.concat(parts, ignore_index=True)
+    if len(rounds) > 1:
+        changes = compare(outcome_changes)
+        within = standards.judge(
+            _by_unit(outcome_effects(design, rounds, definitions=definitions, within="district"), province),
+            standard,
+            "difference",
+        )
+        effects = pd.concat([compare(outcome_effects), within], ignore_index=True)
+    villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
+    small_facts = {}
+    if "commune_2025" in villages:
+        small, small_facts = small_areas(design, villages, rounds[-1], definitions)
+    estimates, breakdowns, respondents = disclosure.protect_respondents(
+        estimates, breakdowns, province, earlier=inputs.earlier
+    )
+    drawn = getattr(design, "source", None) or design  # a replicate design's strata and villages
+    design_facts = {
+        "strata": drawn.n_strata,
+        "psus": drawn.n_psu,
+        "df": design.df,
+        "respondents": len(stacked),
+        "calibration": calibration["method"] if calibration else "",
+        "single_psu_strata": len(drawn.single_psu_strata),
+        "lonely_psu": drawn.lonely_psu,
+        "variance": evaluation_settings().get("variance", "taylor"),
+        "calibration_margins": calibration["margins"] if calibration else [],
+        "repeated_villages": int(stacked.groupby("village", observed=True)["round"].nunique().gt(1).sum()),
+        "standard": standard.name,
+        "standard_rules": list(standard.rules),
+        "interval": standard.interval,
+        "not_read": survey_codebook(data_dir).personal,
+        "round_years": {r: survey_codebook(data_dir).rounds[r].get("year") for r in rounds},
+        "grouped_as_other": stacked.attrs.get("grouped_as_other", {}),
+        "small_areas": small_facts,
+    }
+    return {
+        "outcomes": estimates,
+        "breakdowns": breakdowns,
+        "changes": changes,
+        "effects": effects,
+        "small_areas": small,
+        "sample": _sample_sizes(stacked, province),
+        "disclosure": pd.concat([tables["disclosure"], respondents], ignore_index=True),
+    }, {"design": design_facts}
+
+
+# The steps of a build, by the name the registry (``bundle.REGISTRY``) gives each table's.
+STEPS = {"plan": plan_tables, "progress": progress_tables, "survey": survey_tables}
 
 
 def _people(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
