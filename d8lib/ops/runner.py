@@ -2,10 +2,13 @@
 papermill, render them to self-contained HTML, write the index and the manifest, and
 publish the run atomically.
 
-Steps are kept apart: ``prepare`` (store and tables, once per run), ``execute`` (one
-notebook), ``render`` (one HTML page), ``write_index``/``write_manifest`` and
-``publish`` (switch ``<out>/latest`` to a run that fully succeeded). A lock keeps two
-runs on the same output folder from overlapping.
+``run`` is a short sequence of steps: ``_checked`` (what was asked, resolved and
+checked before anything is written), then under the lock that keeps two runs on one
+output folder apart: the store (``prepare_store``), ``_jobs`` (a report per unit),
+``_fingerprint`` (the run's key), ``_reports`` (the tables once, then each report
+reused or run: ``execute`` one notebook, ``render`` one HTML page) and ``_record``
+(``write_index``, ``write_manifest``, then ``publish``: ``<out>/latest`` switched to a
+run that fully succeeded).
 """
 
 from __future__ import annotations
@@ -494,6 +497,36 @@ def publish(out_dir: Path, run_dir: Path) -> Path:
     return latest
 
 
+@dataclass
+class Request:
+    """A run as asked for, checked and resolved (``_checked``): nothing is written before."""
+
+    phase: str
+    review: str
+    as_of: dt.date
+    lang: str
+    pdf: bool
+    force: bool
+    jobs: int
+    units: list[str]
+    plan: Plan
+    data_dir: Path
+    out_dir: Path
+    notebooks: Path
+    progress: bool
+
+    @property
+    def settings(self) -> dict:
+        """What, besides the inputs' files and d8's code, makes a report what it is."""
+        return {
+            "phase": self.phase,
+            "review": self.review,
+            "as_of": self.as_of.isoformat(),
+            "lang": self.lang,
+            "pdf": self.pdf,
+        }
+
+
 def run(
     phase: str = "",
     units: str = "all",
@@ -518,6 +551,58 @@ def run(
     and language), so that publishing it hides none of them. A report whose inputs are
     those of its published version is reused, not executed (``d8lib.ops.reuse``), unless
     ``force``. With ``pdf`` each report also gets an A4 PDF beside its HTML page."""
+    request = _checked(
+        phase, units, jobs, lang, data_dir, plan_path, out_dir, as_of, notebooks, progress, review, force, pdf
+    )
+    with run_lock(request.out_dir) as lock_fd, _stopped_by_signals():
+        started = dt.datetime.now()
+        name = f"review-{request.review}" if request.review else request.phase
+        run_id = f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}"
+        run_dir = request.out_dir / "runs" / run_id
+        (run_dir / "notebooks").mkdir(parents=True)
+        store_dir = prepare_store(request.plan, request.data_dir, store_cache(request.out_dir / "cache"))
+        tables_dir = analysis_tables(request.out_dir, run_id)  # full tables: for analysts, never published
+        work = _jobs(request, run_dir, store_dir, tables_dir)
+        hashes, versions, code, key = _fingerprint(request)
+        outcomes, error, compared_with = _reports(request, run_dir, store_dir, tables_dir, work, code, key, lock_fd)
+        meta = {
+            "run": run_id,
+            "run_key": key,
+            "phase": request.phase,
+            "review": request.review,
+            "review_title": review_name(request.review, request.lang, request.plan) if request.review else "",
+            "illustration": (request.plan.meta.get("illustration") or {}).get(request.lang, ""),
+            "as_of": request.as_of.isoformat(),
+            "lang": request.lang,
+            "units": request.units,
+            "jobs": request.jobs,
+            "data_dir": str(request.data_dir),
+            "plan": str(request.plan.path),
+            "store": str(store_dir),
+            "started": started.isoformat(timespec="seconds"),
+            "error": error,
+            "disclosure_compared_with": compared_with,
+        }
+        return _record(request, run_dir, outcomes, meta, hashes, versions, tables_dir)
+
+
+def _checked(
+    phase: str,
+    units: str,
+    jobs: int | None,
+    lang: str,
+    data_dir: Path | None,
+    plan_path: Path | None,
+    out_dir: Path,
+    as_of: dt.date | None,
+    notebooks: Path,
+    progress: bool,
+    review: str,
+    force: bool,
+    pdf: bool,
+) -> Request:
+    """The run asked for, resolved (its date, phase, units and folders) and checked:
+    what is wrong with it raises ``InputError`` or ``StoreError`` before anything is written."""
     out_dir = Path(out_dir).resolve()
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
@@ -525,7 +610,6 @@ def run(
         as_of = as_of or evaluate.review_date(plan, review)
         phase = evaluate.phase_at(as_of)
     as_of = as_of or evaluate.default_as_of(phase)
-    jobs = jobs or os.cpu_count() or 1
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
     if pdf and not pdf_available():
@@ -537,114 +621,131 @@ def run(
         Store(data_dir / "store").submissions()  # a damaged store says so now (StoreError), not in every report
     else:
         read_inbox(data_dir)
-    with run_lock(out_dir) as lock_fd, _stopped_by_signals():
-        started = dt.datetime.now()
-        run_id = f"{started:%Y%m%d-%H%M%S}-{f'review-{review}' if review else phase}-{lang}"
-        run_dir = out_dir / "runs" / run_id
-        (run_dir / "notebooks").mkdir(parents=True)
-        store_dir = prepare_store(plan, data_dir, store_cache(out_dir / "cache"))
-        tables_dir = analysis_tables(out_dir, run_id)  # full tables: for analysts, never published
-        files = input_files(data_dir, plan, notebooks)
-        hashes = {str(p): sha256_file(p) for p in files}
-        versions = _versions()
-        code = code_fingerprint(versions)
-        settings = {"phase": phase, "review": review, "as_of": as_of.isoformat(), "lang": lang, "pdf": pdf}
-        key = reuse.run_key({**hashes, "store": _store_digest(data_dir)}, code, {**settings, "units": chosen})
-        earlier = reuse.published(out_dir)
-        names = plan.reporting_units().set_index("unit").name
-        work = []
-        for unit in chosen:
-            slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"
-            parameters = dict(
-                phase=phase,
-                unit=unit,
-                as_of=as_of.isoformat(),
-                lang=lang,
-                data_dir=str(data_dir),
-                plan_path=str(plan.path),
-                store_dir=str(store_dir),
-                tables_dir=str(tables_dir),
-                excel_path=str(run_dir / f"{slug}.xlsx"),
-            )
-            if review:  # the monitoring notebook takes no phase or date: its tables say them
-                parameters = {k: v for k, v in parameters.items() if k not in ("phase", "as_of")}
-            work.append(
-                Job(
-                    unit,
-                    unit_name(names[unit], lang),
-                    slug,
-                    str(notebooks / ("monitoring.ipynb" if review else "evaluation.ipynb")),
-                    parameters,
-                    str(run_dir),
-                    lang,
-                    pdf,
-                )
-            )
-        error, outcomes, compared_with = "", None, ""
-        if not force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok":
-            outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
-        if outcomes is None:
-            try:  # the run's tables, once: every report reads them as Parquet files
-                # A progress review reads no survey; an evaluation without one says so.
-                survey = data_dir if not review and evaluate.has_survey(data_dir) else None
-                areas = evaluate.commune_areas(data_dir)
-                compared_with, shown_before = earlier_publication(out_dir, phase, review)
-                bundle = evaluate.build(
-                    plan, survey, Store(store_dir), phase, as_of, review=review, areas=areas, earlier=shown_before
-                )
-                bundle.save(tables_dir)
-            except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
-                error = f"{type(exc).__name__}: {exc}"
-            if error:
-                outcomes = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
-            else:
-                records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
-                outcomes, to_run = [], []
-                for job in work:
-                    if not bundle.has_content(job.unit):  # listed on the index, no empty report
-                        outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
-                        continue
-                    job.inputs = reuse.report_inputs(
-                        bundle.digest(job.unit), Path(job.notebook), code, {**settings, "unit": job.unit}
-                    )
-                    reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, force)
-                    reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
-                    if reusable and reused is None:
-                        job.reason = "published files missing or changed"
-                    (outcomes.append(reused) if reused else to_run.append(job))
-                log = str(run_dir / "notebooks" / "kernels.log")
-                executed = _execute_all(to_run, jobs, progress, lock_fd=lock_fd, log=log) if to_run else []
-                for job, outcome in zip(to_run, executed, strict=True):
-                    outcome.inputs, outcome.reason = job.inputs, job.reason
-                position = {job.unit: k for k, job in enumerate(work)}
-                outcomes = sorted(outcomes + executed, key=lambda o: position[o.unit])
-        meta = {
-            "run": run_id,
-            "run_key": key,
-            "phase": phase,
-            "review": review,
-            "review_title": review_name(review, lang, plan) if review else "",
-            "illustration": (plan.meta.get("illustration") or {}).get(lang, ""),
-            "as_of": as_of.isoformat(),
-            "lang": lang,
-            "units": chosen,
-            "jobs": jobs,
-            "data_dir": str(data_dir),
-            "plan": str(plan.path),
-            "store": str(store_dir),
-            "started": started.isoformat(timespec="seconds"),
-            "error": error,
-            "disclosure_compared_with": compared_with,
-        }
-        if len(chosen) < len(plan.districts) + 1:
-            outcomes = _carry_over(out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
-        write_index(run_dir, outcomes, meta, lang)
-        write_manifest(run_dir, outcomes, meta, hashes, versions, tables_dir)
-        result = RunResult(run_dir, outcomes, error=meta["error"])
-        if result.ok:
-            publish(out_dir, run_dir)
-            result.published = True
-        return result
+    jobs = jobs or os.cpu_count() or 1
+    return Request(
+        phase, review, as_of, lang, pdf, force, jobs, chosen, plan, data_dir, out_dir, Path(notebooks), progress
+    )
+
+
+def _jobs(request: Request, run_dir: Path, store_dir: Path, tables_dir: Path) -> list[Job]:
+    """One report to make per unit asked, with the parameters its notebook receives."""
+    names = request.plan.reporting_units().set_index("unit").name
+    notebook = request.notebooks / ("monitoring.ipynb" if request.review else "evaluation.ipynb")
+    work = []
+    for unit in request.units:
+        slug = f"{unit}-{ascii_key(names[unit]).replace(' ', '-')}"
+        parameters = dict(
+            phase=request.phase,
+            unit=unit,
+            as_of=request.as_of.isoformat(),
+            lang=request.lang,
+            data_dir=str(request.data_dir),
+            plan_path=str(request.plan.path),
+            store_dir=str(store_dir),
+            tables_dir=str(tables_dir),
+            excel_path=str(run_dir / f"{slug}.xlsx"),
+        )
+        if request.review:  # the monitoring notebook takes no phase or date: its tables say them
+            parameters = {k: v for k, v in parameters.items() if k not in ("phase", "as_of")}
+        name = unit_name(names[unit], request.lang)
+        work.append(Job(unit, name, slug, str(notebook), parameters, str(run_dir), request.lang, request.pdf))
+    return work
+
+
+def _fingerprint(request: Request) -> tuple[dict, dict, str, str]:
+    """The SHA-256 of every input file, the versions of the libraries, d8's code and the
+    run's key: a run whose key is that of the published run changes nothing."""
+    files = input_files(request.data_dir, request.plan, request.notebooks)
+    hashes = {str(p): sha256_file(p) for p in files}
+    versions = _versions()
+    code = code_fingerprint(versions)
+    settings = {**request.settings, "units": request.units}
+    return hashes, versions, code, reuse.run_key({**hashes, "store": _store_digest(request.data_dir)}, code, settings)
+
+
+def _reports(
+    request: Request,
+    run_dir: Path,
+    store_dir: Path,
+    tables_dir: Path,
+    work: list[Job],
+    code: str,
+    key: str,
+    lock_fd: int,
+) -> tuple[list[Outcome], str, str]:
+    """Every report of the run: taken over whole when nothing changed since the
+    published run; otherwise the run's tables, built once, then each report reused or
+    executed. Returns the outcomes, the error that stopped the tables (or ""), and the
+    run the protection of persons compared with."""
+    out_dir, data_dir, plan = request.out_dir, request.data_dir, request.plan
+    earlier = reuse.published(out_dir)
+    if not request.force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok":
+        outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
+        if outcomes is not None:
+            return outcomes, "", ""
+    compared_with = ""
+    try:  # the run's tables, once: every report reads them as Parquet files
+        # A progress review reads no survey; an evaluation without one says so.
+        survey = data_dir if not request.review and evaluate.has_survey(data_dir) else None
+        areas = evaluate.commune_areas(data_dir)
+        compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
+        bundle = evaluate.build(
+            plan,
+            survey,
+            Store(store_dir),
+            request.phase,
+            request.as_of,
+            review=request.review,
+            areas=areas,
+            earlier=shown_before,
+        )
+        bundle.save(tables_dir)
+    except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
+        error = f"{type(exc).__name__}: {exc}"
+        return [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work], error, compared_with
+    records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
+    outcomes, to_run = [], []
+    for job in work:
+        if not bundle.has_content(job.unit):  # listed on the index, no empty report
+            outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
+            continue
+        job.inputs = reuse.report_inputs(
+            bundle.digest(job.unit), Path(job.notebook), code, {**request.settings, "unit": job.unit}
+        )
+        reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, request.force)
+        reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
+        if reusable and reused is None:
+            job.reason = "published files missing or changed"
+        (outcomes.append(reused) if reused else to_run.append(job))
+    log = str(run_dir / "notebooks" / "kernels.log")
+    executed = _execute_all(to_run, request.jobs, request.progress, lock_fd=lock_fd, log=log) if to_run else []
+    for job, outcome in zip(to_run, executed, strict=True):
+        outcome.inputs, outcome.reason = job.inputs, job.reason
+    position = {job.unit: k for k, job in enumerate(work)}
+    return sorted(outcomes + executed, key=lambda o: position[o.unit]), "", compared_with
+
+
+def _record(
+    request: Request,
+    run_dir: Path,
+    outcomes: list[Outcome],
+    meta: dict,
+    hashes: dict,
+    versions: dict,
+    tables_dir: Path,
+) -> RunResult:
+    """The run's index and manifest (the other units' last good reports carried over
+    into a run of some units), then ``latest`` switched to it if every report succeeded."""
+    plan = request.plan
+    if len(request.units) < len(plan.districts) + 1:
+        outcomes = _carry_over(request.out_dir, run_dir, outcomes, meta, [plan.province, *plan.districts.unit])
+    write_index(run_dir, outcomes, meta, request.lang)
+    write_manifest(run_dir, outcomes, meta, hashes, versions, tables_dir)
+    result = RunResult(run_dir, outcomes, error=meta["error"])
+    if result.ok:
+        publish(request.out_dir, run_dir)
+        result.published = True
+    return result
 
 
 def _store_digest(data_dir: Path) -> str:
