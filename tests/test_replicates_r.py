@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from rsurvey import api, run_r
+from rsurvey import SOURCES, run_r, sample
 from test_survey_r import MARGINS, R_KINDS, _compare_kinds
 
 from d8lib.survey.design import Design, DesignError
@@ -42,9 +42,10 @@ def _r(design_code: str, data: pd.DataFrame, calibration: str | None = None) -> 
 
 
 @pytest.mark.parametrize("calibration", [None, "raking", "linear"])
-def test_jk1_of_a_cluster_sample_equals_r(calibration):
+@pytest.mark.parametrize("source", SOURCES)
+def test_jk1_of_a_cluster_sample_equals_r(calibration, source):
     """15 districts drawn from 757 (apiclus1): delete-one-district jackknife with the fpc."""
-    data = api("apiclus1")
+    data = sample("apiclus1", source)
     reference = _r(
         'des <- as.svrepdesign(svydesign(ids = ~dnum, weights = ~pw, fpc = ~fpc, data = df), type = "JK1")\n',
         data,
@@ -56,9 +57,10 @@ def test_jk1_of_a_cluster_sample_equals_r(calibration):
 
 
 @pytest.mark.parametrize("calibration", [None, "raking", "linear"])
-def test_jkn_of_a_stratified_sample_equals_r(calibration):
+@pytest.mark.parametrize("source", SOURCES)
+def test_jkn_of_a_stratified_sample_equals_r(calibration, source):
     """Schools by type (apistrat): delete-one-school jackknife within each stratum, with the fpc."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     reference = _r(
         'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df), type = "JKn")\n',
         data,
@@ -70,9 +72,10 @@ def test_jkn_of_a_stratified_sample_equals_r(calibration):
 
 
 @pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average"), ("certainty", "certainty")])
-def test_jkn_with_single_school_counties_equals_r(ours, theirs):
+@pytest.mark.parametrize("source", SOURCES)
+def test_jkn_with_single_school_counties_equals_r(ours, theirs, source):
     """Strata by county, 13 of the 40 holding one school: each of R's conventions."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     reference = _r(
         f'options(survey.lonely.psu = "{theirs}")\n'
         'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~cname, weights = ~pw, data = df), type = "JKn")\n',
@@ -82,10 +85,11 @@ def test_jkn_with_single_school_counties_equals_r(ours, theirs):
 
 
 @pytest.mark.parametrize("calibration", [None, "raking"])
-def test_bootstrap_weights_that_r_drew_give_r_results(calibration):
+@pytest.mark.parametrize("source", SOURCES)
+def test_bootstrap_weights_that_r_drew_give_r_results(calibration, source):
     """R's Rao-Wu bootstrap (subbootstrap, 60 replicates) of the stratified sample, its
     replicate weights read as given weights (R's svrepdesign)."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     draw = (
         "set.seed(20261204)\n"
         'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, data = df), type = "subbootstrap", replicates = 60)\n'
@@ -98,9 +102,10 @@ def test_bootstrap_weights_that_r_drew_give_r_results(calibration):
     _compare(design.calibrate(MARGINS, calibration) if calibration else design, reference, calibration != "raking")
 
 
-def test_our_bootstrap_weights_give_r_results_with_them():
+@pytest.mark.parametrize("source", SOURCES)
+def test_our_bootstrap_weights_give_r_results_with_them(source):
     """Our Rao-Wu weights, handed to R's svrepdesign as bootstrap weights, give R's figures."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     design = Design(data, "pw", strata="stype").replicates("bootstrap", replicates=40, seed=1)
     given = pd.concat([data, design.replicate_weights], axis=1)
     reference = run_r(
@@ -110,12 +115,13 @@ def test_our_bootstrap_weights_give_r_results_with_them():
     _compare(design, reference)
 
 
-def test_rao_wu_multipliers_are_unbiased_and_reproduce_the_variance():
+@pytest.mark.parametrize("source", SOURCES)
+def test_rao_wu_multipliers_are_unbiased_and_reproduce_the_variance(source):
     """Stated in advance: over 4,000 replicates the mean multiplier is 1 within 0.02 and the
     bootstrap SE of the mean is within 5% of the linearised (with-replacement) SE, whose
     expectation it equals; the relative error of a variance from R replicates is about
     sqrt(2 / R) = 2.2%, so 5% is over 2 standard errors of the SE."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     design = Design(data, "pw", strata="stype")
     boot = design.replicates("bootstrap", replicates=4000)
     multipliers = boot.replicate_weights.to_numpy() / data.pw.to_numpy()[:, None]
@@ -125,11 +131,12 @@ def test_rao_wu_multipliers_are_unbiased_and_reproduce_the_variance():
     assert again.equals(design.replicates("bootstrap", replicates=40, seed=7).replicate_weights)
 
 
-def test_nonresponse_is_adjusted_in_every_replicate_as_r_computes_it():
+@pytest.mark.parametrize("source", SOURCES)
+def test_nonresponse_is_adjusted_in_every_replicate_as_r_computes_it(source):
     """Schools that "did not answer" (no award) pass their weight to their type's
     respondents, in the full sample and in each jackknife replicate; R does the same
     with ave() on its replicate weights."""
-    data = api("apistrat").assign(answered=lambda d: d.awards == "Yes")
+    data = sample("apistrat", source).assign(answered=lambda d: d.awards == "Yes")
     design = Design(data, "pw", strata="stype").replicates("jkn").adjust_for_nonresponse("answered", ["stype"])
     reference = run_r(
         'des <- as.svrepdesign(svydesign(ids = ~1, strata = ~stype, weights = ~pw, data = df), type = "JKn")\n'
@@ -143,8 +150,9 @@ def test_nonresponse_is_adjusted_in_every_replicate_as_r_computes_it():
     _compare(design, reference)
 
 
-def test_replicates_that_r_refuses_are_refused():
-    data = api("apistrat")
+@pytest.mark.parametrize("source", SOURCES)
+def test_replicates_that_r_refuses_are_refused(source):
+    data = sample("apistrat", source)
     with pytest.raises(DesignError, match="JK1"):
         Design(data, "pw", strata="stype").replicates("jk1")
     with pytest.raises(DesignError, match="rscales"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from rsurvey import api, run_r
+from rsurvey import SOURCES, run_r, sample
 
 from d8lib.survey.design import Design
 
@@ -54,6 +54,7 @@ def synthetic_design() -> pd.DataFrame:
                 )
     data = pd.DataFrame(rows)
     data.loc[data.district == "D4", "y"] = 0.0
+    data.attrs["d8"] = True  # data of d8's making: R's answers on it are stored (rsurvey)
     return data
 
 
@@ -104,8 +105,9 @@ def test_domains_confined_to_few_strata_with_fpc():
     assert zero.kg_high > 0.05
 
 
-def test_stratified_sample_of_schools_by_county():
-    data = api("apistrat").assign(y=lambda d: (d["sch.wide"] == "Yes").astype(float))
+@pytest.mark.parametrize("source", SOURCES)
+def test_stratified_sample_of_schools_by_county(source):
+    data = sample("apistrat", source).assign(y=lambda d: (d["sch.wide"] == "Yes").astype(float))
     big = data.cname.value_counts()
     data["dom"] = data.cname.where(data.cname.map(big) >= 8, "other")
     theirs = run_r(
@@ -115,15 +117,17 @@ def test_stratified_sample_of_schools_by_county():
     _compare(_domain_results(Design(data, "pw", "stype", fpc="fpc")), theirs, ALL)
 
 
-def test_two_stage_cluster_sample_as_ultimate_clusters():
-    data = api("apiclus2").assign(y=lambda d: (d["awards"] == "Yes").astype(float), dom=lambda d: d.stype)
+@pytest.mark.parametrize("source", SOURCES)
+def test_two_stage_cluster_sample_as_ultimate_clusters(source):
+    data = sample("apiclus2", source).assign(y=lambda d: (d["awards"] == "Yes").astype(float), dom=lambda d: d.stype)
     theirs = run_r("des <- svydesign(ids = ~dnum, weights = ~pw, data = df)\nDEFF <- 'replace'\n" + R_DOMAINS, data)
     ours = _domain_results(Design(data, "pw", psu="dnum", lonely_psu="certainty"))
     _compare(ours, theirs, ALL)
 
 
-def test_design_effects_of_totals_means_and_ratios():
-    data = api("apistrat")
+@pytest.mark.parametrize("source", SOURCES)
+def test_design_effects_of_totals_means_and_ratios(source):
+    data = sample("apistrat", source)
     theirs = run_r(
         """
 des <- svydesign(ids = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = df)
@@ -170,8 +174,9 @@ write.csv(weights_out, "weights.csv", row.names = FALSE)
 
 
 @pytest.mark.parametrize("method", ["raking", "linear"])
-def test_calibration_matches_r(method):
-    data = api("apiclus2").assign(y=lambda d: (d["awards"] == "Yes").astype(float), dom=lambda d: d.cname)
+@pytest.mark.parametrize("source", SOURCES)
+def test_calibration_matches_r(method, source):
+    data = sample("apiclus2", source).assign(y=lambda d: (d["awards"] == "Yes").astype(float), dom=lambda d: d.cname)
     data = data.dropna(subset=["enroll"])
     theirs = run_r(R_CALIBRATED.replace("METHOD", f"'{method}'"), data).set_index("dom")
     calibrated = Design(data, "pw", psu="dnum", lonely_psu="certainty").calibrate(MARGINS, method=method)
@@ -193,8 +198,9 @@ def test_calibration_matches_r(method):
     assert total.se == pytest.approx(theirs.loc["total:enroll"].se, rel=SE_CAL)
 
 
-def test_calibrated_weights_equal_r_row_by_row():
-    data = api("apiclus2").dropna(subset=["enroll"]).assign(y=0.0, dom="all")
+@pytest.mark.parametrize("source", SOURCES)
+def test_calibrated_weights_equal_r_row_by_row(source):
+    data = sample("apiclus2", source).dropna(subset=["enroll"]).assign(y=0.0, dom="all")
     for method in ("raking", "linear"):
         code = R_CALIBRATED.replace("METHOD", f"'{method}'").replace("out <- rbind", "out0 <- rbind")
         theirs = run_r(
@@ -241,9 +247,10 @@ def _compare_kinds(design: Design, reference: pd.DataFrame, se: float = 1e-9, wh
 
 
 @pytest.mark.parametrize("ours, theirs", [("centered", "adjust"), ("scaled", "average")])
-def test_single_psu_strata_as_r_treats_them(ours, theirs):
+@pytest.mark.parametrize("source", SOURCES)
+def test_single_psu_strata_as_r_treats_them(ours, theirs, source):
     """The stratified school sample by county, where 13 of the 40 counties hold one school."""
-    data = api("apistrat")
+    data = sample("apistrat", source)
     assert (data.groupby("cname").size() == 1).sum() == 13
     reference = run_r(
         f'options(survey.lonely.psu = "{theirs}")\n'
@@ -253,12 +260,23 @@ def test_single_psu_strata_as_r_treats_them(ours, theirs):
     _compare_kinds(Design(data, "pw", "cname", lonely_psu=ours), reference)
 
 
-def test_two_stage_designs_count_both_stages_as_r_does():
+@pytest.mark.parametrize("source", SOURCES)
+def test_two_stage_designs_count_both_stages_as_r_does(source):
     """Districts, then schools within them, each stage with its finite population
     correction (R's svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2)); without the first
     stage's fpc, the with-replacement variance of the districts alone."""
-    data = api("apiclus2")
+    data = sample("apiclus2", source)
     reference = run_r("des <- svydesign(ids = ~dnum + snum, fpc = ~fpc1 + fpc2, data = df)\n" + R_KINDS, data)
     _compare_kinds(Design(data, "pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"]), reference)
     first_stage_only = Design(data, "pw", psu=["dnum", "snum"], fpc=[None, "fpc2"]).mean("api00").se.iloc[0]
     assert first_stage_only == pytest.approx(Design(data, "pw", psu="dnum").mean("api00").se.iloc[0], rel=1e-12)
+
+
+def test_stored_r_answers_stand_in_where_r_is_absent(monkeypatch):
+    import rsurvey
+
+    monkeypatch.setattr(rsurvey, "r_survey_version", lambda: None)
+    test_single_psu_strata_as_r_treats_them("centered", "adjust", "d8")
+    test_domains_confined_to_few_strata_with_fpc()
+    with pytest.raises(pytest.skip.Exception):  # R's own samples are not in the repository
+        test_single_psu_strata_as_r_treats_them("centered", "adjust", "R")
