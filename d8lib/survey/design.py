@@ -597,12 +597,10 @@ def korn_graubard_interval(
     sample size is n where the variance is zero (0% or 100%)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(variance > 0, p * (1 - p) / variance, n)
-        ratio = np.array(
-            [
-                stats.t.ppf(alpha / 2, k - 1) / stats.t.ppf(alpha / 2, d) if k > 1 and d > 0 else np.nan
-                for k, d in zip(n, df)
-            ]
-        )
+        n, df = np.asarray(n, dtype=float), np.asarray(df, dtype=float)
+        valid = (n > 1) & (df > 0)
+        ratio = np.full(n.shape, np.nan)
+        ratio[valid] = stats.t.ppf(alpha / 2, n[valid] - 1) / stats.t.ppf(alpha / 2, df[valid])
         n_eff = n_eff * ratio**2
         low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
         high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
