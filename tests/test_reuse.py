@@ -168,3 +168,36 @@ def test_a_damaged_cached_store_is_built_again_from_the_inbox(tmp_path, plan):
     pd.testing.assert_frame_equal(
         Store(again).values().drop(columns="received_at"), expected.drop(columns="received_at")
     )
+
+
+def test_a_new_cached_store_takes_in_only_the_files_after_what_an_earlier_one_holds(tmp_path, plan, monkeypatch):
+    from d8lib.intake import inbox
+    from d8lib.intake.store import Store
+
+    data = tmp_path / "data"
+    shutil.copytree(DEMO / "submissions", data / "submissions")
+    lines = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()
+    taken = []
+    original = inbox.intake
+    monkeypatch.setattr(
+        inbox, "intake", lambda paths, *rest, **options: taken.extend(paths) or original(paths, *rest, **options)
+    )
+    (data / "inbox.csv").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")  # the first three files
+    first = inbox.prepare_store(plan, data, tmp_path / "cache")
+    (data / "inbox.csv").write_text("\n".join(lines[:7]) + "\n", encoding="utf-8")  # three more came
+    taken.clear()
+    grown = inbox.prepare_store(plan, data, tmp_path / "cache")
+    assert grown != first and [p.name for p in taken] == [line.split(",")[0].split("/")[-1] for line in lines[4:7]]
+    scratch = inbox.prepare_store(plan, data, tmp_path / "another-cache")  # all six taken in afresh
+    assert (
+        Store(grown)
+        .values(current_only=False)
+        .drop(columns="received_at")
+        .equals(Store(scratch).values(current_only=False).drop(columns="received_at"))
+    )
+    assert (
+        Store(grown)
+        .submissions()
+        .drop(columns="received_at")
+        .equals(Store(scratch).submissions().drop(columns="received_at"))
+    )

@@ -1,0 +1,46 @@
+"""What a warm kernel runs between reports (``d8lib.ops.kernels``), inside the kernel.
+
+``warm_up`` imports what every report imports and records the plotting settings that
+leaves; ``fresh`` gives the next report the state of a kernel that just did the same:
+an empty namespace, no open figure, those settings, execution counts from 1, and the
+run's folder as working directory. Only the standard library is imported here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+# The modules every report notebook imports (their second cell), loaded once per kernel.
+REPORT_MODULES = ("d8lib.reports.bundle", "d8lib.reports.evaluate", "d8lib.reports.sections", "d8lib.reports.display")
+
+_settings: dict = {}  # matplotlib's rcParams after warm_up, restored before each report
+
+
+def warm_up() -> None:
+    """Import the reports' modules with the inline backend, as a report's first cells do."""
+    from IPython import get_ipython
+
+    get_ipython().run_line_magic("matplotlib", "inline")
+    for name in REPORT_MODULES:
+        importlib.import_module(name)
+    import matplotlib
+
+    _settings.update(matplotlib.rcParams.copy())
+
+
+def fresh(folder: str) -> None:
+    """Before a report: forget everything the previous report defined or drew."""
+    from IPython import get_ipython
+
+    os.chdir(folder)  # first: the previous report's folder may be gone (a national run's worker)
+    shell = get_ipython()
+    shell.reset(new_session=False)
+    shell.execution_count = 1
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        matplotlib.rcParams.update(_settings)

@@ -1,0 +1,152 @@
+"""Warm kernels: a report worker keeps one Jupyter kernel and runs report after report
+in it, so that a report pays for its own cells, not for a kernel's start and imports.
+
+papermill executes each notebook as usual (parameters cell, the executed notebook as a
+record, the failing cell's index) on the kept kernel (engine ``ENGINE``). Before each
+report the kernel is made fresh (``d8lib.ops.inkernel.fresh``), so a report never sees
+another's variables or figures. A kernel is replaced after a failed report, when it
+died, and when it holds more than ``MEMORY_LIMIT`` bytes; the worker's kernels end with
+the worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from multiprocessing import util
+from pathlib import Path
+
+from jupyter_client import KernelManager
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+
+ENGINE = "d8-warm"
+MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced after its report
+
+_local = threading.local()  # one kernel per worker thread (a Dask worker may run several)
+_started: list[KernelManager] = []
+_lock = threading.Lock()
+_ending_in = 0  # the process whose exit ends its kernels (a forked worker registers anew)
+
+
+class _KeptKernelClient(PapermillNotebookClient):
+    """papermill's client on a kernel it does not own: after the notebook its channels
+    close and the kernel stays."""
+
+    def execute(self, **kwargs):
+        try:
+            return super().execute(**kwargs)
+        finally:
+            if self.kc is not None:
+                self.kc.stop_channels()
+                self.kc = None
+
+
+class WarmEngine(NBClientEngine):
+    """papermill's nbclient engine, executing on the kernel manager given as ``km``."""
+
+    @classmethod
+    def execute_managed_notebook(
+        cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None, start_timeout=60, **kwargs
+    ):
+        kwargs.pop("input_path", None)
+        return _KeptKernelClient(
+            nb_man,
+            kernel_name=kernel_name,
+            startup_timeout=start_timeout,
+            log=logging.getLogger("papermill"),
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            **kwargs,
+        ).execute()
+
+
+papermill_engines.register(ENGINE, WarmEngine)
+
+
+def kernel(name: str, folder: Path, timeout: float) -> KernelManager:
+    """This worker's kernel, started and warmed on first use, made fresh for a report
+    that runs in ``folder``."""
+    manager = getattr(_local, "manager", None)
+    if manager is None or not manager.is_alive():
+        _end_with_process()
+        manager = KernelManager(kernel_name=name)
+        manager.start_kernel()
+        with _lock:
+            _started.append(manager)
+        _local.manager = manager
+        _run(manager, "__import__('d8lib.ops.inkernel', fromlist=['warm_up']).warm_up()", timeout)
+    _run(manager, f"__import__('d8lib.ops.inkernel', fromlist=['fresh']).fresh({str(folder)!r})", timeout)
+    return manager
+
+
+def after_report(ok: bool) -> None:
+    """Keep this worker's kernel for the next report, or end it after a failure or when
+    it grew past ``MEMORY_LIMIT``."""
+    manager = getattr(_local, "manager", None)
+    if manager is not None and (not ok or _resident_bytes(manager) > MEMORY_LIMIT):
+        _local.manager = None
+        _shutdown(manager)
+
+
+def _run(manager: KernelManager, code: str, timeout: float) -> None:
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+        reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda _: None)
+    finally:
+        client.stop_channels()
+    if reply["content"]["status"] != "ok":
+        content = reply["content"]
+        raise RuntimeError(f"{content.get('ename', 'Error')}: {content.get('evalue', '')}")
+
+
+def _resident_bytes(manager: KernelManager) -> int:
+    pid = getattr(manager.provisioner, "pid", None)
+    try:
+        with open(f"/proc/{pid}/statm") as stat:
+            return int(stat.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0  # not Linux, or the kernel is gone: nothing to measure
+
+
+def _shutdown(manager: KernelManager) -> None:
+    try:
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001 - a kernel that cannot be ended cleanly is already going
+        pass
+    with _lock:
+        if manager in _started:
+            _started.remove(manager)
+
+
+def shutdown_all() -> None:
+    """End every kernel this process started."""
+    for manager in list(_started):
+        _shutdown(manager)
+
+
+def _end_with_process() -> None:
+    """End this process's kernels when it exits. A pool's worker exits without atexit,
+    and multiprocessing drops the finalizers a forked worker inherits, so each process
+    registers its own."""
+    global _ending_in
+    if _ending_in != os.getpid():
+        util.Finalize(None, shutdown_all, exitpriority=10)
+        _ending_in = os.getpid()
+
+
+def _forget_parents_kernels() -> None:
+    """A forked process owns none of its parent's kernels."""
+    global _local
+    _local = threading.local()
+    _started.clear()
+
+
+atexit.register(shutdown_all)
+os.register_at_fork(after_in_child=_forget_parents_kernels)

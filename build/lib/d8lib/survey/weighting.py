@@ -1,0 +1,182 @@
+"""Survey weights after fieldwork: nonresponse adjustment and calibration to known
+population totals.
+
+``adjust_for_nonresponse`` spreads the weight of sampled people who did not respond
+over the respondents of their adjustment class (their village; the stratum where a
+village has no respondent). ``calibrate`` finds the factors g that make the weighted
+sample reproduce population totals (raking or linear, as R's ``calibrate``); the
+``Design`` uses the returned ``Calibration`` to compute variances from calibration
+residuals. ``margins_from_totals`` turns a table of population totals into margins,
+collapsing cells the sample cannot support.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+METHODS = ("raking", "linear")
+
+
+class CalibrationError(ValueError):
+    """Totals the sample cannot be calibrated to."""
+
+
+@dataclass
+class Calibration:
+    """Calibration factors ``g`` and what the variance needs: the model matrix of the
+    calibration variables (rows x levels) and the design weights before calibration."""
+
+    g: np.ndarray
+    model: np.ndarray
+    design_weights: np.ndarray
+    inverse: np.ndarray  # generalised inverse of X' W0 X
+
+    def coefficients(self, u: np.ndarray, domain: np.ndarray, valid: np.ndarray, n_domains: int) -> np.ndarray:
+        """Regression coefficients (levels x domains) of each domain's linearised values
+        on the calibration variables, weighted by the design weights."""
+        rows = np.flatnonzero(valid)
+        values = sparse.csr_matrix(
+            (self.design_weights[rows] * u[rows], (rows, domain[rows])), shape=(len(u), n_domains)
+        )
+        return self.inverse @ np.asarray((values.T @ self.model).T)
+
+
+def _model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Indicator columns of every level of every margin, and the population totals."""
+    columns, totals, sums = [], [], {}
+    for column, levels in margins.items():
+        if column not in data:
+            raise CalibrationError(f"Không có cột «{column}» để hiệu chỉnh / No column '{column}' to calibrate on")
+        names = list(levels)
+        known = data[column].isin(names)
+        codes = np.where(known, pd.Categorical(data[column].where(known), categories=names).codes, -1)
+        unknown = data[column][~known]
+        if len(unknown):
+            values = ", ".join(map(str, unknown.astype(str).value_counts().index[:5]))
+            raise CalibrationError(
+                f"Cột «{column}»: {len(unknown)} dòng có giá trị không có tổng dân số ({values}) / "
+                f"Column '{column}': {len(unknown)} rows have a level without a population total "
+                f"({values})"
+            )
+        counts = np.bincount(codes, minlength=len(names))
+        empty = [str(n) for n, c in zip(names, counts) if c == 0 and levels[n] > 0]
+        if empty:
+            raise CalibrationError(
+                f"Cột «{column}»: không có người trả lời ở {', '.join(empty)} / "
+                f"Column '{column}': no respondent in {', '.join(empty)}"
+            )
+        columns.append(np.eye(len(names))[codes])
+        totals.extend(float(levels[n]) for n in names)
+        sums[column] = float(sum(levels.values()))
+    if max(sums.values()) - min(sums.values()) > 1e-9 * max(sums.values()):
+        raise CalibrationError(f"Các biên có tổng khác nhau / The margins add up to different totals: {sums}")
+    return np.hstack(columns), np.array(totals)
+
+
+def calibrate(
+    data: pd.DataFrame,
+    weights: np.ndarray,
+    margins: dict,
+    method: str = "raking",
+    max_iterations: int = 100,
+    tolerance: float = 1e-10,
+) -> Calibration:
+    """Calibration factors for ``weights`` so that they reproduce ``margins``
+    ({column: {level: total}}): raking (g = exp(x'η)) or linear (g = 1 + x'λ), solved by
+    Newton's method as R's ``grake``; converged when every total is met to
+    ``tolerance`` relative to 1 + |total|."""
+    if method not in METHODS:
+        raise CalibrationError(f"method must be one of {METHODS}, not {method!r}")
+    model, totals = _model_matrix(data, margins)
+    inverse = np.linalg.pinv(model.T @ (weights[:, None] * model), rcond=1e-10, hermitian=True)
+    if method == "linear":
+        g = 1 + model @ (inverse @ (totals - model.T @ weights))
+        return Calibration(g, model, weights, inverse)
+    eta = np.zeros(model.shape[1])
+    for _ in range(max_iterations):
+        g = np.exp(model @ eta)
+        misfit = totals - model.T @ (weights * g)
+        if (np.abs(misfit) / (1 + np.abs(totals)) < tolerance).all():
+            return Calibration(g, model, weights, inverse)
+        hessian = model.T @ ((weights * g)[:, None] * model)
+        eta = eta + np.linalg.pinv(hessian, rcond=1e-10, hermitian=True) @ misfit
+    raise CalibrationError(
+        f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
+        f"Calibration did not converge in {max_iterations} iterations"
+    )
+
+
+def adjust_for_nonresponse(data: pd.DataFrame, weight: str, responded: pd.Series, classes: list[str]) -> pd.Series:
+    """Weights of respondents raised by the weight of the nonrespondents of their
+    class; nonrespondents get 0. ``classes`` are tried in order (e.g. village, then
+    stratum): weight that finds no respondent in its village moves to the respondents
+    of its stratum."""
+    w = data[weight].astype(float)
+    responded = responded.astype(bool)
+    adjusted = w.where(responded, 0.0)
+    to_place = w.where(~responded, 0.0)
+    for column in classes:
+        receiving = adjusted.groupby(data[column]).transform("sum")
+        moving = to_place.groupby(data[column]).transform("sum")
+        placed = receiving > 0
+        adjusted = adjusted.where(~placed, adjusted * (receiving + moving) / receiving)
+        to_place = to_place.where(~placed, 0.0)
+    if (to_place > 0).any():
+        raise CalibrationError(
+            f"{int((to_place > 0).sum())} người được chọn không thuộc nhóm nào có người trả lời / "
+            f"{int((to_place > 0).sum())} sampled people are in no class with a respondent"
+        )
+    return adjusted.rename(weight)
+
+
+def margins_from_totals(
+    totals: pd.DataFrame, sample: pd.DataFrame, margins: list[list[str]], minimum: int, value: str = "population"
+) -> tuple[pd.DataFrame, dict]:
+    """Calibration margins from a table of population totals.
+
+    ``margins`` lists the column combinations to calibrate on (e.g. [["district",
+    "ethnicity"], ["age_group"]]). In a combination of several columns, the cells with
+    fewer than ``minimum`` respondents are merged into one "other" cell of their group
+    (the cell's values but the last; with the group's smallest cell too while that is
+    still too small).
+    Returns the sample with one key column per margin, named "calibration:" and the
+    columns, and the margins ({key column: {cell: total}}) for ``Design.calibrate``.
+    """
+    keyed = sample.copy()
+    result = {}
+    for columns in margins:
+        name = "calibration:" + "×".join(columns)
+        population = totals.groupby(columns, observed=True)[value].sum()
+        counts = sample.groupby(columns, observed=True).size().reindex(population.index, fill_value=0)
+        cell = pd.Series([_label(k) for k in population.index], index=population.index)
+        if len(columns) > 1:
+            cell = _collapse(cell, counts, minimum)
+        result[name] = population.groupby(cell).sum().to_dict()
+        lookup = cell.to_dict()
+        keys = keyed[columns].itertuples(index=False, name=None) if len(columns) > 1 else keyed[columns[0]]
+        keyed[name] = [lookup.get(k, _label(k)) for k in keys]
+    return keyed, result
+
+
+def _label(key) -> str:
+    return "|".join(map(str, key)) if isinstance(key, tuple) else str(key)
+
+
+def _collapse(cell: pd.Series, counts: pd.Series, minimum: int) -> pd.Series:
+    """Merge the small cells of each group (all levels but the last) into "<group>|other"."""
+    cell = cell.copy()
+    levels = list(range(counts.index.nlevels - 1))
+    for group, part in counts.groupby(level=levels):
+        small = part[part < minimum]
+        if small.empty:
+            continue
+        members = list(small.index)
+        rest = part.drop(members)
+        if small.sum() < minimum and len(rest):
+            members.append(rest.idxmin())
+        cell[members] = _label(group if isinstance(group, tuple) else (group,)) + "|other"
+    return cell
