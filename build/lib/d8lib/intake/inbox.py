@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -58,41 +59,70 @@ def read_inbox(data_dir: Path) -> pd.DataFrame:
     return inbox.assign(path=paths)
 
 
-def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path) -> Store:
-    """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came."""
+def ingest_inbox(plan: Plan, data_dir: Path, store_dir: Path, first: int = 0) -> Store:
+    """A store holding the submissions of ``<data>/inbox.csv``, taken in as they came;
+    from entry ``first`` on where the store holds the earlier ones already."""
     store = Store(store_dir)
     units = plan.units()
-    for entry in read_inbox(data_dir).itertuples():
+    for entry in read_inbox(data_dir).iloc[first:].itertuples():
         intake([entry.path], store, plan, units, sent_on=dt.date.fromisoformat(entry.sent_on))
     return store
 
 
 def prepare_store(plan: Plan, data_dir: Path, cache: Path) -> Path:
     """The store a run reads: ``<data>/store`` where the analyst keeps one; otherwise one
-    built from the inbox, cached under the hash of everything it was built from."""
+    built from the inbox, cached under the hash of everything it was built from.
+
+    A new cached store starts from the cached store that took in the longest first part
+    of the same inbox under the same plan, rules, units and code, and takes in only the
+    entries after it (a nightly run after one new file takes in one file)."""
     if (data_dir / "store" / "d8.sqlite").exists():
         return data_dir / "store"
-    sources = [
-        data_dir / "inbox.csv",
-        *sorted((data_dir / "submissions").rglob("*")),  # files at any depth, by their path
-        plan.path,
-        DATA_DIR / "rules" / "intake.yaml",
-        DATA_DIR / "rules" / "limits.yaml",
-        *sorted(plan.units_dir.glob("*.csv")),
-    ]
+    rules = [plan.path, DATA_DIR / "rules" / "intake.yaml", DATA_DIR / "rules" / "limits.yaml"]
+    rules += sorted(plan.units_dir.glob("*.csv"))
+    sources = [data_dir / "inbox.csv", *sorted((data_dir / "submissions").rglob("*")), *rules]
     named = {p: p.relative_to(data_dir) if p.is_relative_to(data_dir) else p.name for p in sources if p.is_file()}
     read = "".join(f"{name}:{sha256_file(p)}" for p, name in named.items())
-    key = hashlib.sha256((read + code_fingerprint({})).encode()).hexdigest()[:16]  # d8's code takes files in too
+    code = code_fingerprint({})  # d8's code takes files in too
+    key = hashlib.sha256((read + code).encode()).hexdigest()[:16]
     target = cache / f"store-{key}"
-    if not (target / "complete").exists() or not Store(target).intact():  # a damaged cache is built again
-        building = cache / f".store-{key}-{os.getpid()}"
-        shutil.rmtree(building, ignore_errors=True)
-        ingest_inbox(plan, data_dir, building)
-        building.mkdir(parents=True, exist_ok=True)  # an inbox of rejected files only leaves no store
-        (building / "complete").write_text(key)
-        if (target / "complete").exists() and Store(target).intact():  # another process built it meanwhile
-            shutil.rmtree(building)
-        else:
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(building, target)
+    if (target / "complete").exists() and Store(target).intact():
+        return target
+    base = hashlib.sha256("".join(f"{p.name}:{sha256_file(p)}" for p in rules if p.is_file()).encode() + code.encode())
+    inbox = read_inbox(data_dir)
+    entries = [f"{e.file}|{e.sent_on}|{sha256_file(e.path)}" for e in inbox.itertuples()]
+    building = cache / f".store-{key}-{os.getpid()}"
+    shutil.rmtree(building, ignore_errors=True)
+    start = _start_from(cache, base.hexdigest(), entries, building)
+    ingest_inbox(plan, data_dir, building, first=start)
+    building.mkdir(parents=True, exist_ok=True)  # an inbox of rejected files only leaves no store
+    (building / TAKEN_IN).write_text(json.dumps({"base": base.hexdigest(), "entries": entries}), encoding="utf-8")
+    (building / "complete").write_text(key)
+    if (target / "complete").exists() and Store(target).intact():  # another process built it meanwhile
+        shutil.rmtree(building)
+    else:
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(building, target)
     return target
+
+
+TAKEN_IN = "inbox.json"  # beside a cached store: what it took in (its base and inbox entries)
+
+
+def _start_from(cache: Path, base: str, entries: list[str], building: Path) -> int:
+    """Copy to ``building`` the cached store that took in the longest first part of
+    ``entries`` on the same ``base``; the number of entries it holds (0: none fits)."""
+    best, taken = None, 0
+    for record in cache.glob(f"store-*/{TAKEN_IN}"):
+        try:
+            known = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a record being written or damaged: that store is not a start
+        held = known.get("entries", [])
+        if known.get("base") == base and taken < len(held) <= len(entries) and held == entries[: len(held)]:
+            if (record.parent / "complete").exists() and Store(record.parent).intact():
+                best, taken = record.parent, len(held)
+    if best is None:
+        return 0
+    shutil.copytree(best, building, ignore=shutil.ignore_patterns("complete", TAKEN_IN))
+    return taken
