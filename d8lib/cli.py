@@ -317,6 +317,31 @@ def _survey_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _survey_release(args: argparse.Namespace) -> int:
+    from d8lib.reports.evaluate import has_survey
+    from d8lib.reports.release import survey_release, write_release
+    from d8lib.survey.design import DesignError
+    from d8lib.survey.weighting import CalibrationError
+
+    if not has_survey(args.data):
+        print(
+            f"d8 survey release: thư mục {printable(args.data)} không có số liệu khảo sát (villages.csv) / "
+            f"the folder {printable(args.data)} holds no survey data (villages.csv)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        table, settings = survey_release(args.data, args.phase, args.plan, args.method, args.replicates, args.seed)
+    except (DesignError, CalibrationError, ValueError, KeyError) as exc:
+        print(f"d8 survey release: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_REJECTED
+    path = write_release(table, settings, args.out)
+    replicates = len(settings["rscales"])
+    print(f"Đã ghi / Written: {printable(path)} ({len(table)} dòng / rows, {replicates} bản lặp / replicates)")
+    print(f"    Cách đọc / How to read it ({settings['method']}): {printable(path.with_suffix('.yaml'))}")
+    return 0
+
+
 def _date(text: str) -> dt.date:
     """A command-line date, YYYY-MM-DD; anything else is a usage error (exit 2)."""
     try:
@@ -497,6 +522,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     take.add_argument("--year", type=_year, default=None, help="the round's year, if the data folder does not say")
     take.set_defaults(func=_survey_import)
+    release = survey_commands.add_parser(
+        "release", help="a phase's survey rounds for analysts: replicate weights in place of strata and villages"
+    )
+    release.add_argument("--phase", choices=phase_names(), required=True)
+    release.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
+    release.add_argument("--plan", type=plan_argument, default="")
+    release.add_argument("--out", type=Path, required=True, help="the folder to write survey-<phase>.csv and .yaml to")
+    release.add_argument("--method", choices=["jkn", "bootstrap"], default="jkn")
+    release.add_argument(
+        "--replicates", type=positive_argument, default=None, help="bootstrap replicates (default: 50)"
+    )
+    release.add_argument("--seed", type=int, default=0, help="the bootstrap's seed and the rows' order")
+    release.set_defaults(func=_survey_release)
     return parser
 
 

@@ -111,3 +111,21 @@ def test_a_workers_kernels_end_with_the_run_and_leave_the_parents_alone(tmp_path
         assert parents.is_alive()
     finally:
         kernels.shutdown_all()
+
+
+def test_kernels_keep_no_input_history_and_readers_see_no_stderr(tmp_path):
+    """Kernels started together once fought over IPython's history database and its
+    error reached the reports; now no kernel keeps a history, and what a kernel writes to
+    stderr stays in the executed notebook, out of the page."""
+    book = notebook(
+        tmp_path / "noisy.ipynb",
+        RECORD,
+        "assert not get_ipython().history_manager.enabled\n"
+        "import sys\nprint('for the reader')\nprint('ERROR! a notice', file=sys.stderr)",
+    )
+    outcomes = runner._execute_all(jobs(tmp_path, [("a", book), ("b", book)]), 2, progress=False)
+    assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
+    executed = tmp_path / "notebooks" / "a.ipynb"
+    assert "ERROR! a notice" in executed.read_text(encoding="utf-8")
+    page = runner.render(executed, tmp_path / "a.html", "a", "vi").read_text(encoding="utf-8")
+    assert "for the reader" in page and "ERROR!" not in page

@@ -5,12 +5,14 @@ two; an old district and its new communes never report the same round twice."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
 from helpers import d8_run, long_table
 from test_reports import parse
 
+from d8lib.core.paths import DATA_DIR
 from d8lib.intake import forms
 from d8lib.intake.store import Store
 from d8lib.intake.submissions import intake
@@ -107,17 +109,33 @@ def test_communes_2025_chooses_the_province_and_every_new_commune(plan):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", ["vi", "en"])
-def test_a_review_by_new_commune_runs_from_the_command_line(tmp_path, lang):
+@pytest.mark.parametrize("lang, survey", [("vi", True), ("en", False)])
+def test_a_review_by_new_commune_runs_from_the_command_line(tmp_path, lang, survey):
+    """With a survey, every new commune has the model-based estimates of the latest
+    round fielded by the review's date (the endline of 2025), so a commune that sent
+    nothing still has a report; without one, such a commune gets no empty report."""
+    data = DATA_DIR / "demo"
+    if not survey:  # the demo's submissions without its survey
+        data = tmp_path / "data"
+        shutil.copytree(DATA_DIR / "demo" / "submissions", data / "submissions")
+        shutil.copy(DATA_DIR / "demo" / "inbox.csv", data)
     out = tmp_path / "outputs"
-    manifest = d8_run("--review", "2025", "--units", f"10,{SPANNING},02839,{SILENT}", "--lang", lang, "--out", str(out))
+    units = f"10,{SPANNING},02839,{SILENT}"
+    manifest = d8_run("--review", "2025", "--units", units, "--lang", lang, "--data", str(data), "--out", str(out))
     assert manifest["units"] == ["10", SPANNING, "02839", SILENT] and manifest["status"] == "ok"
-    # A commune that sent nothing gets no empty report: the index lists it as such.
     silent = next(r for r in manifest["reports"] if r["unit"] == SILENT)
-    assert silent["status"] == "empty" and not silent["html"] and not list((out / "latest").glob(f"{SILENT}-*"))
-    index = (out / "latest" / "index.html").read_text(encoding="utf-8")
-    assert ("Không có số liệu nào để báo cáo" if lang == "vi" else "Nothing to report") in index
     province = parse(out / "latest" / "10-tinh-lao-cai.html")
+    if survey:
+        assert silent["status"] == "ok"
+        page = parse(out / "latest" / silent["html"])
+        estimates = page.tables["xa-mo-hinh"]
+        assert {row[0] for row in estimates[1:]} == {"H1", "H3", "H7", "H8"} and "tien-do" not in page.tables
+        assert "vòng khảo sát cuối kỳ năm 2025" in (out / "latest" / silent["html"]).read_text(encoding="utf-8")
+        assert "xa-mo-hinh" in province.tables
+    else:  # the index lists it as having nothing to report
+        assert silent["status"] == "empty" and not silent["html"] and not list((out / "latest").glob(f"{SILENT}-*"))
+        index = (out / "latest" / "index.html").read_text(encoding="utf-8")
+        assert "Nothing to report" in index and "xa-mo-hinh" not in province.tables
     communes = {row[0]: row for row in province.tables["xa-moi"][1:]}
     assert len(communes) == 8  # the new communes of the demo's two former districts that reported
     assert ("Chỉ tổng của tỉnh" if lang == "vi" else "province's total only") in communes[SPANNING][3]

@@ -74,7 +74,9 @@ def kernel(name: str, folder: Path, timeout: float) -> KernelManager:
     if manager is None or not manager.is_alive():
         _end_with_process()
         manager = KernelManager(kernel_name=name)
-        manager.start_kernel()
+        # No input history: kernels starting together would contend for IPython's one
+        # history database and print its error into a report.
+        manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
         with _lock:
             _started.append(manager)
         _local.manager = manager

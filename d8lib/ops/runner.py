@@ -321,12 +321,17 @@ def execute(job: Job, warm: bool = True) -> Outcome:
 
 
 def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
-    """Render an executed notebook as one self-contained HTML page, code hidden."""
+    """Render an executed notebook as one self-contained HTML page, code hidden; what
+    the kernel wrote to stderr (a library's warnings or notices) stays in the executed
+    notebook, the run's record, and is not shown to readers."""
     import nbformat
     from nbconvert import HTMLExporter
 
     book = nbformat.read(notebook, as_version=4)
     book.metadata["title"] = title
+    for cell in book.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
     exporter = HTMLExporter(
         template_name="d8report",
         extra_template_basedirs=[str(TEMPLATES)],
@@ -685,8 +690,8 @@ def _reports(
             return outcomes, "", ""
     compared_with = ""
     try:  # the run's tables, once: every report reads them as Parquet files
-        # A progress review reads no survey; an evaluation without one says so.
-        survey = data_dir if not request.review and evaluate.has_survey(data_dir) else None
+        # A review reads only the latest round's small areas; an evaluation without a survey says so.
+        survey = data_dir if evaluate.has_survey(data_dir) else None
         areas = evaluate.commune_areas(data_dir)
         compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
         bundle = evaluate.build(

@@ -112,7 +112,7 @@ class Bundle:
         figures = len(progress) and (progress.achieved.notna() | progress.target.notna()).any()
         return bool(
             figures
-            or any(len(own[name]) for name in ("people", "milestones", "by_area", "outcomes"))
+            or any(len(own[name]) for name in ("people", "milestones", "by_area", "outcomes", "small_areas"))
             or (self.completeness.district == unit).any()
         )
 

@@ -196,20 +196,23 @@ def calibration_settings(data_dir: Path) -> dict | None:
     return settings
 
 
-def survey_design(stacked: pd.DataFrame, calibration: dict | None = None) -> Design:
+def survey_design(
+    stacked: pd.DataFrame, calibration: dict | None = None, variance: str | None = None, **replication
+) -> Design:
     """The design of the stacked rounds: strata as drawn, villages as PSUs. A village
     visited in several rounds is one PSU, so that changes carry its covariance. With
     ``calibration`` (see ``calibration_settings``), each round's weights are calibrated
     to its population totals on the margins named there. ``variance`` in
-    data/evaluation.yaml: ``taylor`` (linearisation) or ``jkn`` (a jackknife
+    data/evaluation.yaml, unless given: ``taylor`` (linearisation) or ``jkn`` (a jackknife
     replicate design, calibrated replicate by replicate; the weights are adjusted for
     nonresponse within villages before, which every replicate keeps: a replicate
-    multiplies a whole village)."""
-    lonely, variance = lonely_psu(), evaluation_settings().get("variance", "taylor")
+    multiplies a whole village); any method of ``Design.replicates``, with its
+    ``replication`` (replicates, seed)."""
+    lonely, variance = lonely_psu(), variance or evaluation_settings().get("variance", "taylor")
 
     def designed(data: pd.DataFrame) -> Design:
         design = Design(data, "weight", strata="stratum", psu="village", lonely_psu=lonely)
-        return design if variance == "taylor" else design.replicates(variance)
+        return design if variance == "taylor" else design.replicates(variance, **replication)
 
     if calibration is None:
         return designed(stacked)
@@ -350,6 +353,7 @@ class Inputs:
     areas: pd.Series | None  # commune_areas
     design: tuple | None  # outcome_design, computed already
     earlier: disclosure.Earlier | None
+    review: str = ""  # a progress review: of the survey, only the latest round's small areas
 
 
 def build(
@@ -368,7 +372,8 @@ def build(
     by step (``STEPS``, in the order of the registry ``bundle.REGISTRY``).
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
-    tables stay empty. ``areas`` (``commune_areas``) gives progress by area; ``design``
+    tables stay empty; a ``review`` with one shows the small-area estimates of the
+    latest survey round fielded by ``as_of`` (``review_survey_tables``). ``areas`` (``commune_areas``) gives progress by area; ``design``
     (``outcome_design``) a survey design computed already; ``earlier`` what the last
     published run of the same phase or review showed (``disclosure.Earlier``), which the
     protection of persons takes into account.
@@ -376,7 +381,7 @@ def build(
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
     data = Path(data_dir) if data_dir is not None else None
-    inputs = Inputs(plan, store, data, rounds, as_of, areas, design, earlier)
+    inputs = Inputs(plan, store, data, rounds, as_of, areas, design, earlier, review)
     tables, facts = {}, {}
     for step in dict.fromkeys(t.step for t in REGISTRY):
         made, found = STEPS[step](inputs, tables)
@@ -486,6 +491,8 @@ def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     names = ("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample")
     if inputs.data_dir is None:
         return dict.fromkeys(names, empty), {"design": {}}
+    if inputs.review:
+        return review_survey_tables(inputs, tables)
     data_dir, rounds, province = inputs.data_dir, inputs.rounds, inputs.plan.province
     definitions = tables["outcome_definitions"]
     changes = effects = small = empty
@@ -556,6 +563,26 @@ def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
         "sample": _sample_sizes(stacked, province),
         "disclosure": pd.concat([tables["disclosure"], respondents], ignore_index=True),
     }, {"design": design_facts}
+
+
+def review_survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
+    """What a progress review shows of the survey: the small-area estimates of the new
+    communes in the latest round fielded by the review's date (a round of year Y counts
+    from 31/12/Y), with the round's name and year; the other survey tables stay empty
+    (a review is not an evaluation). Nothing without such a round or without the new
+    communes in the village register."""
+    empty = pd.DataFrame(columns=["unit"])
+    found = dict.fromkeys(("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample"), empty)
+    data_dir, definitions = inputs.data_dir, tables["outcome_definitions"]
+    villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
+    years = {name: round_.get("year") for name, round_ in survey_codebook(data_dir).rounds.items()}
+    fielded = [r for r in inputs.rounds if years.get(r) and dt.date(int(years[r]), 12, 31) <= inputs.as_of]
+    if not fielded or "commune_2025" not in villages:
+        return found, {"design": {}}
+    latest = fielded[-1]
+    _, _, design = outcome_design(data_dir, [latest], inputs.plan.units(), definitions)
+    small, facts = small_areas(design, villages, latest, definitions)
+    return found | {"small_areas": small}, {"design": {"small_areas": facts, "round_years": {latest: years[latest]}}}
 
 
 # The steps of a build, by the name the registry (``bundle.REGISTRY``) gives each table's.

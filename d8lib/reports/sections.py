@@ -420,6 +420,8 @@ def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     rows = table[table.unit == unit] if unit != bundle.province else table
     if not len(rows):
         return Section()
+    # A proportion is shown within 0-100%; the standard judged the model's own interval.
+    rows = rows.assign(**{c: rows[c].clip(0, 1) for c in ("estimate", "ci_low", "ci_high")})
     if unit == bundle.province:
         better = bundle.outcome_definitions.set_index("code").higher_is_better
         rows = disclosure.hide_withheld(rows).dropna(subset=["estimate"])
@@ -462,6 +464,16 @@ def small_areas(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         parts = [
             ("table", "xa-mo-hinh", shown, {c: (0 if i == 7 else 1) for i, c in enumerate(shown.columns) if i >= 2})
         ]
+    if bundle.review:  # a review names the survey round its estimates come from
+        latest = table["round"].iloc[0]
+        year = bundle.design.get("round_years", {}).get(latest, "")
+        parts.insert(
+            0,
+            (
+                "note",
+                label("notes.small_areas_round", lang).format(round=label(f"round.{latest}", lang).lower(), year=year),
+            ),
+        )
     return Section("sections.small_areas", [*parts, ("note", label("notes.model_based", lang))])
 
 

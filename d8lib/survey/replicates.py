@@ -138,10 +138,10 @@ class ReplicateDesign(Design):
         """The full sample and every replicate calibrated to ``margins`` (see
         ``Design.calibrate``), as R's ``calibrate`` on a replicate design."""
 
-        def calibrated(weights: np.ndarray) -> np.ndarray:
-            return weights * weighting.calibrate(self.data, weights, margins, method, max_iterations, tolerance).g
-
-        return self._with(calibrated(self._w), np.column_stack([calibrated(c) for c in self._replicate_weights.T]))
+        model, totals = weighting.model_matrix(self.data, margins)
+        weights = np.column_stack([self._w, self._replicate_weights])
+        calibrated = weights * weighting.factors(model, totals, weights, method, max_iterations, tolerance)
+        return self._with(calibrated[:, 0], calibrated[:, 1:])
 
     def _with(self, weights: np.ndarray, replicate_weights: np.ndarray) -> ReplicateDesign:
         clone = copy.copy(self)

@@ -45,8 +45,9 @@ class Calibration:
         return self.inverse @ np.asarray((values.T @ self.model).T)
 
 
-def _model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Indicator columns of every level of every margin, and the population totals."""
+def model_matrix(data: pd.DataFrame, margins: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Indicator columns of every level of every margin ({column: {level: total}}), and
+    the population totals."""
     columns, totals, sums = [], [], {}
     for column, levels in margins.items():
         if column not in data:
@@ -86,24 +87,55 @@ def calibrate(
     tolerance: float = 1e-10,
 ) -> Calibration:
     """Calibration factors for ``weights`` so that they reproduce ``margins``
-    ({column: {level: total}}): raking (g = exp(x'η)) or linear (g = 1 + x'λ), solved by
-    Newton's method as R's ``grake``; converged when every total is met to
+    ({column: {level: total}}); see ``solve``."""
+    return solve(*model_matrix(data, margins), weights, method, max_iterations, tolerance)
+
+
+def solve(
+    model: np.ndarray,
+    totals: np.ndarray,
+    weights: np.ndarray,
+    method: str = "raking",
+    max_iterations: int = 100,
+    tolerance: float = 1e-10,
+) -> Calibration:
+    """Calibration factors for ``weights`` so that ``model`` (``model_matrix``)
+    reproduces ``totals`` (see ``factors``)."""
+    g = factors(model, totals, weights[:, None], method, max_iterations, tolerance)[:, 0]
+    inverse = np.linalg.pinv(model.T @ (weights[:, None] * model), rcond=1e-10, hermitian=True)
+    return Calibration(g, model, weights, inverse)
+
+
+def factors(
+    model: np.ndarray,
+    totals: np.ndarray,
+    weights: np.ndarray,
+    method: str = "raking",
+    max_iterations: int = 100,
+    tolerance: float = 1e-10,
+) -> np.ndarray:
+    """The factors g (rows x sets) that calibrate each column of ``weights`` (rows x
+    sets, e.g. a replicate's weights each) so that ``model`` reproduces ``totals``:
+    raking (g = exp(x'η)) or linear (g = 1 + x'λ), solved by Newton's method as R's
+    ``grake``, all sets at once; converged when every total of every set is met to
     ``tolerance`` relative to 1 + |total|."""
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {METHODS}, not {method!r}")
-    model, totals = _model_matrix(data, margins)
-    inverse = np.linalg.pinv(model.T @ (weights[:, None] * model), rcond=1e-10, hermitian=True)
+
+    def step(weighted: np.ndarray, misfit: np.ndarray) -> np.ndarray:
+        hessians = (model.T * weighted.T[:, None, :]) @ model  # sets x k x k
+        return (np.linalg.pinv(hessians, rcond=1e-10, hermitian=True) @ misfit.T[:, :, None])[:, :, 0].T
+
+    wanted = totals[:, None]
     if method == "linear":
-        g = 1 + model @ (inverse @ (totals - model.T @ weights))
-        return Calibration(g, model, weights, inverse)
-    eta = np.zeros(model.shape[1])
+        return 1 + model @ step(weights, wanted - model.T @ weights)
+    eta = np.zeros((model.shape[1], weights.shape[1]))
     for _ in range(max_iterations):
         g = np.exp(model @ eta)
-        misfit = totals - model.T @ (weights * g)
-        if (np.abs(misfit) / (1 + np.abs(totals)) < tolerance).all():
-            return Calibration(g, model, weights, inverse)
-        hessian = model.T @ ((weights * g)[:, None] * model)
-        eta = eta + np.linalg.pinv(hessian, rcond=1e-10, hermitian=True) @ misfit
+        misfit = wanted - model.T @ (weights * g)
+        if (np.abs(misfit) / (1 + np.abs(wanted)) < tolerance).all():
+            return g
+        eta = eta + step(weights * g, misfit)
     raise CalibrationError(
         f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
         f"Calibration did not converge in {max_iterations} iterations"
