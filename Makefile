@@ -16,7 +16,8 @@ test: $(STAMP)
 	$(BIN)/ruff check d8lib d8demo tests benchmarks scripts
 	$(BIN)/ruff format --check d8lib d8demo tests benchmarks scripts
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 --dist loadscope
+	# Two workers on two cores: one BLAS thread each, so that they do not contend.
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope
 
 report: $(STAMP)
 	$(BIN)/d8 run --phase midterm --data data/demo --out outputs

@@ -122,8 +122,11 @@ def factors(
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {METHODS}, not {method!r}")
 
+    products = _cross_products(model)
+    k = model.shape[1]
+
     def step(weighted: np.ndarray, misfit: np.ndarray) -> np.ndarray:
-        hessians = (model.T * weighted.T[:, None, :]) @ model  # sets x k x k
+        hessians = np.asarray(products @ weighted).T.reshape(-1, k, k)  # sets x k x k: X' diag(w) X
         return (np.linalg.pinv(hessians, rcond=1e-10, hermitian=True) @ misfit.T[:, :, None])[:, :, 0].T
 
     wanted = totals[:, None]
@@ -139,6 +142,19 @@ def factors(
     raise CalibrationError(
         f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
         f"Calibration did not converge in {max_iterations} iterations"
+    )
+
+
+def _cross_products(model: np.ndarray) -> sparse.csr_matrix:
+    """The sparse map P (k² x rows) with P @ w = vec(X' diag(w) X) for the model X: each
+    row's products x_k x_l of its non-zero entries. A margin's indicator columns hold one
+    non-zero per row, so P is small and X' diag(w) X of many weight sets costs little."""
+    entries = sparse.csr_matrix(model).tocoo()
+    cells = pd.DataFrame({"row": entries.row, "column": entries.col, "value": entries.data})
+    pairs = cells.merge(cells, on="row")
+    k = model.shape[1]
+    return sparse.csr_matrix(
+        (pairs.value_x * pairs.value_y, (pairs.column_x * k + pairs.column_y, pairs.row)), shape=(k * k, len(model))
     )
 
 
