@@ -64,6 +64,8 @@ def base(tmp_path_factory):
     return {
         "form": write_form(folder / "form.xlsx"),
         "xlsx": kobo_xlsx(midterm, folder / "export.xlsx"),
+        # the first 12 villages, where a case needs a valid export only around its fault
+        "small": kobo_xlsx(midterm[midterm.village.isin(midterm.village.unique()[:12])], folder / "small.xlsx"),
         "zip": odk_zip(midterm, folder / "export.zip"),
     }
 
@@ -80,7 +82,7 @@ def _members(source: Path, target: Path, extra: dict[str, bytes], deflate: bool 
 def _weights(value: str):
     def change(base, folder):
         path = folder / "weights.xlsx"
-        book = load_workbook(base["xlsx"])
+        book = load_workbook(base["small"])
         sheet = book.worksheets[0]
         column = next(c.column for c in sheet[1] if c.value == "ho/weight")
         sheet.cell(4, column).value = value
