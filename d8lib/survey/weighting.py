@@ -87,20 +87,8 @@ def calibrate(
     tolerance: float = 1e-10,
 ) -> Calibration:
     """Calibration factors for ``weights`` so that they reproduce ``margins``
-    ({column: {level: total}}); see ``solve``."""
-    return solve(*model_matrix(data, margins), weights, method, max_iterations, tolerance)
-
-
-def solve(
-    model: np.ndarray,
-    totals: np.ndarray,
-    weights: np.ndarray,
-    method: str = "raking",
-    max_iterations: int = 100,
-    tolerance: float = 1e-10,
-) -> Calibration:
-    """Calibration factors for ``weights`` so that ``model`` (``model_matrix``)
-    reproduces ``totals`` (see ``factors``)."""
+    ({column: {level: total}}); see ``factors``."""
+    model, totals = model_matrix(data, margins)
     g = factors(model, totals, weights[:, None], method, max_iterations, tolerance)[:, 0]
     inverse = np.linalg.pinv(model.T @ (weights[:, None] * model), rcond=1e-10, hermitian=True)
     return Calibration(g, model, weights, inverse)
