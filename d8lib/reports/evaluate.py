@@ -373,8 +373,9 @@ def build(
 
     Without ``data_dir`` (a monitoring review of one reporting ``period``) the survey
     tables stay empty; a ``review`` with one shows the small-area estimates of the
-    latest survey round fielded by ``as_of`` (``review_survey_tables``). ``areas`` (``commune_areas``) gives progress by area; ``design``
-    (``outcome_design``) a survey design computed already; ``earlier`` what the last
+    latest survey round fielded by ``as_of`` (``review_survey_tables``). ``areas``
+    (``commune_areas``) gives progress by area; ``design`` (``outcome_design``) a
+    survey design computed already; ``earlier`` what the last
     published run of the same phase or review showed (``disclosure.Earlier``), which the
     protection of persons takes into account.
     """
@@ -482,15 +483,17 @@ def progress_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     }, {}
 
 
+SURVEY_TABLES = ("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample")
+
+
 def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     """The survey's figures for the phase's rounds: outcomes, breakdowns, changes and
     effects (each judged by the presentation standard), small-area estimates of the new
     communes, sample sizes, and the facts of the design; groups of too few respondents
     are withheld and their cells added to the run's record. Empty without a survey."""
     empty = pd.DataFrame(columns=["unit"])
-    names = ("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample")
     if inputs.data_dir is None:
-        return dict.fromkeys(names, empty), {"design": {}}
+        return dict.fromkeys(SURVEY_TABLES, empty), {"design": {}}
     if inputs.review:
         return review_survey_tables(inputs, tables)
     data_dir, rounds, province = inputs.data_dir, inputs.rounds, inputs.plan.province
@@ -571,8 +574,7 @@ def review_survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     from 31/12/Y), with the round's name and year; the other survey tables stay empty
     (a review is not an evaluation). Nothing without such a round or without the new
     communes in the village register."""
-    empty = pd.DataFrame(columns=["unit"])
-    found = dict.fromkeys(("outcomes", "breakdowns", "changes", "effects", "small_areas", "sample"), empty)
+    found = dict.fromkeys(SURVEY_TABLES, pd.DataFrame(columns=["unit"]))
     data_dir, definitions = inputs.data_dir, tables["outcome_definitions"]
     villages = pd.read_csv(data_dir / "villages.csv", dtype=CODE_COLUMNS)
     years = {name: round_.get("year") for name, round_ in survey_codebook(data_dir).rounds.items()}
