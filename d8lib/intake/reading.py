@@ -261,12 +261,16 @@ def _as_workbook(path: Path):
 
 def _open_workbook(path: Path):
     """The workbook's computed values and its formulas (the same for .ods and .xls, whose
-    readers give values only)."""
+    readers give values only, and for a workbook without a formula, whose cells are their
+    values: it is read once)."""
     suffix = path.suffix.lower()
     if suffix in OTHER_SPREADSHEETS:
         book = _as_workbook(path)
         return book, book
-    return load_workbook(path, data_only=True, read_only=False), load_workbook(path, data_only=False, read_only=False)
+    formulas = load_workbook(path, data_only=False, read_only=False)
+    if not any(cell.data_type == "f" for sheet in formulas.worksheets for cell in sheet._cells.values()):
+        return formulas, formulas
+    return load_workbook(path, data_only=True, read_only=False), formulas
 
 
 def _used_extent(sheet) -> tuple[int, int]:

@@ -94,15 +94,12 @@ def _number_or_text(value):
 def numbers(rows: pd.DataFrame) -> pd.DataFrame:
     """The number columns converted to finite floats; text, formulas, blanks and
     infinities become NaN."""
-    return pd.DataFrame(
-        {
-            c: pd.to_numeric(rows[c].map(_number_or_text), errors="coerce")
-            .astype(float)
-            .replace([np.inf, -np.inf], np.nan)
-            for c in NUMBERS
-        },
-        index=rows.index,
-    )
+    converted = {
+        c: pd.to_numeric(pd.Series([_number_or_text(v) for v in rows[c].tolist()], dtype=object), errors="coerce")
+        for c in NUMBERS
+    }
+    frame = pd.DataFrame({c: s.to_numpy(dtype=float, na_value=np.nan) for c, s in converted.items()}, index=rows.index)
+    return frame.where(np.isfinite(frame))
 
 
 # --- checks: each returns (failing mask, the limit each row was held to or None) -----------
@@ -195,7 +192,9 @@ def _percent_matches(f: _Frame, column, rule):
 def _not_below_previous(f: _Frame, column, rule):
     order = {p: k for k, p in enumerate(f.context["periods"])}
     current = _place(f.rows)[["district", "commune", "indicator", "period"]].assign(value=f.numbers[column])
-    known = pd.concat([_place(f.context["previous"]), current], ignore_index=True).dropna(subset=["value"])
+    previous = f.context["previous"]
+    previous = previous[previous.district.isin(current.district.unique())]  # only these places' values count
+    known = pd.concat([_place(previous), current], ignore_index=True).dropna(subset=["value"])
     # The highest value known per place, indicator and period: the pairs below are
     # then at most rows x periods, however many rows repeat the same indicator.
     known = (

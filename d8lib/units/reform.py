@@ -20,6 +20,10 @@ LEVEL = "commune_2025"
 def new_communes(units: Units) -> pd.DataFrame:
     """The new communes: unit (code), name, districts (the old districts they were formed
     from, as a tuple) and spans (more than one)."""
+    return units.derived(_new_communes)
+
+
+def _new_communes(units: Units) -> pd.DataFrame:
     communes = units.at_level(LEVEL)[["code", "name"]].rename(columns={"code": "unit"})
     origins = units.crosswalk.groupby("new_code").old_district_code.agg(lambda s: tuple(sorted(set(s))))
     communes["districts"] = communes.unit.map(origins).map(lambda d: d if isinstance(d, tuple) else ())

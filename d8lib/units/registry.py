@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,7 @@ class Units:
     crosswalk: pd.DataFrame
     _index: pd.DataFrame = field(init=False, repr=False, compare=False)
     _resolved: dict = field(init=False, repr=False, compare=False)
+    _derived: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rows = []
@@ -109,6 +111,13 @@ class Units:
                 )
         object.__setattr__(self, "_index", pd.DataFrame(rows))
         object.__setattr__(self, "_resolved", {})
+        object.__setattr__(self, "_derived", {})
+
+    def derived(self, compute: Callable[[Units], pd.DataFrame]) -> pd.DataFrame:
+        """A table computed from these units by ``compute``, computed once (a copy each call)."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        return self._derived[compute].copy()
 
     def name_of(self, code: str, level: str | None = None) -> str:
         """The official name of the unit with this code."""
