@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from helpers import ROOT
@@ -271,3 +273,41 @@ def test_each_step_of_a_build_makes_the_tables_the_registry_gives_it(plan, store
         assert declared <= set(made) and extended <= {"disclosure"} and extended <= set(tables), (step, made)
         tables |= made
     assert set(tables) == set(TABLES)
+
+
+def _saved(bundle, folder) -> dict:
+    bundle.save(folder)
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_survey_estimates_kept_in_the_cache_give_the_same_tables_and_are_not_computed_again(
+    tmp_path, plan, store, monkeypatch
+):
+    cache = tmp_path / "cache"
+    uncached = _saved(evaluate.build(plan, DEMO, store, "endline"), tmp_path / "uncached")
+    assert _saved(evaluate.build(plan, DEMO, store, "endline", cache=cache), tmp_path / "cold") == uncached
+    assert len(list(cache.glob("tables-*"))) == 1
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(evaluate, "survey_estimates", not_again)
+    assert _saved(evaluate.build(plan, DEMO, store, "endline", cache=cache), tmp_path / "warm") == uncached
+    # Another copy of the same survey finds them too; a changed survey file does not.
+    data = tmp_path / "data"
+    shutil.copytree(DEMO, data, ignore=shutil.ignore_patterns("store", "submissions", "registers"))
+    evaluate.build(plan, data, store, "endline", cache=cache)
+    codebook = data / "survey" / "codebook.yaml"
+    codebook.write_text(codebook.read_text(encoding="utf-8") + "\n# a note\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="computed again"):
+        evaluate.build(plan, data, store, "endline", cache=cache)
+
+
+def test_damaged_estimates_in_the_cache_are_computed_again(tmp_path, plan, store):
+    cache = tmp_path / "cache"
+    first = _saved(evaluate.build(plan, DEMO, store, "midterm", cache=cache), tmp_path / "first")
+    kept = next(cache.glob("tables-*"))
+    (kept / "outcomes.parquet").write_bytes(b"not parquet")
+    assert _saved(evaluate.build(plan, DEMO, store, "midterm", cache=cache), tmp_path / "again") == first
+    (kept / "facts.json").unlink()
+    assert _saved(evaluate.build(plan, DEMO, store, "midterm", cache=cache), tmp_path / "third") == first

@@ -24,10 +24,11 @@ DATA_DIR = Path(os.environ.get("D8_DATA", _shipped("data")))
 NOTEBOOKS_DIR = _shipped("notebooks")
 
 
-def store_cache(default: Path) -> Path:
-    """The folder of stores taken in from inboxes (``d8lib.intake.inbox.prepare_store``):
-    ``D8_CACHE`` where set, so that several output folders and analysts share one cache;
-    otherwise ``default`` (a run's ``<out>/cache``)."""
+def run_cache(default: Path) -> Path:
+    """The folder of what runs keep for later runs: stores taken in from inboxes
+    (``d8lib.intake.inbox.prepare_store``) and the survey's estimates
+    (``d8lib.reports.remembered``). ``D8_CACHE`` where set, so that several output
+    folders and analysts share one cache; otherwise ``default`` (a run's ``<out>/cache``)."""
     return Path(os.environ.get("D8_CACHE") or default)
 
 

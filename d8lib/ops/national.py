@@ -35,7 +35,7 @@ from d8lib.core.atomic import write_text
 from d8lib.core.digests import code_fingerprint
 from d8lib.core.errors import InputError
 from d8lib.core.labels import label
-from d8lib.core.paths import NOTEBOOKS_DIR, store_cache
+from d8lib.core.paths import NOTEBOOKS_DIR, run_cache
 from d8lib.core.text import ascii_key
 from d8lib.ops import reuse
 from d8lib.reports import charts, disclosure, formats
@@ -132,7 +132,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
         data = unpack(folder, Path(temporary) / "data")
         try:
             plan = load_plan(data / "plan.yaml")
-            store = Store(prepare_store(plan, data, store_cache(Path(temporary) / "cache")))
+            store = Store(prepare_store(plan, data, run_cache(Path(temporary) / "cache")))
             survey = None if review else data
             areas = evaluate.commune_areas(data)
             day = dt.date.fromisoformat(as_of)

@@ -36,7 +36,7 @@ from d8lib.core.atomic import write_text, write_whole
 from d8lib.core.digests import code_fingerprint, sha256_file
 from d8lib.core.errors import InputError
 from d8lib.core.labels import label, review_name, unit_name
-from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, default_standard_path, store_cache
+from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, default_standard_path, run_cache
 from d8lib.core.text import ascii_key, printable
 from d8lib.intake.inbox import prepare_store, read_inbox
 from d8lib.intake.store import JOURNAL, Store
@@ -565,7 +565,7 @@ def run(
         run_id = f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}"
         run_dir = request.out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
-        store_dir = prepare_store(request.plan, request.data_dir, store_cache(request.out_dir / "cache"))
+        store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
         tables_dir = analysis_tables(request.out_dir, run_id)  # full tables: for analysts, never published
         work = _jobs(request, run_dir, store_dir, tables_dir)
         hashes, versions, code, key = _fingerprint(request)
@@ -703,6 +703,7 @@ def _reports(
             review=request.review,
             areas=areas,
             earlier=shown_before,
+            cache=run_cache(out_dir / "cache"),
         )
         bundle.save(tables_dir)
     except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest

@@ -17,14 +17,16 @@ import pandas as pd
 import yaml
 
 from d8lib.core import labels
+from d8lib.core.digests import code_fingerprint, digest, sha256_file
 from d8lib.core.errors import InputError
-from d8lib.core.paths import evaluation_settings, store_cache
+from d8lib.core.paths import DATA_DIR, evaluation_settings, run_cache
 from d8lib.intake.inbox import prepare_store
 from d8lib.intake.store import Store
 from d8lib.monitoring import milestones, progress, quality
 from d8lib.plan.model import PEOPLE, Plan, load_plan
 from d8lib.reports import disclosure
 from d8lib.reports.bundle import REGISTRY, Bundle
+from d8lib.reports.remembered import remembered
 from d8lib.survey import outcomes, standards, weighting
 from d8lib.survey.comparisons import (
     difference_in_differences,
@@ -354,6 +356,7 @@ class Inputs:
     design: tuple | None  # outcome_design, computed already
     earlier: disclosure.Earlier | None
     review: str = ""  # a progress review: of the survey, only the latest round's small areas
+    cache: Path | None = None  # where the survey's estimates are kept for the next run (``remembered``)
 
 
 def build(
@@ -367,6 +370,7 @@ def build(
     areas: pd.Series | None = None,
     design: tuple | None = None,
     earlier: disclosure.Earlier | None = None,
+    cache: Path | None = None,
 ) -> Bundle:
     """Compute every table of a phase's reports for the province and each district, step
     by step (``STEPS``, in the order of the registry ``bundle.REGISTRY``).
@@ -377,12 +381,13 @@ def build(
     (``commune_areas``) gives progress by area; ``design`` (``outcome_design``) a
     survey design computed already; ``earlier`` what the last
     published run of the same phase or review showed (``disclosure.Earlier``), which the
-    protection of persons takes into account.
+    protection of persons takes into account; ``cache`` a folder where the survey's
+    estimates are kept for the next build from the same survey (``remembered``).
     """
     as_of = as_of or default_as_of(phase)
     rounds = phase_rounds(phase)
     data = Path(data_dir) if data_dir is not None else None
-    inputs = Inputs(plan, store, data, rounds, as_of, areas, design, earlier, review)
+    inputs = Inputs(plan, store, data, rounds, as_of, areas, design, earlier, review, cache)
     tables, facts = {}, {}
     for step in dict.fromkeys(t.step for t in REGISTRY):
         made, found = STEPS[step](inputs, tables)
@@ -487,20 +492,70 @@ SURVEY_TABLES = ("outcomes", "breakdowns", "changes", "effects", "small_areas", 
 
 
 def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
-    """The survey's figures for the phase's rounds: outcomes, breakdowns, changes and
-    effects (each judged by the presentation standard), small-area estimates of the new
-    communes, sample sizes, and the facts of the design; groups of too few respondents
-    are withheld and their cells added to the run's record. Empty without a survey."""
+    """The survey's figures for the phase's rounds (``survey_estimates``, kept in the run's
+    cache for the same survey, units and code); groups of too few respondents are then
+    withheld and their cells added to the run's record. Empty without a survey."""
     empty = pd.DataFrame(columns=["unit"])
     if inputs.data_dir is None:
         return dict.fromkeys(SURVEY_TABLES, empty), {"design": {}}
     if inputs.review:
         return review_survey_tables(inputs, tables)
-    data_dir, rounds, province = inputs.data_dir, inputs.rounds, inputs.plan.province
-    definitions = tables["outcome_definitions"]
+    province, definitions = inputs.plan.province, tables["outcome_definitions"]
+
+    def estimated() -> tuple[dict, dict]:
+        return survey_estimates(
+            inputs.data_dir, inputs.rounds, inputs.plan.units(), province, definitions, inputs.design
+        )
+
+    key = survey_key(inputs.data_dir, inputs.plan, inputs.rounds)
+    made, facts = remembered(inputs.cache if inputs.design is None else None, key, estimated)
+    estimates, breakdowns, respondents = disclosure.protect_respondents(
+        made["outcomes"], made["breakdowns"], province, earlier=inputs.earlier
+    )
+    made = made | {"outcomes": estimates, "breakdowns": breakdowns}
+    return made | {"disclosure": pd.concat([tables["disclosure"], respondents], ignore_index=True)}, facts
+
+
+def survey_key(data_dir: Path, plan: Plan, rounds: list[str], kind: str = "evaluation") -> str:
+    """The digest of everything the survey's estimates are computed from: the survey's
+    files and village register, the unit tables, the outcome definitions, evaluation
+    settings and standards, the rounds, the province and d8's code."""
+    data = [*sorted((data_dir / "survey").rglob("*")), data_dir / "villages.csv"]
+    units = sorted(plan.units_dir.glob("*.csv")) if plan.units_dir else []
+    settings = [DATA_DIR / "evaluation.yaml", *sorted((DATA_DIR / "indicators").rglob("*"))]
+    settings += sorted((DATA_DIR / "standards").rglob("*"))
+    named = {  # named within their folder: a copy of the same survey elsewhere has the same key
+        f"{kind}/{f.relative_to(folder)}": f
+        for kind, folder, files in [
+            ("data", data_dir, data),
+            ("units", plan.units_dir, units),
+            ("d8", DATA_DIR, settings),
+        ]
+        for f in files
+        if f.is_file()
+    }
+    return digest(
+        {
+            "files": {name: sha256_file(f) for name, f in named.items()},
+            "rounds": list(rounds),
+            "kind": kind,
+            "province": plan.province,
+            "code": code_fingerprint({}),
+        }
+    )
+
+
+def survey_estimates(
+    data_dir: Path, rounds: list[str], units: Units, province: str, definitions: pd.DataFrame, design: tuple | None
+) -> tuple[dict, dict]:
+    """The survey's figures for the phase's rounds, before the protection of persons:
+    outcomes, breakdowns, changes and effects (each judged by the presentation
+    standard), small-area estimates of the new communes, sample sizes, and the facts of
+    the design. ``design``: ``outcome_design`` computed already, or None."""
+    empty = pd.DataFrame(columns=["unit"])
     changes = effects = small = empty
     standard = standards.load_standard()
-    stacked, calibration, design = inputs.design or outcome_design(data_dir, rounds, inputs.plan.units(), definitions)
+    stacked, calibration, design = design or outcome_design(data_dir, rounds, units, definitions)
 
     def estimate(by: list[str]) -> pd.DataFrame:
         return standards.judge(outcomes.estimate(design, by=by, ci=standard.interval), standard)
@@ -534,9 +589,6 @@ def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     small_facts = {}
     if "commune_2025" in villages:
         small, small_facts = small_areas(design, villages, rounds[-1], definitions)
-    estimates, breakdowns, respondents = disclosure.protect_respondents(
-        estimates, breakdowns, province, earlier=inputs.earlier
-    )
     drawn = getattr(design, "source", None) or design  # a replicate design's strata and villages
     design_facts = {
         "strata": drawn.n_strata,
@@ -564,7 +616,6 @@ def survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
         "effects": effects,
         "small_areas": small,
         "sample": _sample_sizes(stacked, province),
-        "disclosure": pd.concat([tables["disclosure"], respondents], ignore_index=True),
     }, {"design": design_facts}
 
 
@@ -582,9 +633,14 @@ def review_survey_tables(inputs: Inputs, tables: dict) -> tuple[dict, dict]:
     if not fielded or "commune_2025" not in villages:
         return found, {"design": {}}
     latest = fielded[-1]
-    _, _, design = outcome_design(data_dir, [latest], inputs.plan.units(), definitions)
-    small, facts = small_areas(design, villages, latest, definitions)
-    return found | {"small_areas": small}, {"design": {"small_areas": facts, "round_years": {latest: years[latest]}}}
+
+    def estimated() -> tuple[dict, dict]:
+        _, _, design = outcome_design(data_dir, [latest], inputs.plan.units(), definitions)
+        small, facts = small_areas(design, villages, latest, definitions)
+        return {"small_areas": small}, {"small_areas": facts}
+
+    made, facts = remembered(inputs.cache, survey_key(data_dir, inputs.plan, [latest], "small areas"), estimated)
+    return found | made, {"design": {"small_areas": facts["small_areas"], "round_years": {latest: years[latest]}}}
 
 
 # The steps of a build, by the name the registry (``bundle.REGISTRY``) gives each table's.
@@ -763,4 +819,4 @@ def analyst_store(plan: Plan, store_dir: str, data_dir: str) -> Store:
     """The analyst's store, or one taken in from the data folder's inbox (cached)."""
     if store_dir:
         return Store(store_dir)
-    return Store(prepare_store(plan, Path(data_dir), store_cache(Path(tempfile.gettempdir()) / "d8-cache")))
+    return Store(prepare_store(plan, Path(data_dir), run_cache(Path(tempfile.gettempdir()) / "d8-cache")))
