@@ -7,6 +7,18 @@ import os
 import pytest
 from helpers import PLAN_TEXT
 
+# The modules that take longest (a minute or more on two workers), started first so that
+# no worker is left with one of them while the other has finished.
+LONGEST_FIRST = ["test_reports", "test_national", "test_coverage", "test_survey_import", "test_after_reform"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def plan():

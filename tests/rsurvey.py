@@ -1,5 +1,7 @@
 """R's ``survey`` package as the reference estimator: run R code on a data frame and
-read back the data frame it leaves in ``out``.
+read back the data frame it leaves in ``out``. One R process per test worker runs the
+scripts in turn, each in a fresh environment (``SERVER``), so that R and its survey
+package load once, not once per comparison.
 
 R's answers on data d8 makes (``schools``, the national demo) are stored with the tests
 (``tests/data/r-results/``, named by the digest of the code and the data), as
@@ -63,9 +65,7 @@ def run_r(code: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
         (folder / "data.csv").write_text(table, encoding="utf-8")
         script = PREAMBLE + code + '\nwrite.csv(out, "out.csv", row.names = FALSE)\n'
         (folder / "script.R").write_text(script, encoding="utf-8")
-        done = subprocess.run(["Rscript", "script.R"], cwd=folder, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"R failed:\n{done.stderr}")
+        _session().run(folder)
         answer = (folder / "out.csv").read_text(encoding="utf-8")
     if ours and (os.environ.get("D8_WRITE_R_RESULTS") or not stored.exists()):
         stored.parent.mkdir(parents=True, exist_ok=True)
@@ -76,9 +76,75 @@ def run_r(code: str, data: pd.DataFrame | None = None) -> pd.DataFrame:
     return fresh
 
 
+DONE = "<<d8: script done>>"
+
+# Each script runs in a fresh environment of one R process, its working folder, options
+# and random numbers' state restored after it: as if run alone, without loading R and
+# its survey package each time.
+SERVER = f"""
+suppressPackageStartupMessages(library(survey))
+d8_run <- function(folder) {{
+  options_before <- options()
+  folder_before <- getwd()
+  seed_before <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv()) else NULL
+  on.exit({{
+    options(options_before)
+    setwd(folder_before)
+    if (is.null(seed_before)) suppressWarnings(rm(".Random.seed", envir = globalenv()))
+    else assign(".Random.seed", seed_before, envir = globalenv())
+  }})
+  setwd(folder)
+  tryCatch({{ sys.source("script.R", envir = new.env(parent = globalenv())); "ok" }},
+           error = function(e) paste("error:", conditionMessage(e)))
+}}
+requests <- file("stdin")
+open(requests)
+while (length(line <- readLines(requests, n = 1)) > 0) {{
+  cat("\\n", d8_run(line), "\\n{DONE}\\n", sep = "")
+  flush(stdout())
+}}
+"""
+
+
+class _RSession:
+    """One R process per test worker, running the scripts it is given in turn."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            ["Rscript", "--vanilla", "-e", SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def run(self, folder: Path) -> None:
+        """Run ``folder/script.R`` with ``folder`` as R's working folder."""
+        self.process.stdin.write(f"{folder}\n")
+        self.process.stdin.flush()
+        lines = []
+        while (line := self.process.stdout.readline()) and line.rstrip("\n") != DONE:
+            lines.append(line)
+        if not line:
+            _session.cache_clear()  # the next script starts another R
+            raise RuntimeError("R ended: " + "".join(lines))
+        if lines[-1].strip() != "ok":
+            raise RuntimeError("R failed:\n" + "".join(lines))
+
+
+@lru_cache(maxsize=1)
+def _session() -> _RSession:
+    return _RSession()
+
+
+@lru_cache(maxsize=4)
+def _api(name: str) -> pd.DataFrame:
+    return run_r(f"data(api); out <- {name}")
+
+
 def api(name: str) -> pd.DataFrame:
     """One of the California API samples shipped with R's survey package."""
-    return run_r(f"data(api); out <- {name}")
+    return _api(name).copy()
 
 
 def schools(name: str) -> pd.DataFrame:
