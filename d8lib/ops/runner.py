@@ -22,6 +22,7 @@ import os
 import platform
 import re
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -325,22 +326,13 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
     the kernel wrote to stderr (a library's warnings or notices) stays in the executed
     notebook, the run's record, and is not shown to readers."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     book = nbformat.read(notebook, as_version=4)
     book.metadata["title"] = title
     for cell in book.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
-    exporter = HTMLExporter(
-        template_name="d8report",
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.language_code = lang
-    body, _ = exporter.from_notebook_node(book)
+    body, _ = _exporter(lang).from_notebook_node(book)
     # The theme's CSS comments cite web pages; nothing in the page should even name one.
     body = re.sub(
         r"<style[^>]*>.*?</style>",
@@ -349,6 +341,26 @@ def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
         flags=re.DOTALL,
     )
     return write_text(page, body)
+
+
+_exporters = threading.local()  # per worker thread: the report template, compiled once per language
+
+
+def _exporter(lang: str):
+    """nbconvert's HTML exporter of the report template, code hidden, in ``lang``."""
+    from nbconvert import HTMLExporter
+
+    kept = _exporters.__dict__.setdefault("by_lang", {})
+    if lang not in kept:
+        kept[lang] = HTMLExporter(
+            template_name="d8report",
+            extra_template_basedirs=[str(TEMPLATES)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        kept[lang].language_code = lang
+    return kept[lang]
 
 
 def print_pdf(page: Path, pdf: Path) -> Path:
