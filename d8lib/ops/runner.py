@@ -701,42 +701,45 @@ def _reports(
         if outcomes is not None:
             return outcomes, "", ""
     compared_with = ""
-    try:  # the run's tables, once: every report reads them as Parquet files
-        # A review reads only the latest round's small areas; an evaluation without a survey says so.
-        survey = data_dir if evaluate.has_survey(data_dir) else None
-        areas = evaluate.commune_areas(data_dir)
-        compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
-        bundle = evaluate.build(
-            plan,
-            survey,
-            Store(store_dir),
-            request.phase,
-            request.as_of,
-            review=request.review,
-            areas=areas,
-            earlier=shown_before,
-            cache=run_cache(out_dir / "cache"),
-        )
-        bundle.save(tables_dir)
-    except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
-        error = f"{type(exc).__name__}: {exc}"
-        return [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work], error, compared_with
-    records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
-    outcomes, to_run = [], []
-    for job in work:
-        if not bundle.has_content(job.unit):  # listed on the index, no empty report
-            outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
-            continue
-        job.inputs = reuse.report_inputs(
-            bundle.digest(job.unit), Path(job.notebook), code, {**request.settings, "unit": job.unit}
-        )
-        reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, request.force)
-        reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
-        if reusable and reused is None:
-            job.reason = "published files missing or changed"
-        (outcomes.append(reused) if reused else to_run.append(job))
     log = str(run_dir / "notebooks" / "kernels.log")
-    executed = _execute_all(to_run, request.jobs, request.progress, lock_fd=lock_fd, log=log) if to_run else []
+    # The workers start their kernels while the tables are built.
+    with _report_pool(max(1, min(request.jobs, len(work))), lock_fd, log, warm_in=run_dir) as pool:
+        try:  # the run's tables, once: every report reads them as Parquet files
+            # A review reads only the latest round's small areas; an evaluation without a survey says so.
+            survey = data_dir if evaluate.has_survey(data_dir) else None
+            areas = evaluate.commune_areas(data_dir)
+            compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
+            bundle = evaluate.build(
+                plan,
+                survey,
+                Store(store_dir),
+                request.phase,
+                request.as_of,
+                review=request.review,
+                areas=areas,
+                earlier=shown_before,
+                cache=run_cache(out_dir / "cache"),
+            )
+            bundle.save(tables_dir)
+        except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
+            error = f"{type(exc).__name__}: {exc}"
+            failed = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
+            return failed, error, compared_with
+        records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
+        outcomes, to_run = [], []
+        for job in work:
+            if not bundle.has_content(job.unit):  # listed on the index, no empty report
+                outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
+                continue
+            job.inputs = reuse.report_inputs(
+                bundle.digest(job.unit), Path(job.notebook), code, {**request.settings, "unit": job.unit}
+            )
+            reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, request.force)
+            reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
+            if reusable and reused is None:
+                job.reason = "published files missing or changed"
+            (outcomes.append(reused) if reused else to_run.append(job))
+        executed = _execute_all(to_run, request.jobs, request.progress, pool=pool) if to_run else []
     for job, outcome in zip(to_run, executed, strict=True):
         outcome.inputs, outcome.reason = job.inputs, job.reason
     position = {job.unit: k for k, job in enumerate(work)}
@@ -842,28 +845,54 @@ def _carry_over(out_dir: Path, run_dir: Path, outcomes: list[Outcome], meta: dic
 
 
 def _execute_all(
-    work: list[Job], jobs: int, progress: bool, lock_fd: int | None = None, log: str = "", warm: bool = True
+    work: list[Job],
+    jobs: int,
+    progress: bool,
+    lock_fd: int | None = None,
+    log: str = "",
+    warm: bool = True,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    """Execute the jobs in a pool of processes, each worker on its warm kernel (a new
-    kernel per report without ``warm``). The workers do not hold the run's lock
-    (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
-    interruption ends them at once."""
+    """Execute the jobs in a pool of processes (``pool``, or a new ``_report_pool`` of
+    ``jobs`` workers), each worker on its warm kernel (a new kernel per report without
+    ``warm``)."""
     from tqdm import tqdm
 
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
+    with contextlib.nullcontext(pool) if pool else _report_pool(min(jobs, len(work)), lock_fd, log) as workers:
+        futures = [workers.submit(execute, job, warm) for job in work]
+        for future in as_completed(futures):
+            outcomes.append(future.result())
+            bar.update()
+    bar.close()
+    return sorted(outcomes, key=lambda o: order[o.unit])
+
+
+@contextmanager
+def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_in: Path | None = None):
+    """A pool of ``workers`` report processes. They do not hold the run's lock
+    (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
+    interruption ends them at once. With ``warm_in`` (the run's folder) each starts and
+    warms its kernel at once, before any report is given to it."""
     start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
-    with ProcessPoolExecutor(max_workers=min(jobs, len(work)), initializer=start[0], initargs=start[1]) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=start[0], initargs=start[1]) as pool:
         try:
-            futures = [pool.submit(execute, job, warm) for job in work]
-            for future in as_completed(futures):
-                outcomes.append(future.result())
-                bar.update()
+            for _ in range(workers if warm_in is not None else 0):
+                pool.submit(_start_kernel, str(warm_in))
+            yield pool
         except BaseException:
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    bar.close()
-    return sorted(outcomes, key=lambda o: order[o.unit])
+
+
+def _start_kernel(folder: str) -> None:
+    """In a report worker: its kernel, started and warmed (``d8lib.ops.kernels``); a kernel
+    that does not start is left to the first report, which records why."""
+    from d8lib.ops import kernels
+
+    with contextlib.suppress(Exception):
+        kernels.kernel(KERNEL, Path(folder), KERNEL_START_SECONDS)
