@@ -200,6 +200,21 @@ def infinite_value(folder: Path, plan):
     return path, {"not_a_number"}
 
 
+def whole_number_past_a_float(folder: Path, plan):
+    """A cell holding a whole number of 401 digits, which no float holds (written into
+    the sheet's XML: openpyxl itself cannot write it)."""
+    source = _xlsx(folder / "placeholder.xlsx", [HEADER, ["Bắc Hà", "2024", "O1", 271828]])
+
+    def change(name, data):
+        return (
+            data.replace(b"<v>271828</v>", b"<v>1" + b"0" * 400 + b"</v>")
+            if name.startswith("xl/worksheets/")
+            else data
+        )
+
+    return _rewrite(source, folder / "huge-whole-number.xlsx", change), {"not_a_number"}
+
+
 def boolean_and_date_values(folder: Path, plan):
     import datetime as dt
 
@@ -280,6 +295,7 @@ FILES = [
     note_formula_and_time,
     hyperlink_value,
     infinite_value,
+    whole_number_past_a_float,
     boolean_and_date_values,
     formula_text_values,
     control_characters,

@@ -9,6 +9,7 @@ and English.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,10 +84,13 @@ def shown(value) -> str:
 
 def _number_or_text(value):
     """A cell as ``pd.to_numeric`` should see it: a formula is blank, and a date, a time
-    or TRUE/FALSE are text (not the numbers a spreadsheet stores them as)."""
+    or TRUE/FALSE are text (not the numbers a spreadsheet stores them as), and so is a
+    whole number past what a float holds (then not a number)."""
     if isinstance(value, Formula):
         return None
     if isinstance(value, (bool, np.bool_, dt.date, dt.time, dt.timedelta)):
+        return str(value)
+    if isinstance(value, int) and abs(value) > sys.float_info.max:
         return str(value)
     return value
 
