@@ -70,7 +70,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse, special
 
 from d8lib.survey import weighting
 
@@ -572,7 +572,7 @@ def _stages(value, name: str) -> tuple:
 @lru_cache(maxsize=256)
 def _t_quantile(alpha: float, df: int) -> float:
     """Student's t quantile for a two-sided 1 - alpha interval (NaN without degrees of freedom)."""
-    return float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else np.nan
+    return float(special.stdtrit(df, 1 - alpha / 2)) if df > 0 else np.nan
 
 
 def t_quantiles(alpha: float, df: np.ndarray) -> np.ndarray:
@@ -600,10 +600,10 @@ def korn_graubard_interval(
         n, df = np.asarray(n, dtype=float), np.asarray(df, dtype=float)
         valid = (n > 1) & (df > 0)
         ratio = np.full(n.shape, np.nan)
-        ratio[valid] = stats.t.ppf(alpha / 2, n[valid] - 1) / stats.t.ppf(alpha / 2, df[valid])
+        ratio[valid] = special.stdtrit(n[valid] - 1, alpha / 2) / special.stdtrit(df[valid], alpha / 2)
         n_eff = n_eff * ratio**2
-        low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-        high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+        low = special.betaincinv(n_eff * p, n_eff * (1 - p) + 1, alpha / 2)
+        high = special.betaincinv(n_eff * p + 1, n_eff * (1 - p), 1 - alpha / 2)
     return np.where(p <= 0, 0.0, low), np.where(p >= 1, 1.0, high)
 
 
@@ -611,7 +611,7 @@ def t_test(estimate: float, se: float, df: int, alpha: float = 0.05) -> dict:
     """Estimate, se, t interval and two-sided p-value of a contrast against zero."""
     q = _t_quantile(alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2 * stats.t.sf(abs(estimate / se), df) if se > 0 and df > 0 else np.nan
+        p_value = 2 * special.stdtr(df, -abs(estimate / se)) if se > 0 and df > 0 else np.nan
     return dict(
         estimate=estimate,
         se=se,

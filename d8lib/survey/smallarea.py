@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 METHODS = ("REML", "ML")
 
@@ -103,7 +103,7 @@ def fay_herriot(
             bias = -0.5 * var_sigma2 * float(np.trace(beta_cov @ (X.T * (1 / v**2)) @ X))
             mse = mse - np.where(observed, (1 - gamma) ** 2 * bias, 0.0)
     mse = np.where(observed, mse, sigma2 + leverage)  # no direct estimate: the synthetic predictor
-    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(mse)
+    half = special.ndtri(1 - alpha / 2) * np.sqrt(mse)
     result = pd.DataFrame(
         {
             "area": X_all.index,

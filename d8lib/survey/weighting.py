@@ -188,31 +188,34 @@ def margins_from_totals(
         name = "calibration:" + "×".join(columns)
         population = totals.groupby(columns, observed=True)[value].sum()
         counts = sample.groupby(columns, observed=True).size().reindex(population.index, fill_value=0)
-        cell = pd.Series([_label(k) for k in population.index], index=population.index)
-        if len(columns) > 1:
-            cell = _collapse(cell, counts, minimum)
+        own = _labels(population.index.to_frame(index=False), columns)
+        cell = _collapse(own, counts, minimum) if len(columns) > 1 else own
         result[name] = population.groupby(cell).sum().to_dict()
-        lookup = cell.to_dict()
-        keys = keyed[columns].itertuples(index=False, name=None) if len(columns) > 1 else keyed[columns[0]]
-        keyed[name] = [lookup.get(k, _label(k)) for k in keys]
+        lookup = dict(zip(own, cell))
+        keyed[name] = [lookup.get(label, label) for label in _labels(keyed, columns)]
     return keyed, result
 
 
-def _label(key) -> str:
-    return "|".join(map(str, key)) if isinstance(key, tuple) else str(key)
+def _labels(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Each row's cell label: its values in ``columns`` joined by "|"."""
+    values = [frame[column].to_numpy(dtype=object) for column in columns]
+    return ["|".join(map(str, key)) for key in zip(*values)]
 
 
-def _collapse(cell: pd.Series, counts: pd.Series, minimum: int) -> pd.Series:
+def _collapse(cell: list[str], counts: pd.Series, minimum: int) -> list[str]:
     """Merge the small cells of each group (all levels but the last) into "<group>|other"."""
-    cell = cell.copy()
-    levels = list(range(counts.index.nlevels - 1))
-    for group, part in counts.groupby(level=levels):
-        small = part[part < minimum]
-        if small.empty:
+    cell = list(cell)
+    n = counts.to_numpy()
+    groups, names = pd.factorize(counts.index.droplevel(-1))
+    for code, group in enumerate(names):
+        part = np.flatnonzero(groups == code)
+        small, rest = part[n[part] < minimum], part[n[part] >= minimum]
+        if not len(small):
             continue
-        members = list(small.index)
-        rest = part.drop(members)
-        if small.sum() < minimum and len(rest):
-            members.append(rest.idxmin())
-        cell[members] = _label(group if isinstance(group, tuple) else (group,)) + "|other"
+        members = list(small)
+        if n[small].sum() < minimum and len(rest):
+            members.append(rest[np.argmin(n[rest])])
+        other = "|".join(map(str, group if isinstance(group, tuple) else (group,))) + "|other"
+        for member in members:
+            cell[member] = other
     return cell
