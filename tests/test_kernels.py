@@ -76,13 +76,13 @@ def test_a_failed_report_leaves_its_kernel_behind_and_the_next_gets_a_new_one(tm
 def test_a_kernel_that_grew_past_the_memory_limit_is_replaced(tmp_path, monkeypatch):
     from d8lib.ops import kernels
 
-    first = kernels.kernel(runner.KERNEL, tmp_path, 120)
+    first = kernels.kernel(runner.KERNEL, 120)
     kernels.after_report(ok=True)
-    assert kernels.kernel(runner.KERNEL, tmp_path, 120) is first  # kept while small
+    assert kernels.kernel(runner.KERNEL, 120) is first  # kept while small
     monkeypatch.setattr(kernels, "MEMORY_LIMIT", 1024)
     kernels.after_report(ok=True)
     assert not first.is_alive()
-    second = kernels.kernel(runner.KERNEL, tmp_path, 120)
+    second = kernels.kernel(runner.KERNEL, 120)
     assert second is not first and second.is_alive()
     kernels.shutdown_all()
     assert not second.is_alive()
@@ -100,7 +100,7 @@ def alive(pid: int) -> bool:
 def test_a_workers_kernels_end_with_the_run_and_leave_the_parents_alone(tmp_path):
     from d8lib.ops import kernels
 
-    parents = kernels.kernel(runner.KERNEL, tmp_path, 120)  # forked workers inherit this process's state
+    parents = kernels.kernel(runner.KERNEL, 120)  # forked workers inherit this process's state
     try:
         good = notebook(tmp_path / "good.ipynb", RECORD)
         outcomes = runner._execute_all(jobs(tmp_path, [("a", good), ("b", good)]), 2, progress=False)

@@ -2,9 +2,9 @@
 in it, so that a report pays for its own cells, not for a kernel's start and imports.
 
 papermill executes each notebook as usual (parameters cell, the executed notebook as a
-record, the failing cell's index) on the kept kernel (engine ``ENGINE``). Before each
-report the kernel is made fresh (``d8lib.ops.inkernel.fresh``), so a report never sees
-another's variables or figures. A kernel is replaced after a failed report, when it
+record, the failing cell's index) on the kept kernel (engine ``ENGINE``). Before its
+first cell, on the same connection, the kernel is made fresh
+(``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures. A kernel is replaced after a failed report, when it
 died, and when it holds more than ``MEMORY_LIMIT`` bytes; the worker's kernels end with
 the worker.
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 from jupyter_client import KernelManager
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
+from traitlets import Unicode
 
 ENGINE = "d8-warm"
 MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced after its report
@@ -32,8 +33,16 @@ _ending_in = 0  # the process whose exit ends its kernels (a forked worker regis
 
 
 class _KeptKernelClient(PapermillNotebookClient):
-    """papermill's client on a kernel it does not own: after the notebook its channels
-    close and the kernel stays."""
+    """papermill's client on a kernel it does not own: it runs ``prelude`` before the
+    notebook's cells; after the notebook its channels close and the kernel stays."""
+
+    prelude = Unicode("", help="code run on the kernel before the first cell, without a record")
+
+    def papermill_execute_cells(self):
+        if self.prelude:
+            reply = self.wait_for_reply(self.kc.execute(self.prelude, silent=True, store_history=False))
+            _raise_unless_ok(reply)
+        super().papermill_execute_cells()
 
     def execute(self, **kwargs):
         try:
@@ -45,31 +54,43 @@ class _KeptKernelClient(PapermillNotebookClient):
 
 
 class WarmEngine(NBClientEngine):
-    """papermill's nbclient engine, executing on the kernel manager given as ``km``."""
+    """papermill's nbclient engine, executing on the kernel manager given as ``km``. The
+    executed notebook is written once, when papermill completes it (also after a failure),
+    not after every cell: the same record, without a rewrite per cell."""
 
     @classmethod
     def execute_managed_notebook(
         cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None, start_timeout=60, **kwargs
     ):
         kwargs.pop("input_path", None)
-        return _KeptKernelClient(
-            nb_man,
-            kernel_name=kernel_name,
-            startup_timeout=start_timeout,
-            log=logging.getLogger("papermill"),
-            log_output=log_output,
-            stdout_file=stdout_file,
-            stderr_file=stderr_file,
-            **kwargs,
-        ).execute()
+        output_path, nb_man.output_path = nb_man.output_path, None
+        try:
+            return _KeptKernelClient(
+                nb_man,
+                kernel_name=kernel_name,
+                startup_timeout=start_timeout,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            ).execute()
+        finally:
+            nb_man.output_path = output_path  # papermill's notebook_complete writes it
 
 
 papermill_engines.register(ENGINE, WarmEngine)
 
 
-def kernel(name: str, folder: Path, timeout: float) -> KernelManager:
-    """This worker's kernel, started and warmed on first use, made fresh for a report
-    that runs in ``folder``."""
+def engine(name: str, folder: Path, timeout: float) -> dict:
+    """papermill's engine arguments for a report that runs in ``folder`` on this worker's
+    kernel, made fresh before the report's first cell."""
+    fresh = f"__import__('d8lib.ops.inkernel', fromlist=['fresh']).fresh({str(folder)!r})"
+    return {"engine_name": ENGINE, "km": kernel(name, timeout), "prelude": fresh}
+
+
+def kernel(name: str, timeout: float) -> KernelManager:
+    """This worker's kernel, started and warmed on first use."""
     manager = getattr(_local, "manager", None)
     if manager is None or not manager.is_alive():
         _end_with_process()
@@ -81,7 +102,6 @@ def kernel(name: str, folder: Path, timeout: float) -> KernelManager:
             _started.append(manager)
         _local.manager = manager
         _run(manager, "__import__('d8lib.ops.inkernel', fromlist=['warm_up']).warm_up()", timeout)
-    _run(manager, f"__import__('d8lib.ops.inkernel', fromlist=['fresh']).fresh({str(folder)!r})", timeout)
     return manager
 
 
@@ -102,8 +122,12 @@ def _run(manager: KernelManager, code: str, timeout: float) -> None:
         reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda _: None)
     finally:
         client.stop_channels()
-    if reply["content"]["status"] != "ok":
-        content = reply["content"]
+    _raise_unless_ok(reply)
+
+
+def _raise_unless_ok(reply: dict) -> None:
+    content = reply["content"]
+    if content["status"] != "ok":
         raise RuntimeError(f"{content.get('ename', 'Error')}: {content.get('evalue', '')}")
 
 

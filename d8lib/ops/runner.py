@@ -293,7 +293,7 @@ def execute(job: Job, warm: bool = True) -> Outcome:
     try:
         engine = {}
         if warm:
-            engine = {"engine_name": kernels.ENGINE, "km": kernels.kernel(KERNEL, run_dir, KERNEL_START_SECONDS)}
+            engine = kernels.engine(KERNEL, run_dir, KERNEL_START_SECONDS)
         pm.execute_notebook(
             job.notebook,
             str(executed),
@@ -703,7 +703,7 @@ def _reports(
     compared_with = ""
     log = str(run_dir / "notebooks" / "kernels.log")
     # The workers start their kernels while the tables are built.
-    with _report_pool(max(1, min(request.jobs, len(work))), lock_fd, log, warm_in=run_dir) as pool:
+    with _report_pool(max(1, min(request.jobs, len(work))), lock_fd, log, warm=True) as pool:
         try:  # the run's tables, once: every report reads them as Parquet files
             # A review reads only the latest round's small areas; an evaluation without a survey says so.
             survey = data_dir if evaluate.has_survey(data_dir) else None
@@ -871,16 +871,16 @@ def _execute_all(
 
 
 @contextmanager
-def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_in: Path | None = None):
+def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm: bool = False):
     """A pool of ``workers`` report processes. They do not hold the run's lock
     (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
-    interruption ends them at once. With ``warm_in`` (the run's folder) each starts and
-    warms its kernel at once, before any report is given to it."""
+    interruption ends them at once. With ``warm`` each starts and warms its kernel at
+    once, before any report is given to it."""
     start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
     with ProcessPoolExecutor(max_workers=workers, initializer=start[0], initargs=start[1]) as pool:
         try:
-            for _ in range(workers if warm_in is not None else 0):
-                pool.submit(_start_kernel, str(warm_in))
+            for _ in range(workers if warm else 0):
+                pool.submit(_start_kernel)
             yield pool
         except BaseException:
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -889,10 +889,10 @@ def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_i
             raise
 
 
-def _start_kernel(folder: str) -> None:
+def _start_kernel() -> None:
     """In a report worker: its kernel, started and warmed (``d8lib.ops.kernels``); a kernel
     that does not start is left to the first report, which records why."""
     from d8lib.ops import kernels
 
     with contextlib.suppress(Exception):
-        kernels.kernel(KERNEL, Path(folder), KERNEL_START_SECONDS)
+        kernels.kernel(KERNEL, KERNEL_START_SECONDS)
