@@ -58,7 +58,6 @@ PACKAGES = [
     "numpy",
     "scipy",
     "matplotlib",
-    "seaborn",
     "papermill",
     "nbconvert",
     "nbclient",

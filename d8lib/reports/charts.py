@@ -53,29 +53,50 @@ def progress(table: pd.DataFrame, lang: str = "vi"):
 
 
 def heatmap(grid: pd.DataFrame):
-    """Districts (rows) by indicators (columns): percent of target achieved; None where
-    no district has a figure."""
-    import seaborn as sns
-
+    """Districts (rows) by indicators (columns): percent of target achieved, each cell
+    annotated; None where no district has a figure. Drawn as seaborn's ``heatmap`` draws
+    it, without importing seaborn (and scipy.stats with it) into every report's kernel."""
     if grid.isna().all().all():
         return None
-
+    values = grid.to_numpy(dtype=float)
     figure, axis = _axes(0.3 * len(grid) + 1.4, WIDTH + 0.8)
-    sns.heatmap(
-        grid,
-        annot=True,
-        fmt=".0f",
+    mesh = axis.pcolormesh(
+        np.ma.masked_invalid(values),
         cmap="cividis",
         vmin=0,
-        vmax=max(100.0, float(np.nanmax(grid.to_numpy(dtype=float)))),  # the scale covers every cell
-        cbar_kws={"label": "%"},
-        ax=axis,
-        linewidths=0.5,
-        linecolor="white",
+        vmax=max(100.0, float(np.nanmax(values))),  # the scale covers every cell
+        edgecolors="white",
+        linewidth=0.5,
     )
-    axis.set_xlabel("")
-    axis.set_ylabel("")
+    axis.set(xlim=(0, values.shape[1]), ylim=(0, values.shape[0]))
+    axis.invert_yaxis()
+    axis.spines[:].set_visible(False)
+    figure.colorbar(mesh, ax=axis, label="%").outline.set_linewidth(0)
+    axis.set_xticks(np.arange(values.shape[1]) + 0.5, [str(c) for c in grid.columns])
+    axis.set_yticks(np.arange(len(grid)) + 0.5, [str(r) for r in grid.index], va="center")
+    figure.draw_without_rendering()
+    columns = axis.get_xticklabels()
+    if _overlap(columns):
+        for text in columns:
+            text.set_rotation("vertical")
+    lightness = _luminance(mesh.cmap(mesh.norm(values)))
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            colour = ".15" if lightness[row, column] > 0.408 else "w"  # seaborn's contrast rule
+            axis.text(column + 0.5, row + 0.5, f"{value:.0f}", color=colour, ha="center", va="center")
     return figure
+
+
+def _overlap(labels) -> bool:
+    boxes = [label.get_window_extent() for label in labels]
+    return any(a.overlaps(b) for a, b in zip(boxes, boxes[1:]))
+
+
+def _luminance(rgba: np.ndarray) -> np.ndarray:
+    """The W3C relative luminance of colours (rows x columns x RGBA)."""
+    rgb = rgba[..., :3]
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
 
 
 def outcomes(estimates: pd.DataFrame, codes: list[str], lang: str = "vi"):
