@@ -95,10 +95,15 @@ def achieved(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     rows["flow"] = _flows(plan, rows.indicator)
     stocks = rows[~rows.flow].sort_values("position").groupby(["district", "indicator"]).tail(1)
     flows = rows[rows.flow].sort_values("position").groupby(["district", "indicator", "year"]).tail(1)
-    flow_totals = flows.groupby(["district", "indicator"], as_index=False).agg(
-        {**{c: lambda s: s.sum(min_count=1) for c in NUMBERS}, "period": "last"}
-    )
+    flow_totals = _summed(flows, ["district", "indicator"], "last")
     return pd.concat([stocks[columns], flow_totals[columns]], ignore_index=True)
+
+
+def _summed(rows: pd.DataFrame, keys: list[str], period: str) -> pd.DataFrame:
+    """``rows`` added up per ``keys``: the numbers (missing where every row's is) and the
+    period as ``period`` ("last" or "max") says."""
+    grouped = rows.groupby(keys)
+    return grouped[NUMBERS].sum(min_count=1).join(grouped.period.agg(period)).reset_index()
 
 
 def expected_share(target: pd.Series, measure: str, as_of: dt.date) -> float:
@@ -158,11 +163,7 @@ def _achieved_by_unit(plan: Plan, values: pd.DataFrame, as_of: dt.date) -> pd.Da
     sum with what the province reports itself (percentages from summed numerators and
     denominators)."""
     per_district = achieved(plan, values, as_of)
-    totals = (
-        per_district.groupby("indicator", as_index=False)
-        .agg({**{c: lambda s: s.sum(min_count=1) for c in NUMBERS}, "period": "max"})
-        .assign(district=plan.province)
-    )
+    totals = _summed(per_district, ["indicator"], "max").assign(district=plan.province)
     districts = per_district[per_district.district != plan.province]  # the province's own values are in its total
     everything = pd.concat([districts, totals], ignore_index=True).rename(columns={"district": "unit"})
     percent = everything.indicator.map(plan.indicators.set_index("code").measure).eq("percent")
