@@ -4,9 +4,9 @@ in it, so that a report pays for its own cells, not for a kernel's start and imp
 papermill executes each notebook as usual (parameters cell, the executed notebook as a
 record, the failing cell's index) on the kept kernel (engine ``ENGINE``). Before its
 first cell, on the same connection, the kernel is made fresh
-(``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures. A kernel is replaced after a failed report, when it
-died, and when it holds more than ``MEMORY_LIMIT`` bytes; the worker's kernels end with
-the worker.
+(``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures.
+A kernel is replaced after a failed report, when it died, and when it holds more than
+``MEMORY_LIMIT`` bytes; the worker's kernels end with the worker.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ def heatmap(grid: pd.DataFrame):
 
 
 def _overlap(labels) -> bool:
+    """Whether neighbouring tick labels overlap (seaborn then writes them upwards)."""
     boxes = [label.get_window_extent() for label in labels]
     return any(a.overlaps(b) for a, b in zip(boxes, boxes[1:]))
 
