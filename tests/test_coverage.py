@@ -76,13 +76,11 @@ def simulation(plan):
         rng = np.random.default_rng([seed, replicate])
         chosen = choose_villages(frame, settings, rng)
         sample = draw_sample(women, chosen, settings, rng, per_village).assign(round="baseline")
-        design = outcomes.with_indicators(
-            evaluate.survey_design(evaluate.respondents(sample), calibration), definitions
-        )
+        respondents = evaluate.respondents(sample)
+        design = outcomes.with_indicators(evaluate.survey_design(respondents, calibration), definitions)
         province = outcomes.estimate(design, ci="korn-graubard", definitions=definitions).assign(unit="province")
-        jackknife = outcomes.with_indicators(
-            evaluate.survey_design(evaluate.respondents(sample), calibration, variance="jkn"), definitions
-        )
+        indicators = [c for c in design.data if c.startswith(("_in_universe:", "_answer:"))]  # the same women's
+        jackknife = evaluate.survey_design(respondents, calibration, variance="jkn").assign(**design.data[indicators])
         province_jkn = outcomes.estimate(jackknife, ci="korn-graubard", definitions=definitions).assign(
             unit="province", variance="jkn"
         )

@@ -70,3 +70,20 @@ def test_calibration_refuses_what_it_cannot_meet():
     with pytest.raises(Exception, match="already calibrated"):
         calibrated.calibrate({"g": {"a": 10, "b": 5}})
     assert np.isfinite(calibrated.mean("y").se.iloc[0])
+
+
+def test_a_replicate_without_anyone_of_a_level_is_refused_by_name():
+    """Level "b" lives in one village only: the jackknife replicate that leaves that
+    village out has no one to carry b's total, and calibration says so."""
+    data = pd.DataFrame(
+        {
+            "stratum": ["s"] * 6,
+            "village": ["v1", "v1", "v2", "v2", "v3", "v3"],
+            "g": ["a", "b", "a", "a", "a", "a"],
+            "w": [1.0] * 6,
+        }
+    )
+    replicated = Design(data, "w", strata="stratum", psu="village").replicates("jkn")
+    assert replicated.calibrate({"g": {"a": 50, "b": 10}}, method="linear").weights.sum() == pytest.approx(60)
+    with pytest.raises(CalibrationError, match="did not converge"):
+        replicated.calibrate({"g": {"a": 50, "b": 10}})

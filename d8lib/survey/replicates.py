@@ -196,14 +196,18 @@ def _rank(matrix: np.ndarray) -> int:
     """The rank as R's ``qr(x, tol = 1e-5)`` counts it (LINPACK's dqrdc2): the columns, in
     order, whose part orthogonal to the columns kept before them has at least 1e-5 of
     their own norm."""
-    basis = np.zeros((matrix.shape[0], 0))
-    for column in matrix.T:
-        norm = np.linalg.norm(column)
-        left = column - basis @ (basis.T @ column)
-        left = left - basis @ (basis.T @ left)  # twice is enough (Kahan)
-        if norm > 0 and np.linalg.norm(left) >= RANK_TOLERANCE * norm:
-            basis = np.column_stack([basis, left / np.linalg.norm(left)])
-    return basis.shape[1]
+    columns = np.ascontiguousarray(matrix.T)
+    basis, kept = np.empty_like(columns), 0  # the first ``kept`` rows: orthonormal
+    for column in columns:
+        norm = np.sqrt(column @ column)
+        previous = basis[:kept]
+        left = column - (previous @ column) @ previous
+        left = left - (previous @ left) @ previous  # twice is enough (Kahan)
+        length = np.sqrt(left @ left)
+        if norm > 0 and length >= RANK_TOLERANCE * norm:
+            basis[kept] = left / length
+            kept += 1
+    return kept
 
 
 def replicate(design: Design, method: str, replicates: int | None, seed: int | None) -> ReplicateDesign:

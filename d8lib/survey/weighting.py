@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import linalg, sparse
 
 METHODS = ("raking", "linear")
 
@@ -110,19 +110,25 @@ def factors(
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {METHODS}, not {method!r}")
 
-    products = _cross_products(model)
-    k = model.shape[1]
+    products, kept = _cross_products(model), _independent_columns(model)
+    k, r = model.shape[1], len(kept)
+    reduced, kept_products = model[:, kept], products[(kept[:, None] * k + kept[None, :]).ravel()]
 
     def step(weighted: np.ndarray, misfit: np.ndarray) -> np.ndarray:
-        hessians = np.asarray(products @ weighted).T.reshape(-1, k, k)  # sets x k x k: X' diag(w) X
-        return (np.linalg.pinv(hessians, rcond=1e-10, hermitian=True) @ misfit.T[:, :, None])[:, :, 0].T
+        """Newton's step in the independent columns; a set whose X' diag(w) X is singular
+        (a replicate without anyone of a level) takes the generalised inverse instead."""
+        hessians = np.asarray(kept_products @ weighted).T.reshape(-1, r, r)  # sets x r x r: X' diag(w) X
+        try:
+            return np.linalg.solve(hessians, misfit[kept].T[:, :, None])[:, :, 0].T
+        except np.linalg.LinAlgError:
+            return (np.linalg.pinv(hessians, rcond=1e-10, hermitian=True) @ misfit[kept].T[:, :, None])[:, :, 0].T
 
     wanted = totals[:, None]
     if method == "linear":
-        return 1 + model @ step(weights, wanted - model.T @ weights)
-    eta = np.zeros((model.shape[1], weights.shape[1]))
+        return 1 + reduced @ step(weights, wanted - model.T @ weights)
+    eta = np.zeros((r, weights.shape[1]))
     for _ in range(max_iterations):
-        g = np.exp(model @ eta)
+        g = np.exp(reduced @ eta)
         misfit = wanted - model.T @ (weights * g)
         if (np.abs(misfit) / (1 + np.abs(wanted)) < tolerance).all():
             return g
@@ -131,6 +137,15 @@ def factors(
         f"Hiệu chỉnh không hội tụ sau {max_iterations} vòng / "
         f"Calibration did not converge in {max_iterations} iterations"
     )
+
+
+def _independent_columns(model: np.ndarray) -> np.ndarray:
+    """Columns of the model that span its column space, in order (a margin's levels add
+    up to the same column as another margin's: one level of each margin but the first is
+    redundant). The totals of the others follow, since every margin has the same sum."""
+    triangle, order = linalg.qr(model, mode="r", pivoting=True)
+    diagonal = np.abs(np.diag(triangle))
+    return np.sort(order[: int((diagonal > 1e-10 * diagonal[0]).sum())]) if len(diagonal) else order
 
 
 def _cross_products(model: np.ndarray) -> sparse.csr_matrix:
