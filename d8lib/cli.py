@@ -166,6 +166,7 @@ def _national_run(args: argparse.Namespace) -> int:
             data_dir=args.data,
             out_dir=args.out,
             provinces=args.provinces,
+            units=args.units,
             scheduler=args.scheduler,
             workers=args.workers,
             lang=args.lang,
@@ -464,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
     national_run.add_argument("--data", type=Path, required=True, help="the national folder (national.yaml)")
     national_run.add_argument("--out", type=Path, required=True)
     national_run.add_argument("--provinces", default="all", help="all (default) or GSO codes, comma-separated")
+    national_run.add_argument(
+        "--units",
+        default="all",
+        help="each province's reports: all (default: the province and its districts), province, or "
+        "communes-2025 (the province and its new communes)",
+    )
     national_run.add_argument(
         "--scheduler", default="", help="address of a running Dask scheduler (default: a LocalCluster here)"
     )

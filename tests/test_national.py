@@ -88,6 +88,25 @@ def test_the_national_dataset_has_lao_cai_and_synthetic_provinces(national):
         assert o1 == round(423 * communes)  # O1 scaled by communes against Lào Cai's 151
 
 
+def test_a_run_by_commune_asks_each_province_for_its_new_communes(national, tmp_path):
+    from d8lib.ops.national import reporting_units
+    from d8lib.units.registry import load_units
+
+    for code in PROVINCES:
+        plan = load_plan(national / "provinces" / code / "plan.yaml")
+        communes = load_units(national / "provinces" / code / "units").at_level("commune_2025")
+        by_commune = reporting_units(plan, "communes-2025")
+        assert by_commune.unit.tolist() == [code, *communes.code] and by_commune.name.tolist()[1:] == list(
+            communes.name
+        )
+        assert reporting_units(plan, "all").unit.tolist() == [code, *plan.districts.unit]
+        assert reporting_units(plan, "province").unit.tolist() == [code]
+    out = tmp_path / "out"
+    result = d8("national", "run", "--phase", "midterm", "--data", str(national), "--out", str(out), "--units", "xa")
+    assert result.returncode == 2 and "--units: no choice 'xa'" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_a_real_cluster_gives_the_reports_of_the_local_one_and_a_failure_stops_no_other(national, cluster, tmp_path):
     out = tmp_path / "outputs"

@@ -43,6 +43,7 @@ from d8lib.reports.formats import table_html
 from d8lib.reports.sections import code_order
 
 FILE = "national.yaml"
+UNITS = ("all", "province", "communes-2025")  # the units of each province a run reports on
 
 
 def provinces_of(data_dir: Path, provinces: str = "all") -> list[str]:
@@ -114,13 +115,23 @@ def unpack(blob: bytes, target: Path) -> Path:
     return target
 
 
+def reporting_units(plan, units: str) -> pd.DataFrame:
+    """The units of a province's plan whose reports a run asks (unit, name, level):
+    ``all``, the province and its districts; ``province``; ``communes-2025``, the
+    province and its new communes (a plan without them is an ``InputError``)."""
+    from d8lib.ops.runner import select_units
+
+    return plan.reporting_units().set_index("unit").loc[select_units(plan, units)].reset_index()
+
+
 # --- on a worker ---------------------------------------------------------------------------
 
 
-def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) -> dict:
+def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str, units: str = "all") -> dict:
     """On a worker: a province's tables from its folder (bytes): the tables (bytes), the
-    digest of what each unit's report reads, its units and its progress; or the error
-    that stopped it."""
+    digest of what each unit's report reads, the units whose reports are asked
+    (``units``: ``all``, the province and its districts; ``province``; ``communes-2025``,
+    the province and its new communes) and its progress; or the error that stopped it."""
     from d8lib.intake.inbox import prepare_store
     from d8lib.intake.store import Store
     from d8lib.plan.model import load_plan
@@ -132,6 +143,7 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
         data = unpack(folder, Path(temporary) / "data")
         try:
             plan = load_plan(data / "plan.yaml")
+            reporters = reporting_units(plan, units)
             store = Store(prepare_store(plan, data, run_cache(Path(temporary) / "cache")))
             survey = None if review else data
             areas = evaluate.commune_areas(data)
@@ -145,8 +157,6 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             bundle.save(Path(temporary) / "tables")
         except Exception as exc:  # noqa: BLE001 - a province that cannot be built is reported, the others go on
             return {"code": code, "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}
-        units = plan.reporting_units()
-        units = units[units.level.isin(["province", "district"])]
         progress = bundle.progress[bundle.progress.unit == plan.province]
         headline = set(plan.targets.indicator[plan.targets.headline & (plan.targets.unit == plan.province)])
         progress = progress.assign(headline=progress.indicator.isin(headline))
@@ -156,8 +166,8 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str) 
             "name": plan.meta["province"]["name"],
             "synthetic": bool(plan.meta.get("synthetic")),
             "tables": pack(Path(temporary) / "tables"),
-            "digests": {u: bundle.digest(u) for u in units.unit},
-            "units": list(zip(units.unit, units.name)),
+            "digests": {u: bundle.digest(u) for u in reporters.unit},
+            "units": list(zip(reporters.unit, reporters.name)),
             "progress": progress[["indicator", "achieved", "target", "status", "headline"]].to_dict("records"),
             "pooling": pooling,
             "seconds": round(time.perf_counter() - start, 2),
@@ -246,7 +256,7 @@ def _reused(earlier: dict | None, out_dir: Path, run_dir: Path, record: dict) ->
     return {**record, "execution": "reused", "seconds": 0.0, "reused_from": record.get("reused_from") or earlier["run"]}
 
 
-def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress) -> tuple:
+def _produce(client, chosen, units, data_dir, out_dir, run_dir, settings, notebook, force, progress) -> tuple:
     """Build every province's tables and run its reports on the cluster, reusing what did
     not change; returns the provinces' builds, the reports' records and the provinces'
     survey rows for pooling."""
@@ -262,7 +272,7 @@ def _produce(client, chosen, data_dir, out_dir, run_dir, settings, notebook, for
     submitted = {}
     for province in chosen:
         folder = pack_for_worker(data_dir / "provinces" / province)
-        args = (province, folder, settings["phase"], settings["as_of"], review)
+        args = (province, folder, settings["phase"], settings["as_of"], review, units)
         submitted[client.submit(build_tables, *args, pure=False)] = ("build", province)
     provinces, reports, pooled = {}, [], []
     bar = tqdm(desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
@@ -324,6 +334,7 @@ def national_run(
     data_dir: Path = Path("national"),
     out_dir: Path = Path("outputs-national"),
     provinces: str = "all",
+    units: str = "all",
     scheduler: str = "",
     workers: int | None = None,
     lang: str = "vi",
@@ -331,13 +342,19 @@ def national_run(
     progress: bool = True,
     notebooks: Path = NOTEBOOKS_DIR,
 ) -> NationalResult:
-    """The reports of every province asked, on a Dask cluster (see the module notes)."""
+    """The reports of every province asked, on a Dask cluster (see the module notes);
+    ``units`` as ``build_tables`` takes them, in every province."""
     from d8lib.ops.runner import _stopped_by_signals, _versions, analysis_tables, publish, run_lock
     from d8lib.reports import evaluate
 
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
     chosen = provinces_of(data_dir, provinces)
     as_of = evaluate.default_as_of(phase)
+    if units not in UNITS:
+        raise InputError(
+            f"--units: không có lựa chọn «{units}»; dùng một trong {', '.join(UNITS)}",
+            f"--units: no choice '{units}'; use one of {', '.join(UNITS)}",
+        )
     settings = {"phase": phase, "review": "", "as_of": as_of.isoformat(), "lang": lang, "versions": _versions()}
     notebook = Path(notebooks) / "evaluation.ipynb"
     with run_lock(out_dir), _stopped_by_signals():
@@ -348,7 +365,7 @@ def national_run(
         run_dir.mkdir(parents=True)
         try:
             built, reports, pooling = _produce(
-                client, chosen, data_dir, out_dir, run_dir, settings, notebook, force, progress
+                client, chosen, units, data_dir, out_dir, run_dir, settings, notebook, force, progress
             )
         finally:
             client.close()
@@ -362,6 +379,7 @@ def national_run(
             "as_of": as_of.isoformat(),
             "lang": lang,
             "provinces": chosen,
+            "units": units,
             "scheduler": scheduler or "LocalCluster",
             "data_dir": str(data_dir),
             "started": started.isoformat(timespec="seconds"),
