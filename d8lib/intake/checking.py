@@ -94,6 +94,10 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
     def close_to(code: str) -> list[str]:
         return difflib.get_close_matches(code, list(kinds.index), n=3)
 
+    @cache
+    def milestones_of(unit: str) -> frozenset[str]:  # the milestones a unit reports, joined once per unit
+        return frozenset(plan.milestones_of(unit).key)
+
     for r in rows.itertuples():
         problem = partial(submission.problem, sheet=r.sheet)
         district = None
@@ -142,7 +146,7 @@ def resolve(submission: Submission, plan: Plan, units: Units) -> None:
                 r.indicator,
             )
             code = None
-        elif kinds[code] == "milestone" and district and code not in set(plan.milestones_of(district).key):
+        elif kinds[code] == "milestone" and district and code not in milestones_of(district):
             problem(
                 "milestone_not_reported_here",
                 "Mốc này không do đơn vị này báo cáo (xem cột «người báo cáo» của kế hoạch)",
