@@ -13,6 +13,7 @@ working in JupyterLab see full values; only these functions' outputs are publish
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass, field
 
@@ -129,32 +130,63 @@ def protect(
     def complement(total, parts):
         return withholdable(parts) or behind(parts) or withholdable([total]) or behind([total])
 
+    def line(total, parts):
+        """The rule of a line, at once or (a withheld total) on its parts."""
+        if unknown(total):
+            if total in hidden and not any(unknown(p) for p in parts):
+                return withholdable(parts) or behind(parts)
+            return None
+        return complement(total, parts) if revealing([p for p in parts if unknown(p)]) else None
+
+    def change(total, parts):
+        """The rule of a line whose total was published both times, on its changed cells."""
+        if unknown(total) or total not in earlier.counts or withheld_then(total):
+            return None
+        changed = [p for p in parts if not unchanged(p)]
+        now = [p for p in changed if unknown(p)]
+        then = [p for p in changed if withheld_then(p)]
+        if (revealing(now) and not then) or (revealing(then, earlier.counts) and not now):
+            return complement(total, parts)
+        return None
+
+    # A line's rule reads only whether its cells (and the sources of its derived cells)
+    # are withheld: a line is looked at again only when one of them has been withheld
+    # since. Each rule keeps the lines still to look at in order, so that every step
+    # takes the first line that needs a cell, as a scan of all lines in order would.
+    reading: dict = {}
+    for number, (total, parts) in enumerate(constraints):
+        for key in _with_sources([total, *parts], derived):
+            reading.setdefault(key, []).append(number)
+    rules = [(line, list(range(len(constraints))))]
+    if compared:
+        rules.append((change, list(range(len(constraints)))))
+    pending = [set(lines) for _, lines in rules]
+
+    def first(rule: int):
+        check, lines = rules[rule]
+        while lines:
+            choice = check(*constraints[lines[0]])
+            if choice is not None:
+                return choice
+            pending[rule].discard(heapq.heappop(lines))
+        return None
+
     def needed() -> object:
         for key in hidden & derived.keys():
             if not unknown(key) and (choice := withholdable(derived[key]) or behind(derived[key])) is not None:
                 return choice
-        for total, parts in constraints:
-            if unknown(total):
-                if total in hidden and not any(unknown(p) for p in parts):
-                    choice = withholdable(parts) or behind(parts)
-                    if choice is not None:
-                        return choice
-                continue
-            if revealing([p for p in parts if unknown(p)]) and (choice := complement(total, parts)) is not None:
+        for rule in range(len(rules)):
+            if (choice := first(rule)) is not None:
                 return choice
-        for total, parts in constraints if compared else ():
-            if unknown(total) or total not in earlier.counts or withheld_then(total):
-                continue
-            changed = [p for p in parts if not unchanged(p)]
-            now = [p for p in changed if unknown(p)]
-            then = [p for p in changed if withheld_then(p)]
-            if (revealing(now) and not then) or (revealing(then, earlier.counts) and not now):
-                if (choice := complement(total, parts)) is not None:
-                    return choice
         return None
 
     while (choice := needed()) is not None:
         hidden.add(choice)
+        for number in reading.get(choice, ()):
+            for rule, (_, lines) in enumerate(rules):
+                if number not in pending[rule]:
+                    pending[rule].add(number)
+                    heapq.heappush(lines, number)
     return hidden
 
 
@@ -303,6 +335,16 @@ def _record(cells: dict, hidden: set) -> pd.DataFrame:
             "withheld": [k in hidden for k in cells],
         }
     )
+
+
+def _with_sources(keys: list, derived: dict) -> set:
+    """The keys and, for each derived one, the cells it is worked out from, recursively."""
+    found, stack = set(), list(keys)
+    while stack:
+        if (key := stack.pop()) not in found:
+            found.add(key)
+            stack.extend(derived.get(key, ()))
+    return found
 
 
 def _across(cells: dict, constraints: list, derived: dict, total, parts: list) -> None:
