@@ -2,9 +2,10 @@
 in it, so that a report pays for its own cells, not for a kernel's start and imports.
 
 papermill executes each notebook as usual (parameters cell, the executed notebook as a
-record, the failing cell's index) on the kept kernel (engine ``ENGINE``). Before its
+record, the failing cell's index) on the kept kernel (``d8lib.ops.engine``). Before its
 first cell, on the same connection, the kernel is made fresh
 (``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures.
+A kernel starts without papermill imported: papermill loads while the kernel boots.
 A kernel is replaced after a failed report, when it died, and when it holds more than
 ``MEMORY_LIMIT`` bytes; the worker's kernels end with the worker.
 """
@@ -12,18 +13,13 @@ A kernel is replaced after a failed report, when it died, and when it holds more
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 from multiprocessing import util
 from pathlib import Path
 
 from jupyter_client import KernelManager
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
-from traitlets import Unicode
 
-ENGINE = "d8-warm"
 MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced after its report
 
 _local = threading.local()  # one kernel per worker thread (a Dask worker may run several)
@@ -32,59 +28,11 @@ _lock = threading.Lock()
 _ending_in = 0  # the process whose exit ends its kernels (a forked worker registers anew)
 
 
-class _KeptKernelClient(PapermillNotebookClient):
-    """papermill's client on a kernel it does not own: it runs ``prelude`` before the
-    notebook's cells; after the notebook its channels close and the kernel stays."""
-
-    prelude = Unicode("", help="code run on the kernel before the first cell, without a record")
-
-    def papermill_execute_cells(self):
-        if self.prelude:
-            reply = self.wait_for_reply(self.kc.execute(self.prelude, silent=True, store_history=False))
-            _raise_unless_ok(reply)
-        super().papermill_execute_cells()
-
-    def execute(self, **kwargs):
-        try:
-            return super().execute(**kwargs)
-        finally:
-            if self.kc is not None:
-                self.kc.stop_channels()
-                self.kc = None
-
-
-class WarmEngine(NBClientEngine):
-    """papermill's nbclient engine, executing on the kernel manager given as ``km``. The
-    executed notebook is written once, when papermill completes it (also after a failure),
-    not after every cell: the same record, without a rewrite per cell."""
-
-    @classmethod
-    def execute_managed_notebook(
-        cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None, start_timeout=60, **kwargs
-    ):
-        kwargs.pop("input_path", None)
-        output_path, nb_man.output_path = nb_man.output_path, None
-        try:
-            return _KeptKernelClient(
-                nb_man,
-                kernel_name=kernel_name,
-                startup_timeout=start_timeout,
-                log=logging.getLogger("papermill"),
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
-                **kwargs,
-            ).execute()
-        finally:
-            nb_man.output_path = output_path  # papermill's notebook_complete writes it
-
-
-papermill_engines.register(ENGINE, WarmEngine)
-
-
 def engine(name: str, folder: Path, timeout: float) -> dict:
     """papermill's engine arguments for a report that runs in ``folder`` on this worker's
     kernel, made fresh before the report's first cell."""
+    from d8lib.ops.engine import ENGINE
+
     fresh = f"__import__('d8lib.ops.inkernel', fromlist=['fresh']).fresh({str(folder)!r})"
     return {"engine_name": ENGINE, "km": kernel(name, timeout), "prelude": fresh}
 
@@ -122,10 +70,10 @@ def _run(manager: KernelManager, code: str, timeout: float) -> None:
         reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda _: None)
     finally:
         client.stop_channels()
-    _raise_unless_ok(reply)
+    raise_unless_ok(reply)
 
 
-def _raise_unless_ok(reply: dict) -> None:
+def raise_unless_ok(reply: dict) -> None:
     content = reply["content"]
     if content["status"] != "ok":
         raise RuntimeError(f"{content.get('ename', 'Error')}: {content.get('evalue', '')}")

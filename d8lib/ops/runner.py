@@ -278,6 +278,7 @@ def check_folders(data_dir: Path, out_dir: Path) -> None:
 def execute(job: Job, warm: bool = True) -> Outcome:
     """Run one notebook with papermill, then render it; a failure is recorded, not raised.
     ``warm``: on this worker's kept kernel (``d8lib.ops.kernels``), else on a new one."""
+    _without_iri_grammar()
     import papermill as pm
 
     from d8lib.ops import kernels
@@ -318,6 +319,14 @@ def execute(job: Job, warm: bool = True) -> Outcome:
         kernels.after_report(outcome.status == "ok")
     outcome.seconds = round(time.perf_counter() - start, 2)
     return outcome
+
+
+def _without_iri_grammar() -> None:
+    """Let jsonschema, which nbformat loads, go without rfc3987-syntax: where it is
+    installed, importing it compiles an Earley parser per IRI rule, 0.8 s in every report
+    process (python-jsonschema/jsonschema#1428). A notebook's schema checks no IRI format.
+    Once a process has loaded it, it stays."""
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
@@ -576,11 +585,19 @@ def run(
         run_id = f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}"
         run_dir = request.out_dir / "runs" / run_id
         (run_dir / "notebooks").mkdir(parents=True)
-        store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
         tables_dir = analysis_tables(request.out_dir, run_id)  # full tables: for analysts, never published
-        work = _jobs(request, run_dir, store_dir, tables_dir)
         hashes, versions, code, key = _fingerprint(request)
-        outcomes, error, compared_with = _reports(request, run_dir, store_dir, tables_dir, work, code, key, lock_fd)
+        earlier = reuse.published(request.out_dir)
+        unchanged = not request.force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok"
+        # Unless nothing changed, the workers start their kernels while the store and the tables are built.
+        workers = max(1, min(request.jobs, len(request.units)))
+        log = str(run_dir / "notebooks" / "kernels.log")
+        with contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, warm=True) as pool:
+            store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
+            work = _jobs(request, run_dir, store_dir, tables_dir)
+            outcomes, error, compared_with = _reports(
+                request, run_dir, store_dir, tables_dir, work, code, earlier, pool, lock_fd, log
+            )
         meta = {
             "run": run_id,
             "run_key": key,
@@ -686,59 +703,61 @@ def _reports(
     tables_dir: Path,
     work: list[Job],
     code: str,
-    key: str,
+    earlier: dict | None,
+    pool: ProcessPoolExecutor | None,
     lock_fd: int,
+    log: str,
 ) -> tuple[list[Outcome], str, str]:
-    """Every report of the run: taken over whole when nothing changed since the
-    published run; otherwise the run's tables, built once, then each report reused or
-    executed. Returns the outcomes, the error that stopped the tables (or ""), and the
-    run the protection of persons compared with."""
+    """Every report of the run: without ``pool`` (nothing changed since the published
+    run, ``earlier``) taken over whole; otherwise the run's tables, built once, then each
+    report reused or executed on ``pool`` (on a new pool of workers that release
+    ``lock_fd`` and write to ``log`` when the published run's files were gone). Returns
+    the outcomes, the error that stopped the tables (or ""), and the run the protection
+    of persons compared with."""
     out_dir, data_dir, plan = request.out_dir, request.data_dir, request.plan
-    earlier = reuse.published(out_dir)
-    if not request.force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok":
-        outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # nothing changed: no table is built
+    if pool is None:
+        outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # no table is built
         if outcomes is not None:
             return outcomes, "", ""
     compared_with = ""
-    log = str(run_dir / "notebooks" / "kernels.log")
-    # The workers start their kernels while the tables are built.
-    with _report_pool(max(1, min(request.jobs, len(work))), lock_fd, log, warm=True) as pool:
-        try:  # the run's tables, once: every report reads them as Parquet files
-            # A review reads only the latest round's small areas; an evaluation without a survey says so.
-            survey = data_dir if evaluate.has_survey(data_dir) else None
-            areas = evaluate.commune_areas(data_dir)
-            compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
-            bundle = evaluate.build(
-                plan,
-                survey,
-                Store(store_dir),
-                request.phase,
-                request.as_of,
-                review=request.review,
-                areas=areas,
-                earlier=shown_before,
-                cache=run_cache(out_dir / "cache"),
-            )
-            bundle.save(tables_dir)
-        except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
-            error = f"{type(exc).__name__}: {exc}"
-            failed = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
-            return failed, error, compared_with
-        records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
-        outcomes, to_run = [], []
-        for job in work:
-            if not bundle.has_content(job.unit):  # listed on the index, no empty report
-                outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
-                continue
-            job.inputs = reuse.report_inputs(
-                bundle.digest(job.unit), Path(job.notebook), code, {**request.settings, "unit": job.unit}
-            )
-            reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, request.force)
-            reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
-            if reusable and reused is None:
-                job.reason = "published files missing or changed"
-            (outcomes.append(reused) if reused else to_run.append(job))
-        executed = _execute_all(to_run, request.jobs, request.progress, pool=pool) if to_run else []
+    try:  # the run's tables, once: every report reads them as Parquet files
+        # A review reads only the latest round's small areas; an evaluation without a survey says so.
+        survey = data_dir if evaluate.has_survey(data_dir) else None
+        areas = evaluate.commune_areas(data_dir)
+        compared_with, shown_before = earlier_publication(out_dir, request.phase, request.review)
+        bundle = evaluate.build(
+            plan,
+            survey,
+            Store(store_dir),
+            request.phase,
+            request.as_of,
+            review=request.review,
+            areas=areas,
+            earlier=shown_before,
+            cache=run_cache(out_dir / "cache"),
+        )
+        bundle.save(tables_dir)
+    except Exception as exc:  # noqa: BLE001 - the reason goes to the index and the manifest
+        error = f"{type(exc).__name__}: {exc}"
+        failed = [Outcome(j.unit, j.name, "", "", "", status="failed", error=error) for j in work]
+        return failed, error, compared_with
+    records = {r["unit"]: r for r in (earlier or {}).get("reports", [])}
+    outcomes, to_run = [], []
+    empty = {job.unit for job in work if not bundle.has_content(job.unit)}  # listed on the index, no report
+    digests = bundle.digests([job.unit for job in work if job.unit not in empty])
+    for job in work:
+        if job.unit in empty:
+            outcomes.append(Outcome(job.unit, job.name, "", "", "", status="empty"))
+            continue
+        job.inputs = reuse.report_inputs(
+            digests[job.unit], Path(job.notebook), code, {**request.settings, "unit": job.unit}
+        )
+        reusable, job.reason = reuse.decide(records.get(job.unit), job.inputs, request.force)
+        reused = _reuse_report(earlier, out_dir, run_dir, job, records.get(job.unit)) if reusable else None
+        if reusable and reused is None:
+            job.reason = "published files missing or changed"
+        (outcomes.append(reused) if reused else to_run.append(job))
+    executed = _execute_all(to_run, request.jobs, request.progress, lock_fd, log, pool=pool) if to_run else []
     for job, outcome in zip(to_run, executed, strict=True):
         outcome.inputs, outcome.reason = job.inputs, job.reason
     position = {job.unit: k for k, job in enumerate(work)}

@@ -132,17 +132,31 @@ class Bundle:
         frame = getattr(self, table.name)
         return frame[frame[table.own].isin([unit, ""] if table.province_wide else [unit])]
 
-    def digest(self, unit: str) -> str:
-        """A SHA-256 of what one unit's report reads (``inputs_of``)."""
-        hasher = hashlib.sha256()
-        for name, value in self.inputs_of(unit).items():
-            hasher.update(name.encode())
+    def digests(self, units) -> dict[str, str]:
+        """For each unit, a SHA-256 of what its report reads (``inputs_of``); the facts
+        and each table read whole are written out once for all of them."""
+        written: dict[str, str] = {}
+
+        def text(name: str, value) -> str:
+            shared = name == "facts" or value is getattr(self, name, None)
+            if shared and name in written:
+                return written[name]
             if isinstance(value, pd.DataFrame):
-                text = _plain(value).to_json(orient="split", index=False, date_format="iso", default_handler=str)
+                out = _plain(value).to_json(orient="split", index=False, date_format="iso", default_handler=str)
             else:
-                text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-            hasher.update(text.encode())
-        return hasher.hexdigest()
+                out = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+            if shared:
+                written[name] = out
+            return out
+
+        found = {}
+        for unit in units:
+            hasher = hashlib.sha256()
+            for name, value in self.inputs_of(unit).items():
+                hasher.update(name.encode())
+                hasher.update(text(name, value).encode())
+            found[unit] = hasher.hexdigest()
+        return found
 
     def save(self, folder: str | Path) -> Path:
         """Write the bundle as a folder, in one step: readers never see half of it."""
