@@ -12,7 +12,7 @@ from helpers import ROOT, d8_run
 from test_disclosure import _sheet
 
 from d8lib.core import labels
-from d8lib.ops import reuse
+from d8lib.ops import reuse, runner
 from d8lib.reports import evaluate, formats
 
 DEMO = ROOT / "data" / "demo"
@@ -91,6 +91,15 @@ def test_a_nightly_run_redoes_only_the_reports_whose_inputs_changed(tmp_path):
     # --force executes everything again.
     _, executions = _run(data, out, "--force")
     assert executions == dict.fromkeys(["10", "085", "086"], ("executed", "forced"))
+
+
+def test_runs_that_start_in_the_same_second_get_folders_of_their_own(tmp_path):
+    first = runner.new_run_folder(tmp_path, "20261206-001039-endline-vi")
+    (first / "manifest.json").write_text("{}", encoding="utf-8")
+    second = runner.new_run_folder(tmp_path, "20261206-001039-endline-vi")
+    assert (first.name, second.name) == ("20261206-001039-endline-vi", "20261206-001039-endline-vi-2")
+    assert (first / "manifest.json").read_text(encoding="utf-8") == "{}" and not any(second.iterdir())
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [first.name, second.name]  # in the order run
 
 
 def _persons(out, manifest: dict, unit: str, code: str):

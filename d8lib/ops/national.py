@@ -344,7 +344,7 @@ def national_run(
 ) -> NationalResult:
     """The reports of every province asked, on a Dask cluster (see the module notes);
     ``units`` as ``build_tables`` takes them, in every province."""
-    from d8lib.ops.runner import _stopped_by_signals, _versions, analysis_tables, publish, run_lock
+    from d8lib.ops.runner import _stopped_by_signals, _versions, analysis_tables, new_run_folder, publish, run_lock
     from d8lib.reports import evaluate
 
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
@@ -359,10 +359,9 @@ def national_run(
     notebook = Path(notebooks) / "evaluation.ipynb"
     with run_lock(out_dir), _stopped_by_signals():
         started = dt.datetime.now()
-        run_id = f"{started:%Y%m%d-%H%M%S}-national-{phase}-{lang}"
-        run_dir = out_dir / "runs" / run_id
         client = _client(scheduler, workers)
-        run_dir.mkdir(parents=True)
+        run_dir = new_run_folder(out_dir, f"{started:%Y%m%d-%H%M%S}-national-{phase}-{lang}")
+        run_id = run_dir.name
         try:
             built, reports, pooling = _produce(
                 client, chosen, units, data_dir, out_dir, run_dir, settings, notebook, force, progress

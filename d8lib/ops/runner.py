@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import html
+import itertools
 import json
 import os
 import platform
@@ -463,6 +464,20 @@ section.operator{{color:#52606d;font-size:.9rem}}</style></head>
     return write_text(path, page)
 
 
+def new_run_folder(out_dir: Path, name: str) -> Path:
+    """A new folder ``<out>/runs/<name>``; ``<name>-2``, ``-3``... when a run that started
+    in the same second has the name (runs on one output folder hold its lock in turn)."""
+    runs = out_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for number in itertools.count(1):
+        folder = runs / (name if number == 1 else f"{name}-{number}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+
+
 def analysis_tables(out_dir: Path, run_id: str) -> Path:
     """Where a run keeps its full tables (``<out>/analysis/<run>/tables``): every
     estimate and count before disclosure control, for analysts; outside the run's
@@ -582,9 +597,9 @@ def run(
     with run_lock(request.out_dir) as lock_fd, _stopped_by_signals():
         started = dt.datetime.now()
         name = f"review-{request.review}" if request.review else request.phase
-        run_id = f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}"
-        run_dir = request.out_dir / "runs" / run_id
-        (run_dir / "notebooks").mkdir(parents=True)
+        run_dir = new_run_folder(request.out_dir, f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}")
+        run_id = run_dir.name
+        (run_dir / "notebooks").mkdir()
         tables_dir = analysis_tables(request.out_dir, run_id)  # full tables: for analysts, never published
         hashes, versions, code, key = _fingerprint(request)
         earlier = reuse.published(request.out_dir)
