@@ -154,9 +154,10 @@ def test_outcomes_pooled_across_provinces_match_r_survey(national):
         frames.append(evaluate.pooling_rows(design[2], code))
     ours = evaluate.pooled_outcomes(frames, definitions).set_index(["indicator", "round"])
     pooled = pd.concat(frames, ignore_index=True)
-    data = pooled.assign(u=pooled["_in_universe:H1"].fillna(0).astype(int), y=pooled["_answer:H1"])[
-        ["round", "stratum", "village", "weight", "u", "y"]
-    ]
+    # Weights to 9 decimals: R's stored answer does not hang on their last bits (BLAS threads).
+    data = pooled.assign(
+        u=pooled["_in_universe:H1"].fillna(0).astype(int), y=pooled["_answer:H1"], weight=pooled.weight.round(9)
+    )[["round", "stratum", "village", "weight", "u", "y"]]
     data.attrs["d8"] = True  # the national demo: R's answers on it are stored (rsurvey)
     reference = run_r(
         """
@@ -194,6 +195,38 @@ def test_a_worker_is_sent_nothing_personal(tmp_path):
     for value in [*survivors.full_name, *survivors.phone, *survey.respondent_name.dropna(), *survey.phone.dropna()]:
         assert value.encode() not in text, value
     assert "respondent_name" not in sent and "phone" not in sent and len(sent) == len(survey)
+
+
+def test_a_province_built_from_parts_made_on_other_workers_has_the_tables_of_one_build(national, tmp_path, monkeypatch):
+    """Its store and survey estimates made by their own tasks, then its tables: the digests
+    of every report's inputs are those of a build in one process, as ``d8 run`` builds."""
+    import datetime as dt
+    import shutil
+
+    from d8lib.core.paths import run_cache
+    from d8lib.intake.inbox import prepare_store
+    from d8lib.intake.store import Store
+    from d8lib.ops.national import build_tables, estimate_survey, pack_for_worker, take_in, unpack
+    from d8lib.reports import evaluate
+
+    blob, as_of = pack_for_worker(national / "provinces" / "04"), dt.date(2025, 12, 31)
+    parts = [take_in("04", blob), estimate_survey("04", blob, "midterm")]
+    with monkeypatch.context() as patched:  # the build estimates nothing itself: it reads the survey's part
+        patched.setattr(evaluate, "survey_estimates", None)
+        built = build_tables("04", blob, "midterm", as_of.isoformat(), "", "all", *parts)
+    assert built["error"] == "" and set(built["parts"]) == {"intake", "survey"}
+    data = unpack(blob, tmp_path / "data")
+    plan = load_plan(data / "plan.yaml")
+    store = Store(prepare_store(plan, data, run_cache(tmp_path / "cache")))
+    bundle = evaluate.build(plan, data, store, "midterm", as_of, areas=evaluate.commune_areas(data))
+    assert built["digests"] == bundle.digests(list(built["digests"])) and len(built["digests"]) > 1
+    # A part that fails fails its province by its reason, and the build says it.
+    shutil.rmtree(data / "survey")
+    failed = estimate_survey("04", pack_for_worker(data), "midterm")
+    assert failed["error"] and "Traceback" not in failed["error"]
+    assert (
+        build_tables("04", blob, "midterm", as_of.isoformat(), "", "all", parts[0], failed)["error"] == failed["error"]
+    )
 
 
 def test_a_malformed_scheduler_address_is_a_usage_error_that_leaves_nothing(national, tmp_path):

@@ -2,9 +2,11 @@
 
 A national data folder holds ``national.yaml`` and one folder per province under
 ``provinces/<code>/``: its ``plan.yaml``, its unit tables and its data, as ``d8 run``
-reads a data folder. ``national_run`` sends each province's folder, as bytes, to a
-worker that builds its tables (``build_tables``); each report then runs on a worker
-from those tables (``render_report``) and comes back as bytes. Workers need no shared
+reads a data folder. ``national_run`` sends each province's folder, as bytes, to two
+workers, one taking in its inbox (``take_in``), the other estimating its survey
+(``estimate_survey``), then with what they made to a worker that builds its tables
+(``build_tables``); each report then runs on a worker from those tables
+(``render_report``) and comes back as bytes. Workers need no shared
 filesystem; with no scheduler address the run starts a ``LocalCluster`` on this
 machine. A failed report or province never stops the others; ``<out>/latest`` moves
 only when everything succeeded; a report whose inputs match the published run's is
@@ -127,36 +129,90 @@ def reporting_units(plan, units: str) -> pd.DataFrame:
 # --- on a worker ---------------------------------------------------------------------------
 
 
-def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str, units: str = "all") -> dict:
-    """On a worker: a province's tables from its folder (bytes): the tables (bytes), the
-    digest of what each unit's report reads, the units whose reports are asked
-    (``units``: ``all``, the province and its districts; ``province``; ``communes-2025``,
-    the province and its new communes) and its progress; or the error that stopped it."""
+def take_in(code: str, folder: bytes) -> dict:
+    """On a worker: a province's inbox taken into a store (``prepare_store``), as the
+    cache folder that holds it (``kept``: its name and bytes); or the error that stopped it."""
     from d8lib.intake.inbox import prepare_store
-    from d8lib.intake.store import Store
     from d8lib.plan.model import load_plan
-    from d8lib.reports import evaluate
-    from d8lib.survey import outcomes
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"d8-{code}-") as temporary:
         data = unpack(folder, Path(temporary) / "data")
         try:
+            store = prepare_store(load_plan(data / "plan.yaml"), data, run_cache(Path(temporary) / "cache"))
+        except Exception as exc:  # noqa: BLE001 - reported as the province's error by its build
+            return _part_failed("intake", exc, start)
+        return {"part": "intake", "error": "", "kept": {store.name: pack(store)}, "seconds": _since(start)}
+
+
+def estimate_survey(code: str, folder: bytes, phase: str) -> dict:
+    """On a worker: a province's survey estimates for a phase, kept as a build keeps them
+    (``remembered``; ``kept``: the folder's name and bytes), and its rows for pooling
+    across provinces; or the error that stopped them."""
+    from d8lib.plan.model import load_plan
+    from d8lib.reports import evaluate
+    from d8lib.reports.remembered import remembered
+    from d8lib.survey import outcomes
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"d8-{code}-") as temporary:
+        data, cache = unpack(folder, Path(temporary) / "data"), Path(temporary) / "cache"
+        try:
+            plan, rounds, definitions = (
+                load_plan(data / "plan.yaml"),
+                evaluate.phase_rounds(phase),
+                outcomes.load_definitions(),
+            )
+            design = evaluate.outcome_design(data, rounds, plan.units(), definitions)
+            key = evaluate.survey_key(data, plan, rounds)
+            remembered(
+                cache,
+                key,
+                lambda: evaluate.survey_estimates(data, rounds, plan.units(), plan.province, definitions, design),
+            )
+        except Exception as exc:  # noqa: BLE001 - reported as the province's error by its build
+            return _part_failed("survey", exc, start)
+        return {
+            "part": "survey",
+            "error": "",
+            "kept": {kept.name: pack(kept) for kept in cache.iterdir()},
+            "pooling": evaluate.pooling_rows(design[2], code),
+            "seconds": _since(start),
+        }
+
+
+def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str, units: str, *parts: dict) -> dict:
+    """On a worker: a province's tables from its folder (bytes) and the parts made
+    before on other workers (``take_in``'s store, ``estimate_survey``'s estimates, which
+    the build finds in its cache): the tables (bytes), the digest of what each unit's
+    report reads, the units whose reports are asked (``units``: ``all``, the province and
+    its districts; ``province``; ``communes-2025``, the province and its new communes),
+    its progress and rows for pooling; or the error that stopped it or a part."""
+    from d8lib.intake.inbox import prepare_store
+    from d8lib.intake.store import Store
+    from d8lib.plan.model import load_plan
+    from d8lib.reports import evaluate
+
+    start = time.perf_counter()
+    failed = [part["error"] for part in parts if part["error"]]
+    if failed:
+        return {"code": code, "error": failed[0], "seconds": _since(start)}
+    with tempfile.TemporaryDirectory(prefix=f"d8-{code}-") as temporary:
+        data, cache = unpack(folder, Path(temporary) / "data"), Path(temporary) / "cache"
+        for part in parts:
+            for name, blob in part["kept"].items():
+                unpack(blob, cache / name)
+        try:
             plan = load_plan(data / "plan.yaml")
             reporters = reporting_units(plan, units)
-            store = Store(prepare_store(plan, data, run_cache(Path(temporary) / "cache")))
+            store = Store(prepare_store(plan, data, cache))
             survey = None if review else data
-            areas = evaluate.commune_areas(data)
             day = dt.date.fromisoformat(as_of)
-            design, pooling = None, None
-            if survey is not None:
-                definitions = outcomes.load_definitions()
-                design = evaluate.outcome_design(data, evaluate.phase_rounds(phase), plan.units(), definitions)
-                pooling = evaluate.pooling_rows(design[2], code)
-            bundle = evaluate.build(plan, survey, store, phase, day, review=review, areas=areas, design=design)
+            areas = evaluate.commune_areas(data)
+            bundle = evaluate.build(plan, survey, store, phase, day, review=review, areas=areas, cache=cache)
             bundle.save(Path(temporary) / "tables")
         except Exception as exc:  # noqa: BLE001 - a province that cannot be built is reported, the others go on
-            return {"code": code, "error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - start}
+            return {"code": code, "error": f"{type(exc).__name__}: {exc}", "seconds": _since(start)}
         progress = bundle.progress[bundle.progress.unit == plan.province]
         headline = set(plan.targets.indicator[plan.targets.headline & (plan.targets.unit == plan.province)])
         progress = progress.assign(headline=progress.indicator.isin(headline))
@@ -169,9 +225,18 @@ def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str, 
             "digests": bundle.digests(reporters.unit),
             "units": list(zip(reporters.unit, reporters.name)),
             "progress": progress[["indicator", "achieved", "target", "status", "headline"]].to_dict("records"),
-            "pooling": pooling,
-            "seconds": round(time.perf_counter() - start, 2),
+            "pooling": next((part["pooling"] for part in parts if "pooling" in part), None),
+            "seconds": _since(start),
+            "parts": {part["part"]: part["seconds"] for part in parts},
         }
+
+
+def _part_failed(part: str, exc: Exception, start: float) -> dict:
+    return {"part": part, "error": f"{type(exc).__name__}: {exc}", "seconds": _since(start)}
+
+
+def _since(start: float) -> float:
+    return round(time.perf_counter() - start, 2)
 
 
 def render_report(built: dict, unit: str, slug: str, name: str, notebook: bytes, parameters: dict, lang: str) -> dict:
@@ -270,9 +335,12 @@ def _produce(client, chosen, units, data_dir, out_dir, run_dir, settings, notebo
     earlier = reuse.published(out_dir)
     records = {(r["province"], r["unit"]): r for r in (earlier or {}).get("reports", []) if r["status"] == "ok"}
     submitted = {}
-    for province in chosen:
-        folder = pack_for_worker(data_dir / "provinces" / province)
-        args = (province, folder, settings["phase"], settings["as_of"], review, units)
+    for province in chosen:  # a province's store and survey estimates on any two workers, then its tables
+        folder = client.scatter(pack_for_worker(data_dir / "provinces" / province))
+        parts = [client.submit(take_in, province, folder, pure=False)]
+        if not review:
+            parts.append(client.submit(estimate_survey, province, folder, settings["phase"], pure=False))
+        args = (province, folder, settings["phase"], settings["as_of"], review, units, *parts)
         submitted[client.submit(build_tables, *args, pure=False)] = ("build", province)
     provinces, reports, pooled = {}, [], []
     bar = tqdm(desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
