@@ -74,6 +74,11 @@ def test_baseline_has_no_changes_and_monitoring_has_no_surveys(plan, store):
     assert review.outcomes.empty and len(review.progress) and review.period == "2024"
     sentences = findings.key_findings(review, "10")
     assert sentences[0].startswith("Đến ngày 31/12/2024") and len(sentences) >= 2
+    # A unit the plan sets no target is told so, not "0 of 0 targets".
+    review.progress = review.progress[review.progress.unit != "085"]
+    first = findings.key_findings(review, "085")[0]
+    assert first == "Đến ngày 31/12/2024, kế hoạch chưa giao chỉ tiêu nào cho đơn vị này." and " 0 trên 0" not in first
+    assert findings.key_findings(review, "085", "en")[0] == "By 31/12/2024, the plan sets this unit no target."
 
 
 def test_numbers_in_findings_are_written_as_readers_write_them():

@@ -28,14 +28,11 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
     targets = tables["progress"][tables["progress"].status != "no_target"]
     counts = targets.status.value_counts()
     statuses = ("completed", "on_track", "behind", "at_risk", "no_data")
-    sentences = [
-        say(
-            "progress",
-            date=bundle.as_of.strftime("%d/%m/%Y"),
-            total=len(targets),
-            **{s: counts.get(s, 0) for s in statuses},
-        )
-    ]
+    date = bundle.as_of.strftime("%d/%m/%Y")
+    if len(targets):
+        sentences = [say("progress", date=date, total=len(targets), **{s: counts.get(s, 0) for s in statuses})]
+    else:  # a unit the plan sets no target (a new commune whose targets are its district's)
+        sentences = [say("no_targets", date=date)]
     past = {s: counts.get(s, 0) for s in ("met", "met_late", "not_met")}
     if sum(past.values()):
         sentences.append(say("deadlines", **past))
