@@ -4,9 +4,11 @@ publish the run atomically.
 
 ``run`` is a short sequence of steps: ``_checked`` (what was asked, resolved and
 checked before anything is written), then under the lock that keeps two runs on one
-output folder apart: the store (``prepare_store``), ``_jobs`` (a report per unit),
-``_fingerprint`` (the run's key), ``_reports`` (the tables once, then each report
-reused or run: ``execute`` one notebook, ``render`` one HTML page) and ``_record``
+output folder apart: ``_fingerprint`` (the run's key; the same as the published run's:
+nothing changed), the report workers (``_report_pool``, unless nothing changed),
+the store (``prepare_store``), ``_jobs`` (a report per unit), ``_reports`` (the tables
+once, then each report reused or run: ``execute`` one notebook, ``render`` one HTML
+page) and ``_record``
 (``write_index``, ``write_manifest``, then ``publish``: ``<out>/latest`` switched to a
 run that fully succeeded).
 """
