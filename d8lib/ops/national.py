@@ -170,15 +170,11 @@ def estimate_survey(code: str, folder: bytes, phase: str) -> dict:
                 key,
                 lambda: evaluate.survey_estimates(data, rounds, plan.units(), plan.province, definitions, design),
             )
+            kept = {entry.name: pack(entry) for entry in cache.iterdir()}
         except Exception as exc:  # noqa: BLE001 - reported as the province's error by its build
             return _part_failed("survey", exc, start)
-        return {
-            "part": "survey",
-            "error": "",
-            "kept": {kept.name: pack(kept) for kept in cache.iterdir()},
-            "pooling": evaluate.pooling_rows(design[2], code),
-            "seconds": _since(start),
-        }
+        pooling = evaluate.pooling_rows(design[2], code)
+        return {"part": "survey", "error": "", "kept": kept, "pooling": pooling, "seconds": _since(start)}
 
 
 def build_tables(code: str, folder: bytes, phase: str, as_of: str, review: str, units: str, *parts: dict) -> dict:
