@@ -112,7 +112,7 @@ def test_the_province_form_is_written_from_the_command_line(tmp_path):
 def test_a_phase_whose_date_is_still_to_come_runs_to_today():
     import datetime as dt
 
-    from d8lib.reports.evaluate import default_as_of
+    from d8lib.reports.dates import default_as_of
 
     assert default_as_of("midterm", today=dt.date(2024, 3, 5)) == dt.date(2024, 3, 5)
     assert default_as_of("midterm", today=dt.date(2026, 1, 1)) == dt.date(2024, 12, 31)

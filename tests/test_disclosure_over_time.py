@@ -19,7 +19,7 @@ import pytest
 from helpers import ROOT
 from scipy.linalg import null_space
 
-from d8lib.reports import disclosure, evaluate
+from d8lib.reports import dates, disclosure, evaluate
 
 DEMO = ROOT / "data" / "demo"
 REVIEW = "2025"
@@ -50,10 +50,10 @@ class Resubmitted:
 def demo(plan, demo_store):
     store = demo_store
     areas = evaluate.commune_areas(DEMO)
-    as_of = evaluate.review_date(plan, REVIEW)
+    as_of = dates.review_date(plan, REVIEW)
 
     def build(store, earlier=None):
-        phase = evaluate.phase_at(as_of)
+        phase = dates.phase_at(as_of)
         return evaluate.build(plan, None, store, phase, as_of, review=REVIEW, areas=areas, earlier=earlier)
 
     return store, build, build(store)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -129,3 +131,12 @@ def test_kernels_keep_no_input_history_and_readers_see_no_stderr(tmp_path):
     assert "ERROR! a notice" in executed.read_text(encoding="utf-8")
     page = runner.render(executed, tmp_path / "a.html", "a", "vi").read_text(encoding="utf-8")
     assert "for the reader" in page and "ERROR!" not in page
+
+
+def test_a_reports_kernel_loads_neither_the_estimators_nor_scipy():
+    """A report of a d8 run reads its tables: its kernel's warm-up stays light."""
+    from d8lib.ops.inkernel import REPORT_MODULES
+
+    code = f"import importlib, sys\nfor m in {REPORT_MODULES!r}: importlib.import_module(m)\nprint(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "d8lib.reports.evaluate" not in loaded and "'scipy'" not in loaded and "d8lib.survey.design" not in loaded

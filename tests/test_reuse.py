@@ -181,16 +181,16 @@ def test_a_damaged_cached_store_is_built_again_from_the_inbox(tmp_path, plan):
 
 
 def test_a_new_cached_store_takes_in_only_the_files_after_what_an_earlier_one_holds(tmp_path, plan, monkeypatch):
-    from d8lib.intake import inbox
+    from d8lib.intake import inbox, submissions
     from d8lib.intake.store import Store
 
     data = tmp_path / "data"
     shutil.copytree(DEMO / "submissions", data / "submissions")
     lines = (DEMO / "inbox.csv").read_text(encoding="utf-8").splitlines()
     taken = []
-    original = inbox.intake
+    original = submissions.intake
     monkeypatch.setattr(
-        inbox, "intake", lambda paths, *rest, **options: taken.extend(paths) or original(paths, *rest, **options)
+        submissions, "intake", lambda paths, *rest, **options: taken.extend(paths) or original(paths, *rest, **options)
     )
     (data / "inbox.csv").write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")  # the first three files
     first = inbox.prepare_store(plan, data, tmp_path / "cache")

@@ -15,19 +15,19 @@ from helpers import TEST_DATA, d8
 from d8lib.core import labels
 from d8lib.core.errors import InputError
 from d8lib.plan.model import load_plan
-from d8lib.reports import evaluate
+from d8lib.reports import dates
 
 
 def test_plan_355_holds_a_6_month_review_to_30_june_and_yearly_ones_to_the_update():
     plan = load_plan()
-    assert evaluate.review_date(plan, "2024-06") == dt.date(2024, 6, 30)  # "sơ kết 6 tháng"
-    assert evaluate.review_date(plan, "2024") == dt.date(2025, 1, 25)  # the full-year update, 25/01 of 2025
-    assert evaluate.review_date(plan, "2024-final") == dt.date(2025, 1, 25)
+    assert dates.review_date(plan, "2024-06") == dt.date(2024, 6, 30)  # "sơ kết 6 tháng"
+    assert dates.review_date(plan, "2024") == dt.date(2025, 1, 25)  # the full-year update, 25/01 of 2025
+    assert dates.review_date(plan, "2024-final") == dt.date(2025, 1, 25)
     assert labels.review_name("2024-06", "vi", plan) == "Sơ kết 6 tháng đầu năm 2024"
     assert labels.review_name("2023", "en", plan) == "Yearly review 2023"
     assert "before 25 January" in labels.review_name("2023-final", "en", plan)
     with pytest.raises(InputError) as raised:
-        evaluate.review_date(plan, "2024-q1")
+        dates.review_date(plan, "2024-q1")
     assert "2024-q1" in str(raised.value) and "2024-06" in str(raised.value) and "2024-final" in str(raised.value)
 
 
@@ -49,11 +49,11 @@ def quarterly(tmp_path_factory):
 def test_quarterly_rounds_are_reviewed_one_by_one_and_the_year_to_its_last_quarter(quarterly):
     plan = load_plan(quarterly)
     assert list(plan.rounds.period[plan.rounds.year == 2024]) == ["2024-q1", "2024-q2", "2024-q3", "2024-q4"]
-    assert evaluate.review_date(plan, "2024-q3") == dt.date(2024, 10, 20)
-    assert evaluate.review_date(plan, "2024") == dt.date(2025, 1, 20)
+    assert dates.review_date(plan, "2024-q3") == dt.date(2024, 10, 20)
+    assert dates.review_date(plan, "2024") == dt.date(2025, 1, 20)
     assert labels.review_name("2024-q3", "vi", plan) == "Rà soát kỳ báo cáo «Quý 3» năm 2024"
     with pytest.raises(InputError) as raised:  # this plan names no 6-month review
-        evaluate.review_date(plan, "2024-06")
+        dates.review_date(plan, "2024-06")
     assert "2024-q1" in str(raised.value) and "2024-06" in str(raised.value)
 
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import util
 from pathlib import Path
 
 from jupyter_client import KernelManager
 
 MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced after its report
+WARM_UP = "__import__('d8lib.ops.inkernel', fromlist=['warm_up']).warm_up()"
 
 _local = threading.local()  # one kernel per worker thread (a Dask worker may run several)
 _started: list[KernelManager] = []
@@ -37,8 +40,9 @@ def engine(name: str, folder: Path, timeout: float) -> dict:
     return {"engine_name": ENGINE, "km": kernel(name, timeout), "prelude": fresh}
 
 
-def kernel(name: str, timeout: float) -> KernelManager:
-    """This worker's kernel, started and warmed on first use."""
+def kernel(name: str, timeout: float, meanwhile: Callable[[], object] | None = None) -> KernelManager:
+    """This worker's kernel, started and warmed on first use; ``meanwhile`` runs in the
+    worker while a new kernel boots (the worker's own first-use work)."""
     manager = getattr(_local, "manager", None)
     if manager is None or not manager.is_alive():
         _end_with_process()
@@ -49,7 +53,11 @@ def kernel(name: str, timeout: float) -> KernelManager:
         with _lock:
             _started.append(manager)
         _local.manager = manager
-        _run(manager, "__import__('d8lib.ops.inkernel', fromlist=['warm_up']).warm_up()", timeout)
+        with ThreadPoolExecutor(1) as waiting:  # the kernel boots and warms up while the worker prepares
+            warmed = waiting.submit(_run, manager, WARM_UP, timeout)
+            if meanwhile is not None:
+                meanwhile()
+            warmed.result()
     return manager
 
 

@@ -409,11 +409,11 @@ def national_run(
     """The reports of every province asked, on a Dask cluster (see the module notes);
     ``units`` as ``build_tables`` takes them, in every province."""
     from d8lib.ops.runner import _stopped_by_signals, _versions, analysis_tables, new_run_folder, publish, run_lock
-    from d8lib.reports import evaluate
+    from d8lib.reports import dates, evaluate
 
     data_dir, out_dir = Path(data_dir).resolve(), Path(out_dir).resolve()
     chosen = provinces_of(data_dir, provinces)
-    as_of = evaluate.default_as_of(phase)
+    as_of = dates.default_as_of(phase)
     if units not in UNITS:
         raise InputError(
             f"--units: không có lựa chọn «{units}»; dùng một trong {', '.join(UNITS)}",

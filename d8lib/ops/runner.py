@@ -46,7 +46,7 @@ from d8lib.intake.inbox import prepare_store, read_inbox
 from d8lib.intake.store import JOURNAL, Store
 from d8lib.ops import reuse
 from d8lib.plan.model import Plan, load_plan
-from d8lib.reports import evaluate
+from d8lib.reports import dates
 from d8lib.reports.disclosure import Earlier
 from d8lib.reports.formats import fmt
 
@@ -609,7 +609,8 @@ def run(
         # Unless nothing changed, the workers start their kernels while the store and the tables are built.
         workers = max(1, min(request.jobs, len(request.units)))
         log = str(run_dir / "notebooks" / "kernels.log")
-        with contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, warm=True) as pool:
+        workers_pool = contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, request.lang)
+        with workers_pool as pool:
             store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
             work = _jobs(request, run_dir, store_dir, tables_dir)
             outcomes, error, compared_with = _reports(
@@ -657,9 +658,9 @@ def _checked(
     data_dir = Path(data_dir or DATA_DIR / "demo").resolve()
     plan = load_plan(plan_path)
     if review:
-        as_of = as_of or evaluate.review_date(plan, review)
-        phase = evaluate.phase_at(as_of)
-    as_of = as_of or evaluate.default_as_of(phase)
+        as_of = as_of or dates.review_date(plan, review)
+        phase = dates.phase_at(as_of)
+    as_of = as_of or dates.default_as_of(phase)
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
     if pdf and not pdf_available():
@@ -731,6 +732,8 @@ def _reports(
     ``lock_fd`` and write to ``log`` when the published run's files were gone). Returns
     the outcomes, the error that stopped the tables (or ""), and the run the protection
     of persons compared with."""
+    from d8lib.reports import evaluate  # the estimators load here, while the report workers start
+
     out_dir, data_dir, plan = request.out_dir, request.data_dir, request.plan
     if pool is None:
         outcomes = _reuse_run(earlier, out_dir, run_dir, work)  # no table is built
@@ -906,16 +909,16 @@ def _execute_all(
 
 
 @contextmanager
-def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm: bool = False):
+def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_for: str = ""):
     """A pool of ``workers`` report processes. They do not hold the run's lock
     (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
-    interruption ends them at once. With ``warm`` each starts and warms its kernel at
-    once, before any report is given to it."""
+    interruption ends them at once. With ``warm_for`` (the reports' language) each
+    starts its kernel and prepares itself at once, before any report is given to it."""
     start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
     with ProcessPoolExecutor(max_workers=workers, initializer=start[0], initargs=start[1]) as pool:
         try:
-            for _ in range(workers if warm else 0):
-                pool.submit(_start_kernel)
+            for _ in range(workers if warm_for else 0):
+                pool.submit(_start_worker, warm_for)
             yield pool
         except BaseException:
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -924,10 +927,22 @@ def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm: 
             raise
 
 
-def _start_kernel() -> None:
-    """In a report worker: its kernel, started and warmed (``d8lib.ops.kernels``); a kernel
-    that does not start is left to the first report, which records why."""
+def _start_worker(lang: str) -> None:
+    """In a report worker: its kernel started and warmed (``d8lib.ops.kernels``) while the
+    worker loads papermill and compiles the report template for ``lang``, the first-use
+    costs of its first report; a kernel that does not start is left to the first report,
+    which records why."""
     from d8lib.ops import kernels
 
     with contextlib.suppress(Exception):
-        kernels.kernel(KERNEL, KERNEL_START_SECONDS)
+        kernels.kernel(KERNEL, KERNEL_START_SECONDS, meanwhile=lambda: _warm_worker(lang))
+
+
+def _warm_worker(lang: str) -> None:
+    _without_iri_grammar()
+    import nbformat
+    import papermill  # noqa: F401
+
+    from d8lib.ops import engine  # noqa: F401
+
+    _exporter(lang).from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("d8")]))
