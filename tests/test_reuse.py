@@ -39,6 +39,29 @@ def test_a_report_reads_its_own_rows_and_the_province_reads_all(bundle):
     assert bundle.digests(["085"]) == {"085": before["085"]}
 
 
+def test_a_tables_text_in_a_digest_is_pandas_split_json(bundle):
+    """The digest's text of a table is what ``to_json(orient="split")`` writes, though put
+    together faster: digests of earlier runs stay valid."""
+    from d8lib.reports.bundle import TABLES, _plain, _split_json
+
+    odd = pd.DataFrame(
+        {
+            "a/b": ["x", 'Đ/ă "q"', None],
+            1: [1.5, float("nan"), -0.0],
+            "day": pd.to_datetime(["2024-01-01", None, "2025-12-31"]),
+            "date": [dt.date(2024, 1, 1), None, dt.date(2025, 1, 2)],
+            "flag": [True, False, True],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+            "mixed": [1, "x", 2.5],
+            "far": [1e300, 1e-300, 123456789.123456789],
+        }
+    )
+    frames = [odd, odd.head(0), odd.iloc[[2, 0]]] + [_plain(getattr(bundle, name)) for name in TABLES]
+    for frame in frames:
+        frame = frame.reset_index(drop=True)
+        assert _split_json(frame) == frame.to_json(orient="split", index=False, date_format="iso", default_handler=str)
+
+
 def test_a_report_is_reused_only_when_every_input_is_the_same():
     inputs = {"tables": "a", "notebook": "b", "code": "c", "parameters": "d"}
     earlier = {"status": "ok", "inputs": dict(inputs)}

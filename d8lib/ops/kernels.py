@@ -15,8 +15,6 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import util
 from pathlib import Path
 
@@ -40,9 +38,8 @@ def engine(name: str, folder: Path, timeout: float) -> dict:
     return {"engine_name": ENGINE, "km": kernel(name, timeout), "prelude": fresh}
 
 
-def kernel(name: str, timeout: float, meanwhile: Callable[[], object] | None = None) -> KernelManager:
-    """This worker's kernel, started and warmed on first use; ``meanwhile`` runs in the
-    worker while a new kernel boots (the worker's own first-use work)."""
+def kernel(name: str, timeout: float) -> KernelManager:
+    """This worker's kernel, started and warmed on first use."""
     manager = getattr(_local, "manager", None)
     if manager is None or not manager.is_alive():
         _end_with_process()
@@ -53,11 +50,7 @@ def kernel(name: str, timeout: float, meanwhile: Callable[[], object] | None = N
         with _lock:
             _started.append(manager)
         _local.manager = manager
-        with ThreadPoolExecutor(1) as waiting:  # the kernel boots and warms up while the worker prepares
-            warmed = waiting.submit(_run, manager, WARM_UP, timeout)
-            if meanwhile is not None:
-                meanwhile()
-            warmed.result()
+        _run(manager, WARM_UP, timeout)
     return manager
 
 

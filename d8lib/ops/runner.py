@@ -609,7 +609,9 @@ def run(
         # Unless nothing changed, the workers start their kernels while the store and the tables are built.
         workers = max(1, min(request.jobs, len(request.units)))
         log = str(run_dir / "notebooks" / "kernels.log")
-        workers_pool = contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, request.lang)
+        workers_pool = (
+            contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, warm_for=request.lang)
+        )
         with workers_pool as pool:
             store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
             work = _jobs(request, run_dir, store_dir, tables_dir)
@@ -928,17 +930,21 @@ def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_f
 
 
 def _start_worker(lang: str) -> None:
-    """In a report worker: its kernel started and warmed (``d8lib.ops.kernels``) while the
-    worker loads papermill and compiles the report template for ``lang``, the first-use
-    costs of its first report; a kernel that does not start is left to the first report,
-    which records why."""
+    """In a report worker: its kernel started and warmed (``d8lib.ops.kernels``), then the
+    worker's own first-use work for reports in ``lang`` (``_prepare_worker``). A kernel
+    that does not start is left to the first report, which records why."""
     from d8lib.ops import kernels
 
     with contextlib.suppress(Exception):
-        kernels.kernel(KERNEL, KERNEL_START_SECONDS, meanwhile=lambda: _warm_worker(lang))
+        kernels.kernel(KERNEL, KERNEL_START_SECONDS)
+        _prepare_worker(lang)
 
 
-def _warm_worker(lang: str) -> None:
+def _prepare_worker(lang: str) -> None:
+    """Load papermill and compile the report template, as a worker's first report would.
+    After the kernel's warm-up, not during it: Linux schedules a worker in one group with
+    the run's process, which builds the tables every report waits for (a kernel runs in a
+    session of its own), and kernels are warm before the tables are built."""
     _without_iri_grammar()
     import nbformat
     import papermill  # noqa: F401

@@ -107,12 +107,16 @@ class Bundle:
         reached, a milestone, a survey estimate, or reports it owes (the province's always)."""
         if unit == self.province:
             return True
-        own = self.for_unit(unit)
-        progress = own["progress"]
+
+        def own(name: str) -> pd.DataFrame:
+            frame = getattr(self, name)
+            return frame[frame.unit == unit] if len(frame) else frame
+
+        progress = own("progress")
         figures = len(progress) and (progress.achieved.notna() | progress.target.notna()).any()
         return bool(
             figures
-            or any(len(own[name]) for name in ("people", "milestones", "by_area", "outcomes", "small_areas"))
+            or any(len(own(name)) for name in ("people", "milestones", "by_area", "outcomes", "small_areas"))
             or (self.completeness.district == unit).any()
         )
 
@@ -142,7 +146,7 @@ class Bundle:
             if shared and name in written:
                 return written[name]
             if isinstance(value, pd.DataFrame):
-                out = _plain(value).to_json(orient="split", index=False, date_format="iso", default_handler=str)
+                out = _split_json(_plain(value))
             else:
                 out = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
             if shared:
@@ -187,6 +191,15 @@ def load(folder: str | Path) -> Bundle:
     if "code" in definitions:
         tables["outcome_definitions"] = definitions.set_index("code", drop=False).rename_axis(None)
     return Bundle(**facts, **tables)
+
+
+def _split_json(frame: pd.DataFrame) -> str:
+    """The text of ``frame.to_json(orient="split", index=False)``, put together from its
+    columns and its rows as pandas' C writer gives them ("values"): for Arrow-backed text
+    the split orient goes through Python row by row, five times slower."""
+    options = {"date_format": "iso", "default_handler": str}
+    columns = pd.Series(list(frame.columns), dtype=object).to_json(orient="values", **options)
+    return f'{{"columns":{columns},"data":{frame.to_json(orient="values", **options)}}}'
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
