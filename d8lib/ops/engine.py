@@ -7,7 +7,7 @@ import logging
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
-from traitlets import Unicode
+from traitlets import Any, Unicode
 
 from d8lib.ops.kernels import raise_unless_ok
 
@@ -15,10 +15,17 @@ ENGINE = "d8-warm"
 
 
 class _KeptKernelClient(PapermillNotebookClient):
-    """papermill's client on a kernel it does not own: it runs ``prelude`` before the
-    notebook's cells; after the notebook its channels close and the kernel stays."""
+    """papermill's client on a kernel it does not own, through the kernel's kept client
+    (connected and ready): it runs ``prelude`` before the notebook's cells; after the
+    notebook the kernel and its client stay."""
 
     prelude = Unicode("", help="code run on the kernel before the first cell, without a record")
+    kept_client = Any(None, help="the kernel's client, its channels started")
+
+    def start_new_kernel_client(self):  # what papermill's (synchronous) setup_kernel calls
+        self.kc = self.kept_client
+        self.kc.allow_stdin = False
+        return self.kc
 
     def papermill_execute_cells(self):
         if self.prelude:
@@ -26,19 +33,12 @@ class _KeptKernelClient(PapermillNotebookClient):
             raise_unless_ok(reply)
         super().papermill_execute_cells()
 
-    def execute(self, **kwargs):
-        try:
-            return super().execute(**kwargs)
-        finally:
-            if self.kc is not None:
-                self.kc.stop_channels()
-                self.kc = None
-
 
 class WarmEngine(NBClientEngine):
-    """papermill's nbclient engine, executing on the kernel manager given as ``km``. The
-    executed notebook is written once, when papermill completes it (also after a failure),
-    not after every cell: the same record, without a rewrite per cell."""
+    """papermill's nbclient engine, executing on the kernel manager given as ``km`` through
+    its client ``kept_client``. The executed notebook is written once, when papermill
+    completes it (also after a failure), not after every cell: the same record, without a
+    rewrite per cell."""
 
     @classmethod
     def execute_managed_notebook(

@@ -9,6 +9,7 @@ library is imported here.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -43,6 +44,10 @@ def warm_up() -> None:
     axes.barh(["d8"], [1])
     figure_html(figure, "d8")
     _settings.update(matplotlib.rcParams.copy())
+    # What the warm-up loaded stays for the kernel's life: the collector that ``fresh``
+    # runs (IPython's reset) then walks only what reports made, 0.001 s instead of 0.1 s.
+    gc.collect()
+    gc.freeze()
 
 
 def fresh(folder: str) -> None:

@@ -2,9 +2,10 @@
 in it, so that a report pays for its own cells, not for a kernel's start and imports.
 
 papermill executes each notebook as usual (parameters cell, the executed notebook as a
-record, the failing cell's index) on the kept kernel (``d8lib.ops.engine``). Before its
-first cell, on the same connection, the kernel is made fresh
-(``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures.
+record, the failing cell's index) on the kept kernel, through the client connected to it
+since its warm-up (``d8lib.ops.engine``): a new connection would wait for the kernel's
+first messages, about 0.2 s per report. Before the report's first cell the kernel is made
+fresh (``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures.
 A kernel starts without papermill imported: papermill loads while the kernel boots.
 A kernel is replaced after a failed report, when it died, and when it holds more than
 ``MEMORY_LIMIT`` bytes; the worker's kernels end with the worker.
@@ -18,13 +19,13 @@ import threading
 from multiprocessing import util
 from pathlib import Path
 
-from jupyter_client import KernelManager
+from jupyter_client import KernelClient, KernelManager
 
 MEMORY_LIMIT = 2 * 1024**3  # resident bytes past which a kernel is replaced after its report
 WARM_UP = "__import__('d8lib.ops.inkernel', fromlist=['warm_up']).warm_up()"
 
 _local = threading.local()  # one kernel per worker thread (a Dask worker may run several)
-_started: list[KernelManager] = []
+_started: dict[KernelManager, KernelClient] = {}  # each kernel this process started, with its client
 _lock = threading.Lock()
 _ending_in = 0  # the process whose exit ends its kernels (a forked worker registers anew)
 
@@ -35,22 +36,30 @@ def engine(name: str, folder: Path, timeout: float) -> dict:
     from d8lib.ops.engine import ENGINE
 
     fresh = f"__import__('d8lib.ops.inkernel', fromlist=['fresh']).fresh({str(folder)!r})"
-    return {"engine_name": ENGINE, "km": kernel(name, timeout), "prelude": fresh}
+    manager = kernel(name, timeout)
+    return {"engine_name": ENGINE, "km": manager, "kept_client": _started[manager], "prelude": fresh}
 
 
 def kernel(name: str, timeout: float) -> KernelManager:
-    """This worker's kernel, started and warmed on first use."""
+    """This worker's kernel, started, connected and warmed on first use."""
     manager = getattr(_local, "manager", None)
     if manager is None or not manager.is_alive():
+        if manager is not None:
+            _shutdown(manager)  # died: its client goes with it
         _end_with_process()
         manager = KernelManager(kernel_name=name)
         # No input history: kernels starting together would contend for IPython's one
         # history database and print its error into a report.
         manager.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+        client = manager.client()
+        client.start_channels()
         with _lock:
-            _started.append(manager)
+            _started[manager] = client
         _local.manager = manager
-        _run(manager, WARM_UP, timeout)
+        client.wait_for_ready(timeout=timeout)
+        raise_unless_ok(
+            client.execute_interactive(WARM_UP, store_history=False, timeout=timeout, output_hook=lambda _: None)
+        )
     return manager
 
 
@@ -61,17 +70,6 @@ def after_report(ok: bool) -> None:
     if manager is not None and (not ok or _resident_bytes(manager) > MEMORY_LIMIT):
         _local.manager = None
         _shutdown(manager)
-
-
-def _run(manager: KernelManager, code: str, timeout: float) -> None:
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=timeout)
-        reply = client.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda _: None)
-    finally:
-        client.stop_channels()
-    raise_unless_ok(reply)
 
 
 def raise_unless_ok(reply: dict) -> None:
@@ -90,14 +88,15 @@ def _resident_bytes(manager: KernelManager) -> int:
 
 
 def _shutdown(manager: KernelManager) -> None:
+    with _lock:
+        client = _started.pop(manager, None)
+    if client is not None:
+        client.stop_channels()
     try:
         if manager.is_alive():
             manager.shutdown_kernel(now=True)
     except Exception:  # noqa: BLE001 - a kernel that cannot be ended cleanly is already going
         pass
-    with _lock:
-        if manager in _started:
-            _started.remove(manager)
 
 
 def shutdown_all() -> None:
