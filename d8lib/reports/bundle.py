@@ -31,7 +31,7 @@ class Table:
 
 # Every table of a run, in the order it is written; the build, the bundle, each unit's
 # part and the digests of reuse are all derived from this list. Tables owned by
-# ``unit`` are each report's own part (``Bundle.for_unit``).
+# ``unit`` are each report's own part (``Bundle.for_unit``, ``Bundle.unit_table``).
 REGISTRY = (
     Table("units", "plan"),
     Table("progress", "progress", own="unit"),
@@ -96,11 +96,12 @@ class Bundle:
 
     def for_unit(self, unit: str) -> dict[str, pd.DataFrame]:
         """The tables of one unit's report (the province's code or a district's)."""
+        return {name: self.unit_table(name, unit) for name in UNIT_TABLES}
 
-        def pick(frame):
-            return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
-
-        return {name: pick(getattr(self, name)) for name in UNIT_TABLES}
+    def unit_table(self, name: str, unit: str) -> pd.DataFrame:
+        """One of ``UNIT_TABLES`` as a unit's report reads it: its rows, without the unit column."""
+        frame = getattr(self, name)
+        return frame[frame.unit == unit].drop(columns="unit").reset_index(drop=True) if len(frame) else frame
 
     def has_content(self, unit: str) -> bool:
         """Whether a unit's report has anything to show: a target or a figure, persons

@@ -24,7 +24,7 @@ def key_findings(bundle: Bundle, unit: str, lang: str = "vi") -> list[str]:
     def say(key: str, **values) -> str:
         return label(f"findings.{key}", lang).format(**values)
 
-    tables = bundle.for_unit(unit)
+    tables = {name: bundle.unit_table(name, unit) for name in ("progress", "outcomes", "changes", "effects")}
     targets = tables["progress"][tables["progress"].status != "no_target"]
     counts = targets.status.value_counts()
     statuses = ("completed", "on_track", "behind", "at_risk", "no_data")

@@ -128,7 +128,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     and the persons reached."""
     section = Section("sections.progress")
     names = bundle.indicators.set_index("code")["name_vi" if lang == "vi" else "name_en"]
-    table = bundle.for_unit(unit)["progress"]
+    table = bundle.unit_table("progress", unit)
     # Where a unit has no target of its own, its report still shows what it did.
     table = table[(table.status != "no_target") | ((unit != bundle.province) & table.achieved.notna())]
     table = table.sort_values("indicator", key=lambda s: s.map(code_order))
@@ -167,7 +167,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         if shares.isna().any().any():
             section.parts.append(("note", label("notes.heatmap_blank", lang)))
     section.parts += _by_area(bundle, unit, names, lang)
-    people = bundle.for_unit(unit)["people"]
+    people = bundle.unit_table("people", unit)
     if len(people):
         names = pd.concat([names, _plan_names(bundle, lang)])
         people = people.sort_values("indicator", key=lambda s: s.map(code_order)).reset_index(drop=True)
@@ -193,7 +193,7 @@ def progress(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
 
 def _by_area(bundle: Bundle, unit: str, names: pd.Series, lang: str) -> list:
     """The table of what was achieved in each area, where some figures name their commune."""
-    table = bundle.for_unit(unit)["by_area"]
+    table = bundle.unit_table("by_area", unit)
     if table.empty or table.area.eq(UNLOCATED).all():
         return []
     grid = table.pivot_table(index="indicator", columns="area", values="achieved", aggfunc="sum")
@@ -230,7 +230,7 @@ def milestones(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     plan = bundle.milestone_names.set_index("code")
     name = "name_vi" if lang == "vi" else "name_en"
     year = report_year(bundle)
-    table = bundle.for_unit(unit)["milestones"]
+    table = bundle.unit_table("milestones", unit)
     table = table.loc[table.due.map(lambda d: d.year <= year).astype(bool)]
     theirs = bundle.milestones.loc[bundle.milestones.due.map(lambda d: d.year <= year).astype(bool)]
     if table.empty and (unit != bundle.province or theirs.empty):
@@ -374,7 +374,7 @@ def outcomes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         return Section("sections.outcomes", [("paragraph", label("notes.no_survey", lang))])
     definitions = bundle.outcome_definitions
     names = definitions.set_index("code")["name_vi" if lang == "vi" else "name_en"]
-    estimates = disclosure.hide_withheld(bundle.for_unit(unit)["outcomes"])
+    estimates = disclosure.hide_withheld(bundle.unit_table("outcomes", unit))
     ci = label("columns.ci", lang)
     flags, notes = _flags(estimates.itertuples(), lang, bundle.design.get("standard_rules", []))
     shown = pd.DataFrame(
@@ -484,7 +484,7 @@ def changes(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
         return Section()
     section = Section()
     section.parts.append(("heading", "sections.changes", 3))
-    tables = bundle.for_unit(unit)
+    tables = {name: bundle.unit_table(name, unit) for name in ("changes", "effects")}
     if not len(tables["changes"]):
         section.parts.append(("note", label("notes.no_changes", lang)))
         return section
@@ -547,7 +547,7 @@ def breakdowns(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
     (none without a survey)."""
     if not surveyed(bundle):
         return Section()
-    table = disclosure.hide_withheld(bundle.for_unit(unit)["breakdowns"])
+    table = disclosure.hide_withheld(bundle.unit_table("breakdowns", unit))
     latest = table[table["round"] == bundle.rounds[-1]]
     ci = label("columns.ci", lang)
     flags, notes = _flags(latest.itertuples(), lang, bundle.design.get("standard_rules", []))
@@ -734,7 +734,7 @@ def methods(bundle: Bundle, unit: str, lang: str = "vi") -> Section:
             for k, v in grouped.items()
         )
         section.parts.append(("note", label("methods.grouped_as_other", lang).format(counts=counts)))
-    sample = bundle.for_unit(unit)["sample"]
+    sample = bundle.unit_table("sample", unit)
     n, psus = label("columns.n", lang), label("methods.psus", lang)
     shown = pd.DataFrame(
         {
