@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from d8lib.ops import runner
+from d8lib.ops import runner, worker
 
 
 def chromium(page: Path, pdf: Path) -> None:
@@ -50,7 +50,7 @@ def main() -> None:
         result = runner.run("midterm", units="province,085", jobs=2, out_dir=out, progress=False)
         assert result.ok
         for page in sorted(result.run_dir.glob("[0-9]*.html")):
-            weasy = timed(runner.print_pdf, page, out / "w.pdf", args.repeat)
+            weasy = timed(worker.print_pdf, page, out / "w.pdf", args.repeat)
             chrome = timed(chromium, page, out / "c.pdf", args.repeat)
             print(
                 f"{page.name}: WeasyPrint {weasy[0]:.2f} s, {weasy[1]} pages; "

@@ -29,7 +29,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from d8lib.core.paths import DATA_DIR
 from d8lib.intake import inbox
-from d8lib.ops import runner
+from d8lib.ops import runner, worker
 from d8lib.plan.model import load_plan
 
 FLOOR_IMPORTS = """%matplotlib inline
@@ -63,7 +63,7 @@ def _floor_report(notebook: str, unit: str, run_dir: str) -> None:
     pm.execute_notebook(notebook, str(executed), parameters={"unit": unit}, kernel_name="python3", progress_bar=False)
     exporter = HTMLExporter(
         template_name="d8report",
-        extra_template_basedirs=[str(runner.TEMPLATES)],
+        extra_template_basedirs=[str(worker.TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -83,7 +83,7 @@ def time_floor(units: list[str], jobs: int, folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def _timed(work: list[runner.Job], jobs: int, warm: bool) -> float:
+def _timed(work: list[worker.Job], jobs: int, warm: bool) -> float:
     start = time.perf_counter()
     outcomes = runner._execute_all(work, jobs, progress=False, warm=warm)
     seconds = time.perf_counter() - start
@@ -102,7 +102,7 @@ def time_reports(out: Path, jobs: int, warm: bool, folder: Path) -> float:
         parameters = {**executed.metadata.papermill.parameters, "excel_path": str(run_dir / report["excel"])}
         notebook = executed.metadata.papermill.input_path
         work.append(
-            runner.Job(report["unit"], report["name"], report["unit"], notebook, parameters, str(run_dir), "vi")
+            worker.Job(report["unit"], report["name"], report["unit"], notebook, parameters, str(run_dir), "vi")
         )
     return _timed(work, jobs, warm)
 

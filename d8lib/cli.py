@@ -8,10 +8,13 @@ import re
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, phase_names, survey_rounds
 from d8lib.core.text import printable
-from d8lib.plan import model as plan_module
+
+if TYPE_CHECKING:
+    from d8lib.plan.model import Plan
 
 DEFAULT_STORE = DATA_DIR / "store"
 # Commands that other installed packages add (entry points of this group): `d8 synth`.
@@ -19,6 +22,8 @@ COMMANDS = "d8lib.commands"
 
 
 def _plan_check(args: argparse.Namespace) -> int:
+    from d8lib.plan import model as plan_module
+
     try:
         plan = plan_module.load_plan(args.file)
     except plan_module.PlanError as exc:
@@ -395,8 +400,10 @@ def _review(text: str) -> str:
     return text
 
 
-def plan_argument(text: str) -> plan_module.Plan:
+def plan_argument(text: str) -> Plan:
     """A plan file read and checked for shape (an empty text: the default plan)."""
+    from d8lib.plan import model as plan_module
+
     if text and not Path(text).is_file():
         raise argparse.ArgumentTypeError(f"không có tệp / no such file: {text}")
     try:

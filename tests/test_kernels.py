@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from d8lib.ops import runner
+from d8lib.ops import runner, worker
 
 PARAMETERS = new_code_cell('unit = ""\nfolder = ""', metadata={"tags": ["parameters"]})
 
@@ -27,7 +27,7 @@ def jobs(tmp_path, plan):
     """``plan``: (unit, notebook) in order; every report writes its kernel's process id."""
     (tmp_path / "notebooks").mkdir()
     return [
-        runner.Job(unit, unit, unit, book, {"unit": unit, "folder": str(tmp_path)}, str(tmp_path), "vi")
+        worker.Job(unit, unit, unit, book, {"unit": unit, "folder": str(tmp_path)}, str(tmp_path), "vi")
         for unit, book in plan
     ]
 
@@ -78,13 +78,13 @@ def test_a_failed_report_leaves_its_kernel_behind_and_the_next_gets_a_new_one(tm
 def test_a_kernel_that_grew_past_the_memory_limit_is_replaced(tmp_path, monkeypatch):
     from d8lib.ops import kernels
 
-    first = kernels.kernel(runner.KERNEL, 120)
+    first = kernels.kernel(worker.KERNEL, 120)
     kernels.after_report(ok=True)
-    assert kernels.kernel(runner.KERNEL, 120) is first  # kept while small
+    assert kernels.kernel(worker.KERNEL, 120) is first  # kept while small
     monkeypatch.setattr(kernels, "MEMORY_LIMIT", 1024)
     kernels.after_report(ok=True)
     assert not first.is_alive()
-    second = kernels.kernel(runner.KERNEL, 120)
+    second = kernels.kernel(worker.KERNEL, 120)
     assert second is not first and second.is_alive()
     kernels.shutdown_all()
     assert not second.is_alive()
@@ -102,7 +102,7 @@ def alive(pid: int) -> bool:
 def test_a_workers_kernels_end_with_the_run_and_leave_the_parents_alone(tmp_path):
     from d8lib.ops import kernels
 
-    parents = kernels.kernel(runner.KERNEL, 120)  # forked workers inherit this process's state
+    parents = kernels.kernel(worker.KERNEL, 120)  # a kernel of the run's own process
     try:
         good = notebook(tmp_path / "good.ipynb", RECORD)
         outcomes = runner._execute_all(jobs(tmp_path, [("a", good), ("b", good)]), 2, progress=False)
@@ -129,7 +129,7 @@ def test_kernels_keep_no_input_history_and_readers_see_no_stderr(tmp_path):
     assert [o.status for o in outcomes] == ["ok", "ok"], [o.error for o in outcomes]
     executed = tmp_path / "notebooks" / "a.ipynb"
     assert "ERROR! a notice" in executed.read_text(encoding="utf-8")
-    page = runner.render(executed, tmp_path / "a.html", "a", "vi").read_text(encoding="utf-8")
+    page = worker.render(executed, tmp_path / "a.html", "a", "vi").read_text(encoding="utf-8")
     assert "for the reader" in page and "ERROR!" not in page
 
 

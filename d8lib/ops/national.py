@@ -238,7 +238,7 @@ def _since(start: float) -> float:
 def render_report(built: dict, unit: str, slug: str, name: str, notebook: bytes, parameters: dict, lang: str) -> dict:
     """On a worker: one report executed from its province's tables and rendered; its
     outcome and its files (as bytes) come back."""
-    from d8lib.ops.runner import Job, execute
+    from d8lib.ops.worker import Job, execute
 
     with tempfile.TemporaryDirectory(prefix=f"d8-{slug}-") as temporary:
         folder = Path(temporary)

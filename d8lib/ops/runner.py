@@ -5,10 +5,10 @@ publish the run atomically.
 ``run`` is a short sequence of steps: ``_checked`` (what was asked, resolved and
 checked before anything is written), then under the lock that keeps two runs on one
 output folder apart: ``_fingerprint`` (the run's key; the same as the published run's:
-nothing changed), the report workers (``_report_pool``, unless nothing changed),
+nothing changed), the report workers (``d8lib.ops.worker``, unless nothing changed),
 the store (``prepare_store``), ``_jobs`` (a report per unit), ``_reports`` (the tables
-once, then each report reused or run: ``execute`` one notebook, ``render`` one HTML
-page) and ``_record``
+once, then each report reused or run on a worker: ``execute`` one notebook, ``render``
+one HTML page) and ``_record``
 (``write_index``, ``write_manifest``, then ``publish``: ``<out>/latest`` switched to a
 run that fully succeeded).
 """
@@ -23,11 +23,7 @@ import itertools
 import json
 import os
 import platform
-import re
 import sys
-import threading
-import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -36,26 +32,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from d8lib.core.atomic import write_text, write_whole
+from d8lib.core.atomic import write_text
 from d8lib.core.digests import code_fingerprint, sha256_file
 from d8lib.core.errors import InputError
 from d8lib.core.labels import label, review_name, unit_name
-from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, PACKAGE_DIR, default_standard_path, run_cache
+from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, default_standard_path, run_cache
 from d8lib.core.text import ascii_key, printable
 from d8lib.intake.inbox import prepare_store, read_inbox
 from d8lib.intake.store import JOURNAL, Store
-from d8lib.ops import reuse
+from d8lib.ops import reuse, worker
+from d8lib.ops.worker import Job, Outcome
 from d8lib.plan.model import Plan, load_plan
 from d8lib.reports import dates
 from d8lib.reports.disclosure import Earlier
 from d8lib.reports.formats import fmt
 
-TEMPLATES = PACKAGE_DIR / "reports" / "templates"
-KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment that has ipykernel
-# A kernel starting on a busy machine (a cluster's workers on 2 cores) may take more than
-# papermill's 60 s; a report fails for its start-up only past this.
-KERNEL_START_SECONDS = 300
-ERROR_CHARS = 2_000  # of a failed report's error kept in the manifest
 PACKAGES = [
     "pandas",
     "numpy",
@@ -72,42 +63,6 @@ PACKAGES = [
 
 class RunLocked(RuntimeError):
     """Another run holds the output folder."""
-
-
-@dataclass
-class Job:
-    """One report to produce."""
-
-    unit: str
-    name: str
-    slug: str
-    notebook: str
-    parameters: dict
-    run_dir: str
-    lang: str
-    pdf: bool = False  # an A4 PDF beside the HTML page
-    inputs: dict = field(default_factory=dict)
-    reason: str = ""
-
-
-@dataclass
-class Outcome:
-    unit: str
-    name: str
-    html: str
-    excel: str
-    notebook: str
-    pdf: str = ""
-    status: str = "ok"  # or "failed", or "empty": nothing to report, listed on the index without a report
-    seconds: float = 0.0
-    error: str = ""
-    failed_cell: int | None = None  # index in the executed notebook (papermill adds its parameters cell)
-    failed_source: str = ""
-    carried_from: str = ""  # the run that made this report, when a partial run carries it over
-    execution: str = "executed"  # or "reused": unchanged since the published run, its files linked
-    reason: str = ""  # why it was executed or reused (d8lib.ops.reuse.decide)
-    inputs: dict = field(default_factory=dict)  # the digests of what it reads (d8lib.ops.reuse.report_inputs)
-    reused_from: str = ""  # the run that executed a reused report
 
 
 PUBLISHED = ("ok", "empty")  # the outcomes of a run that can be published
@@ -135,10 +90,10 @@ def run_lock(out_dir: Path):
     """Hold ``<out>/.lock`` for the length of a run; a second run gets ``RunLocked``.
 
     The lock is the kernel's (``flock``): it ends with the process that holds it, and
-    report workers close their inherited copy (``_worker_start``), so a run killed
-    with SIGKILL leaves nothing that blocks the next. The file names the holder's
-    process; a run that finds the name of a process that ended without clearing it
-    says that it takes over. Yields the lock file's descriptor."""
+    no report worker holds a copy (``d8lib.ops.worker``), so a run killed with SIGKILL
+    leaves nothing that blocks the next. The file names the holder's process; a run
+    that finds the name of a process that ended without clearing it says that it
+    takes over."""
     out_dir.mkdir(parents=True, exist_ok=True)
     handle = open(out_dir / ".lock", "a+")
     try:
@@ -159,32 +114,13 @@ def run_lock(out_dir: Path):
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        yield handle.fileno()
+        yield
     finally:  # a run that ends, well or with an error, clears its name; only a killed one leaves it
         with contextlib.suppress(OSError):
             handle.seek(0)
             handle.truncate()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
-
-
-def _worker_start(lock_fd: int, log: str) -> None:
-    """In each report worker: let go of the run's lock, leave signals to the run (which
-    ends its workers), end when the run ends, and send what the worker and its kernels
-    write on stderr to ``log``, out of the operator's log."""
-    import signal
-
-    os.close(lock_fd)
-    if log:
-        stream = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(stream, 2)
-        os.close(stream)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @contextmanager
@@ -276,123 +212,6 @@ def check_folders(data_dir: Path, out_dir: Path) -> None:
 
 
 # --- one report ---------------------------------------------------------------------------
-
-
-def execute(job: Job, warm: bool = True) -> Outcome:
-    """Run one notebook with papermill, then render it; a failure is recorded, not raised.
-    ``warm``: on this worker's kept kernel (``d8lib.ops.kernels``), else on a new one."""
-    _without_iri_grammar()
-    import papermill as pm
-
-    from d8lib.ops import kernels
-
-    run_dir = Path(job.run_dir)
-    executed = run_dir / "notebooks" / f"{job.slug}.ipynb"
-    page = run_dir / f"{job.slug}.html"
-    outcome = Outcome(
-        job.unit, job.name, page.name, Path(job.parameters.get("excel_path", "")).name, f"notebooks/{executed.name}"
-    )
-    start = time.perf_counter()
-    try:
-        engine = {}
-        if warm:
-            engine = kernels.engine(KERNEL, run_dir, KERNEL_START_SECONDS)
-        pm.execute_notebook(
-            job.notebook,
-            str(executed),
-            parameters=job.parameters,
-            kernel_name=KERNEL,
-            start_timeout=KERNEL_START_SECONDS,
-            progress_bar=False,
-            cwd=str(run_dir),
-            log_output=False,
-            **engine,
-        )
-        render(executed, page, job.name, job.lang)
-        if job.pdf:
-            outcome.pdf = print_pdf(page, page.with_suffix(".pdf")).name
-    except Exception as exc:  # noqa: BLE001 - any failure of one report is recorded for the operator
-        outcome.status = "failed"
-        outcome.error = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', str(exc))}"[:ERROR_CHARS]
-        outcome.failed_cell = getattr(exc, "cell_index", None)
-        outcome.failed_source = str(getattr(exc, "source", ""))[:500]
-        if outcome.failed_cell is None:
-            outcome.error += "\n" + traceback.format_exc(limit=3)[-1500:]
-    if warm:
-        kernels.after_report(outcome.status == "ok")
-    outcome.seconds = round(time.perf_counter() - start, 2)
-    return outcome
-
-
-def _without_iri_grammar() -> None:
-    """Let jsonschema, which nbformat loads, go without rfc3987-syntax: where it is
-    installed, importing it compiles an Earley parser per IRI rule, 0.8 s in every report
-    process (python-jsonschema/jsonschema#1428). A notebook's schema checks no IRI format.
-    Once a process has loaded it, it stays."""
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
-def render(notebook: Path, page: Path, title: str, lang: str) -> Path:
-    """Render an executed notebook as one self-contained HTML page, code hidden; what
-    the kernel wrote to stderr (a library's warnings or notices) stays in the executed
-    notebook, the run's record, and is not shown to readers."""
-    import nbformat
-
-    book = nbformat.read(notebook, as_version=4)
-    book.metadata["title"] = title
-    for cell in book.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
-    body, _ = _exporter(lang).from_notebook_node(book)
-    # The theme's CSS comments cite web pages; nothing in the page should even name one.
-    body = re.sub(
-        r"<style[^>]*>.*?</style>",
-        lambda m: re.sub(r"/\*.*?\*/", "", m.group(0), flags=re.DOTALL),
-        body,
-        flags=re.DOTALL,
-    )
-    return write_text(page, body)
-
-
-_exporters = threading.local()  # per worker thread: the report template, compiled once per language
-
-
-def _exporter(lang: str):
-    """nbconvert's HTML exporter of the report template, code hidden, in ``lang``."""
-    from nbconvert import HTMLExporter
-
-    kept = _exporters.__dict__.setdefault("by_lang", {})
-    if lang not in kept:
-        kept[lang] = HTMLExporter(
-            template_name="d8report",
-            extra_template_basedirs=[str(TEMPLATES)],
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-        )
-        kept[lang].language_code = lang
-    return kept[lang]
-
-
-def print_pdf(page: Path, pdf: Path) -> Path:
-    """A rendered report as an A4 PDF by its print style (WeasyPrint: a Python library, the
-    same on every machine; ``benchmarks/bench_pdf.py`` compares it with headless Chromium)."""
-    import logging
-
-    import weasyprint
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)  # the theme's CSS has rules print ignores
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return write_whole(pdf, lambda partial: weasyprint.HTML(filename=str(page)).write_pdf(str(partial)))
-
-
-def pdf_available() -> bool:
-    """Whether PDFs can be printed here (WeasyPrint and its system libraries)."""
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError):
-        return False
-    return True
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -593,10 +412,11 @@ def run(
     and language), so that publishing it hides none of them. A report whose inputs are
     those of its published version is reused, not executed (``d8lib.ops.reuse``), unless
     ``force``. With ``pdf`` each report also gets an A4 PDF beside its HTML page."""
+    worker.start_server()  # loads what the workers need while the run checks, as they may be needed
     request = _checked(
         phase, units, jobs, lang, data_dir, plan_path, out_dir, as_of, notebooks, progress, review, force, pdf
     )
-    with run_lock(request.out_dir) as lock_fd, _stopped_by_signals():
+    with run_lock(request.out_dir), _stopped_by_signals():
         started = dt.datetime.now()
         name = f"review-{request.review}" if request.review else request.phase
         run_dir = new_run_folder(request.out_dir, f"{started:%Y%m%d-%H%M%S}-{name}-{request.lang}")
@@ -607,16 +427,13 @@ def run(
         earlier = reuse.published(request.out_dir)
         unchanged = not request.force and earlier and earlier.get("run_key") == key and earlier.get("status") == "ok"
         # Unless nothing changed, the workers start their kernels while the store and the tables are built.
-        workers = max(1, min(request.jobs, len(request.units)))
+        size = max(1, min(request.jobs, len(request.units)))
         log = str(run_dir / "notebooks" / "kernels.log")
-        workers_pool = (
-            contextlib.nullcontext() if unchanged else _report_pool(workers, lock_fd, log, warm_for=request.lang)
-        )
-        with workers_pool as pool:
+        with contextlib.nullcontext() if unchanged else worker.pool(size, log, warm_for=request.lang) as pool:
             store_dir = prepare_store(request.plan, request.data_dir, run_cache(request.out_dir / "cache"))
             work = _jobs(request, run_dir, store_dir, tables_dir)
             outcomes, error, compared_with = _reports(
-                request, run_dir, store_dir, tables_dir, work, code, earlier, pool, lock_fd, log
+                request, run_dir, store_dir, tables_dir, work, code, earlier, pool, log
             )
         meta = {
             "run": run_id,
@@ -665,7 +482,7 @@ def _checked(
     as_of = as_of or dates.default_as_of(phase)
     chosen = select_units(plan, units)
     check_folders(data_dir, out_dir)
-    if pdf and not pdf_available():
+    if pdf and not worker.pdf_available():
         raise InputError(
             "--pdf cần thư viện WeasyPrint: pip install 'd8lib[pdf]'",
             "--pdf needs WeasyPrint: pip install 'd8lib[pdf]'",
@@ -725,13 +542,12 @@ def _reports(
     code: str,
     earlier: dict | None,
     pool: ProcessPoolExecutor | None,
-    lock_fd: int,
     log: str,
 ) -> tuple[list[Outcome], str, str]:
     """Every report of the run: without ``pool`` (nothing changed since the published
     run, ``earlier``) taken over whole; otherwise the run's tables, built once, then each
-    report reused or executed on ``pool`` (on a new pool of workers that release
-    ``lock_fd`` and write to ``log`` when the published run's files were gone). Returns
+    report reused or executed on ``pool`` (on a new pool of workers that write to
+    ``log`` when the published run's files were gone). Returns
     the outcomes, the error that stopped the tables (or ""), and the run the protection
     of persons compared with."""
     from d8lib.reports import evaluate  # the estimators load here, while the report workers start
@@ -779,7 +595,7 @@ def _reports(
         if reusable and reused is None:
             job.reason = "published files missing or changed"
         (outcomes.append(reused) if reused else to_run.append(job))
-    executed = _execute_all(to_run, request.jobs, request.progress, lock_fd, log, pool=pool) if to_run else []
+    executed = _execute_all(to_run, request.jobs, request.progress, log, pool=pool) if to_run else []
     for job, outcome in zip(to_run, executed, strict=True):
         outcome.inputs, outcome.reason = job.inputs, job.reason
     position = {job.unit: k for k, job in enumerate(work)}
@@ -888,12 +704,11 @@ def _execute_all(
     work: list[Job],
     jobs: int,
     progress: bool,
-    lock_fd: int | None = None,
     log: str = "",
     warm: bool = True,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    """Execute the jobs in a pool of processes (``pool``, or a new ``_report_pool`` of
+    """Execute the jobs in a pool of processes (``pool``, or a new ``worker.pool`` of
     ``jobs`` workers), each worker on its warm kernel (a new kernel per report without
     ``warm``)."""
     from tqdm import tqdm
@@ -901,54 +716,10 @@ def _execute_all(
     order = {job.unit: k for k, job in enumerate(work)}
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
-    with contextlib.nullcontext(pool) if pool else _report_pool(min(jobs, len(work)), lock_fd, log) as workers:
-        futures = [workers.submit(execute, job, warm) for job in work]
+    with contextlib.nullcontext(pool) if pool else worker.pool(min(jobs, len(work)), log) as workers:
+        futures = [workers.submit(worker.execute, job, warm) for job in work]
         for future in as_completed(futures):
             outcomes.append(future.result())
             bar.update()
     bar.close()
     return sorted(outcomes, key=lambda o: order[o.unit])
-
-
-@contextmanager
-def _report_pool(workers: int, lock_fd: int | None = None, log: str = "", warm_for: str = ""):
-    """A pool of ``workers`` report processes. They do not hold the run's lock
-    (``lock_fd``), write their kernels' messages to ``log``, and end with the run; an
-    interruption ends them at once. With ``warm_for`` (the reports' language) each
-    starts its kernel and prepares itself at once, before any report is given to it."""
-    start = (_worker_start, (lock_fd, log)) if lock_fd is not None else (None, ())
-    with ProcessPoolExecutor(max_workers=workers, initializer=start[0], initargs=start[1]) as pool:
-        try:
-            for _ in range(workers if warm_for else 0):
-                pool.submit(_start_worker, warm_for)
-            yield pool
-        except BaseException:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _start_worker(lang: str) -> None:
-    """In a report worker: its kernel started and warmed (``d8lib.ops.kernels``), then the
-    worker's own first-use work for reports in ``lang`` (``_prepare_worker``). A kernel
-    that does not start is left to the first report, which records why."""
-    from d8lib.ops import kernels
-
-    with contextlib.suppress(Exception):
-        kernels.kernel(KERNEL, KERNEL_START_SECONDS)
-        _prepare_worker(lang)
-
-
-def _prepare_worker(lang: str) -> None:
-    """Load papermill and compile the report template, as a worker's first report would.
-    After the kernel's warm-up, not during it: Linux schedules a worker in one group with
-    the run's process, which builds the tables every report waits for (a kernel runs in a
-    session of its own), and kernels are warm before the tables are built."""
-    _without_iri_grammar()
-    import nbformat
-    import papermill  # noqa: F401
-
-    from d8lib.ops import engine  # noqa: F401
-
-    _exporter(lang).from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("d8")]))
