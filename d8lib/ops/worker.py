@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import select
 import sys
 import threading
 import time
@@ -212,7 +213,9 @@ def pool(workers: int, log: str = "", warm_for: str = ""):
     any report is given to it."""
     start_server()
     context = multiprocessing.get_context(START_METHOD)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_started, initargs=(log,)) as executor:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_started, initargs=(log, os.getpid())
+    ) as executor:
         # A worker is forked once the server has loaded what it preloads: the run goes on.
         warming = threading.Thread(target=_warm_up, args=(executor, workers if warm_for else 0, warm_for))
         warming.start()
@@ -233,10 +236,10 @@ def _warm_up(executor: ProcessPoolExecutor, workers: int, lang: str) -> None:
         executor.submit(_start_worker, lang)
 
 
-def _started(log: str) -> None:
+def _started(log: str, run: int) -> None:
     """In each report worker: leave signals to the run (which ends its workers), end when
-    the run ends, and send what the worker and its kernels write on stderr to ``log``,
-    out of the operator's log."""
+    the run's process ``run`` ends, even killed, and send what the worker and its kernels
+    write on stderr to ``log``, out of the operator's log."""
     import signal
 
     if log:
@@ -245,10 +248,35 @@ def _started(log: str) -> None:
         os.close(stream)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
+    threading.Thread(target=_end_with, args=(run,), daemon=True).start()
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: the server's end
+
+def _end_with(run: int) -> None:
+    """End this worker (SIGTERM; its kernels follow it) when the process ``run`` ends.
+    The worker's parent is the server, which lives while any worker does: the worker
+    watches the run itself."""
+    import signal
+
+    try:
+        watched = os.pidfd_open(run)  # Linux: woken when the run ends
+    except (AttributeError, OSError):
+        watched = None
+    if watched is not None:
+        select.select([watched], [], [])
+    else:
+        while _alive(run):
+            time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # a signal that is never sent: only whether the process is there
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, owned by another user
+        pass
+    return True
 
 
 def _start_worker(lang: str) -> None:
