@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import re
 import sys
@@ -10,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from d8lib.core.labels import LANGUAGES
 from d8lib.core.paths import DATA_DIR, NOTEBOOKS_DIR, phase_names, survey_rounds
 from d8lib.core.text import printable
 
@@ -484,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     national_run.add_argument(
         "--workers", type=positive_argument, default=None, help="LocalCluster workers (default: cores)"
     )
-    national_run.add_argument("--lang", choices=["vi", "en"], default="vi")
+    national_run.add_argument("--lang", choices=LANGUAGES, default="vi")
     national_run.add_argument("--force", action="store_true", help="execute every report, even unchanged ones")
     national_run.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR, help="folder of the report notebooks")
     national_run.set_defaults(func=_national_run)
@@ -510,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force", action="store_true", help="execute every report, even those unchanged since the published run"
     )
-    run.add_argument("--lang", choices=["vi", "en"], default="vi")
+    run.add_argument("--lang", choices=LANGUAGES, default="vi")
     run.add_argument("--pdf", action="store_true", help="an A4 PDF beside each HTML report (needs WeasyPrint)")
     run.add_argument("--data", type=Path, default=DATA_DIR / "demo", help="data folder (default: the demo data)")
     run.add_argument("--plan", type=plan_argument, default="")
@@ -553,6 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["run"]:
+        from d8lib.ops import worker
+
+        # Before the plan is read: the report workers' libraries load meanwhile. A server
+        # that cannot start here is started again by the run, which says why it cannot.
+        with contextlib.suppress(OSError):
+            worker.start_server()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "review", None) == "adhoc" and not args.as_of:

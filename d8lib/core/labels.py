@@ -9,6 +9,8 @@ import yaml
 
 from d8lib.core.paths import DATA_DIR
 
+LANGUAGES = ("vi", "en")  # the languages readers are written to
+
 
 @lru_cache(maxsize=1)
 def _labels() -> dict:

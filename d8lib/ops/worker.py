@@ -2,11 +2,12 @@
 kernel (``d8lib.ops.kernels``) and renders them to HTML, and the pool of them a run uses.
 
 Workers are forked by a server process (multiprocessing's forkserver) that loaded
-papermill, nbconvert and jupyter_client once (``PRELOAD``): a run starts the server
-first (``start_server``), so that while it checks what was asked and builds its tables,
-its workers need load nothing before they start their kernels. A worker holds nothing
-of the run's process: not its lock, not its memory. This module loads none of the run's
-own libraries (pandas): the server and every worker import it.
+papermill, nbconvert and jupyter_client and compiled the report template once
+(``PRELOAD``): ``d8 run`` starts the server first (``start_server``), so that while the
+run reads its plan, checks what was asked and builds its tables, its workers need load
+nothing before they start their kernels. A worker holds nothing of the run's process:
+not its lock, not its memory; it watches the run and ends with it. This module loads
+none of the run's own libraries (pandas): the server and every worker import it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ KERNEL = "python3"  # ipykernel's own kernelspec, installed in every environment
 KERNEL_START_SECONDS = 300
 ERROR_CHARS = 2_000  # of a failed report's error kept in the manifest
 # What the server loads before it forks a worker: all a worker needs but its kernel.
-PRELOAD = ("d8lib.ops.worker", "papermill", "nbconvert", "d8lib.ops.engine")
+PRELOAD = ("d8lib.ops.preload",)
 # The forkserver where there is one (Linux, macOS); elsewhere each worker starts anew.
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
@@ -281,21 +282,21 @@ def _alive(pid: int) -> bool:
 
 def _start_worker(lang: str) -> None:
     """In a report worker: its kernel started and warmed (``d8lib.ops.kernels``), then the
-    worker's own first-use work for reports in ``lang`` (``_prepare_worker``). A kernel
+    worker's own first-use work for reports in ``lang`` (``prepare``). A kernel
     that does not start is left to the first report, which records why."""
     from d8lib.ops import kernels
 
     with contextlib.suppress(Exception):
         kernels.kernel(KERNEL, KERNEL_START_SECONDS)
-        _prepare_worker(lang)
+        prepare(lang)
 
 
-def _prepare_worker(lang: str) -> None:
-    """Compile the report template, as a worker's first report would (papermill and
-    nbconvert are loaded: ``PRELOAD``, or here where workers start anew).
-    After the kernel's warm-up, not during it: Linux schedules a worker in one group with
-    the run's process, which builds the tables every report waits for (a kernel runs in a
-    session of its own), and kernels are warm before the tables are built."""
+def prepare(lang: str) -> None:
+    """Load papermill and compile the report template in ``lang``, as a worker's first
+    report would: once in the server, for every worker it forks (``d8lib.ops.preload``).
+    Where workers start anew (no forkserver), in each, after its kernel's warm-up, not
+    during it: Linux schedules a worker in one group with the run's process, which builds
+    the tables every report waits for (a kernel runs in a session of its own)."""
     import nbformat
     import papermill  # noqa: F401
 
