@@ -140,3 +140,12 @@ def test_a_reports_kernel_loads_neither_the_estimators_nor_scipy():
     code = f"import importlib, sys\nfor m in {REPORT_MODULES!r}: importlib.import_module(m)\nprint(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "d8lib.reports.evaluate" not in loaded and "'scipy'" not in loaded and "d8lib.survey.design" not in loaded
+
+
+def test_a_report_worker_loads_none_of_the_runs_libraries():
+    """The server that forks report workers, and each worker, import the worker module
+    and the command line (multiprocessing loads the parent's main module in a child):
+    both stay free of pandas, which only the run's own process needs."""
+    code = "import sys\nimport d8lib.cli, d8lib.ops.worker\nprint(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'pandas'" not in loaded and "'papermill'" not in loaded
