@@ -149,3 +149,15 @@ def test_a_report_worker_loads_none_of_the_runs_libraries():
     code = "import sys\nimport d8lib.cli, d8lib.ops.worker\nprint(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'pandas'" not in loaded and "'papermill'" not in loaded
+
+
+def test_a_worker_that_dies_fails_its_reports_with_a_named_message(tmp_path):
+    """A report worker killed under a report (the out-of-memory killer, an operator)
+    breaks its pool: every report not yet done is recorded as failed, with why, and the
+    run goes on to its index instead of ending in a traceback."""
+    killer = notebook(tmp_path / "killer.ipynb", RECORD, "import signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    good = notebook(tmp_path / "good.ipynb", RECORD)
+    outcomes = runner._execute_all(jobs(tmp_path, [("a", killer), ("b", good)]), 1, progress=False)
+    assert [o.unit for o in outcomes] == ["a", "b"]
+    assert [o.status for o in outcomes] == ["failed", "failed"]  # one worker: b waited behind a
+    assert all("ended abruptly" in o.error for o in outcomes)

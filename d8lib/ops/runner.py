@@ -25,6 +25,7 @@ import os
 import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
@@ -717,9 +718,33 @@ def _execute_all(
     outcomes = []
     bar = tqdm(total=len(work), desc="Báo cáo / Reports", unit="report", disable=not progress, file=sys.stderr)
     with contextlib.nullcontext(pool) if pool else worker.pool(min(jobs, len(work)), log) as workers:
-        futures = [workers.submit(worker.execute, job, warm) for job in work]
+        futures = {}
+        for job in work:
+            try:
+                futures[workers.submit(worker.execute, job, warm)] = job
+            except BrokenProcessPool:
+                outcomes.append(_worker_lost(job))
         for future in as_completed(futures):
-            outcomes.append(future.result())
+            try:
+                outcomes.append(future.result())
+            except BrokenProcessPool:
+                outcomes.append(_worker_lost(futures[future]))
             bar.update()
     bar.close()
     return sorted(outcomes, key=lambda o: order[o.unit])
+
+
+def _worker_lost(job: Job) -> Outcome:
+    """The outcome of a report whose worker process ended before it: killed, out of
+    memory, or re-running a script that starts a run without a main guard."""
+    return Outcome(
+        job.unit,
+        job.name,
+        "",
+        "",
+        "",
+        status="failed",
+        error="Tiến trình chạy báo cáo đã dừng đột ngột (hết bộ nhớ hoặc bị dừng); một tập lệnh Python gọi "
+        'run() cần `if __name__ == "__main__":` / The report\'s worker process ended abruptly (out of memory '
+        'or killed); a Python script that calls run() needs `if __name__ == "__main__":`',
+    )

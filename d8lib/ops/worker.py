@@ -7,7 +7,9 @@ papermill, nbconvert and jupyter_client and compiled the report template once
 run reads its plan, checks what was asked and builds its tables, its workers need load
 nothing before they start their kernels. A worker holds nothing of the run's process:
 not its lock, not its memory; it watches the run and ends with it. This module loads
-none of the run's own libraries (pandas): the server and every worker import it.
+none of the run's own libraries (pandas): the server and every worker import it, and
+the run's main module too, as multiprocessing does: a Python script that calls
+``runner.run`` keeps its work under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,8 +236,9 @@ def pool(workers: int, log: str = "", warm_for: str = ""):
 
 
 def _warm_up(executor: ProcessPoolExecutor, workers: int, lang: str) -> None:
-    for _ in range(workers):
-        executor.submit(_start_worker, lang)
+    with contextlib.suppress(BrokenProcessPool):  # the run's own reports then say that a worker ended
+        for _ in range(workers):
+            executor.submit(_start_worker, lang)
 
 
 def _started(log: str, run: int) -> None:
