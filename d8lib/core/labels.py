@@ -57,7 +57,7 @@ def period_names(plan) -> dict[str, dict[str, str]]:
     nhật cả năm" / "2023 · full-year update", from the round's ``short_vi``/``short_en``)."""
     return {
         r.period: {
-            lang: label("period", lang).format(year=r.year, round=getattr(r, f"short_{lang}")) for lang in ("vi", "en")
+            lang: label("period", lang).format(year=r.year, round=getattr(r, f"short_{lang}")) for lang in LANGUAGES
         }
         for r in plan.rounds.itertuples()
     }

@@ -6,7 +6,7 @@ record, the failing cell's index) on the kept kernel, through the client connect
 since its warm-up (``d8lib.ops.engine``): a new connection would wait for the kernel's
 first messages, about 0.2 s per report. Before the report's first cell the kernel is made
 fresh (``d8lib.ops.inkernel.fresh``), so a report never sees another's variables or figures.
-A kernel starts without papermill imported: papermill loads while the kernel boots.
+A kernel starts without papermill imported (only its worker runs papermill).
 A kernel is replaced after a failed report, when it died, and when it holds more than
 ``MEMORY_LIMIT`` bytes; the worker's kernels end with the worker.
 """

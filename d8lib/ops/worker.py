@@ -226,12 +226,12 @@ def pool(workers: int, log: str = "", warm_for: str = ""):
         try:
             yield executor
         except BaseException:
-            warming.join()
+            warming.join()  # no worker is forked after this
             for process in list(getattr(executor, "_processes", {}).values()):
                 process.terminate()
             executor.shutdown(wait=False, cancel_futures=True)
             raise
-        finally:
+        else:
             warming.join()
 
 

@@ -396,7 +396,7 @@ def build(
         **facts,
         period=period,
         review=review,
-        review_titles={lang: labels.review_name(review, lang, plan) for lang in ("vi", "en")} if review else {},
+        review_titles={lang: labels.review_name(review, lang, plan) for lang in labels.LANGUAGES} if review else {},
         unit_level=plan.unit_level,
         illustration=plan.meta.get("illustration") or {},
         plan_terms=[list(pair) for pair in plan.meta.get("terms") or []],
